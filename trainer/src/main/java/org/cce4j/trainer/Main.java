@@ -29,6 +29,9 @@ import java.nio.file.NoSuchFileException;
             "(the ./cce4j launcher does this); a plain `java -jar` uses the scalar kernels.",
         },
         subcommands = {
+            DemoCommand.class,
+            LossCommand.class,
+            BenchLossCommand.class,
         })
 public final class Main implements Runnable {
     /** Exit status for problems with the user's input. */
