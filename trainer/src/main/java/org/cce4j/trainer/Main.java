@@ -29,6 +29,7 @@ import java.nio.file.NoSuchFileException;
             "(the ./cce4j launcher does this); a plain `java -jar` uses the scalar kernels.",
         },
         subcommands = {
+            InspectCommand.class,
         })
 public final class Main implements Runnable {
     /** Exit status for problems with the user's input. */
