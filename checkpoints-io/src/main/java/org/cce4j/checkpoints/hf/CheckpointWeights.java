@@ -201,6 +201,11 @@ public final class CheckpointWeights implements AutoCloseable {
      * (old checkpoints' rotary inv_freq buffers, a saved tied lm_head) are allowed, as transformers allows them.
      */
     public void verify(ModelConfig config) {
+        long perLayer = HfWeightNames.expected(config, 1).keySet().stream().filter(n -> n.startsWith(HfWeightNames.layer(0))).count();
+        if (perLayer * config.numHiddenLayers() > names().size()) {
+            throw new InvalidInputException(folder + ": config.json implies " + config.numHiddenLayers() + " layers of " + perLayer
+                    + " tensors but the checkpoint holds " + names().size() + " tensors in all");
+        }
         List<String> missing = new ArrayList<>();
         for (var e : HfWeightNames.expected(config).entrySet()) {
             if (!contains(e.getKey())) {

@@ -26,13 +26,18 @@ public final class HfWeightNames {
     }
 
     public static Map<String, long[]> expected(ModelConfig c) {
+        return expected(c, c.numHiddenLayers());
+    }
+
+    /** The same for the first {@code layers} layers only. */
+    static Map<String, long[]> expected(ModelConfig c, int layers) {
         Map<String, long[]> m = new LinkedHashMap<>();
         long d = c.hiddenSize();
         long q = (long) c.numAttentionHeads() * c.headDim();
         long kv = (long) c.numKeyValueHeads() * c.headDim();
         long inter = c.intermediateSize();
         m.put("model.embed_tokens.weight", new long[] {c.vocabSize(), d});
-        for (int i = 0; i < c.numHiddenLayers(); i++) {
+        for (int i = 0; i < layers; i++) {
             String p = layer(i);
             linear(m, p + "self_attn.q_proj", q, d, c.attentionBias());
             linear(m, p + "self_attn.k_proj", kv, d, c.attentionBias());

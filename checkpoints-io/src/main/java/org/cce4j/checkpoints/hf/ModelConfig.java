@@ -93,8 +93,14 @@ public record ModelConfig(
 
     /** Total parameter count implied by the shapes (tied embeddings counted once). */
     public long parameterCount() {
-        return HfWeightNames.expected(this).values().stream()
-                .mapToLong(s -> { long n = 1; for (long d : s) n *= d; return n; }).sum();
+        long global = 0;
+        long perLayer = 0;
+        for (var e : HfWeightNames.expected(this, 1).entrySet()) {
+            long p = 1;
+            for (long d : e.getValue()) p = Math.multiplyExact(p, d);
+            if (e.getKey().startsWith(HfWeightNames.layer(0))) perLayer += p; else global += p;
+        }
+        return Math.addExact(global, Math.multiplyExact(perLayer, (long) numHiddenLayers));
     }
 
     /** A few lines for listings (the inspect command). */

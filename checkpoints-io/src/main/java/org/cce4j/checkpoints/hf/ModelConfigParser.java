@@ -26,6 +26,9 @@ import java.util.stream.Collectors;
  * architecture, a quantized checkpoint, an unknown RoPE or activation — is an error that says so.
  */
 public final class ModelConfigParser {
+    /** Far above any real model (the deepest have a few hundred), low enough that a hostile config cannot make us build billions of layers. */
+    public static final int MAX_LAYERS = 4096;
+
     private ModelConfigParser() {}
 
     public static ModelConfig read(Path configJson) throws IOException {
@@ -51,6 +54,9 @@ public final class ModelConfigParser {
         int hidden = f.positiveInt("hidden_size", d.hiddenSize());
         int intermediate = f.positiveInt("intermediate_size", d.intermediateSize());
         int layers = f.positiveInt("num_hidden_layers", d.layers());
+        if (layers > MAX_LAYERS) {
+            throw f.error("num_hidden_layers " + layers + " is implausible (more than " + MAX_LAYERS + ")");
+        }
         int heads = f.positiveInt("num_attention_heads", d.heads());
         Integer kv = f.intOrNull("num_key_value_heads", d.kvHeads());
         int kvHeads = kv == null ? heads : kv;

@@ -134,10 +134,25 @@ class CheckpointFolderTest {
     void missingPiecesAndWrongShapes() throws IOException {
         Path folder = llamaFolder(1L << 30);
         Path weights = folder.resolve("model.safetensors");
-        SafetensorsWriter.write(weights, Map.of(), List.of(TensorEntry.of("model.norm.weight", Tensor.zeros(DType.F32, 7))));
-        assertContains(error(folder), ("tensor 'model.norm.weight' has shape [7] but config.json implies [32]"));
+        ModelConfig c = ModelConfigParser.read(folder.resolve("config.json"));
+        List<TensorEntry> wrongShape = new ArrayList<>();
+        List<TensorEntry> oneMissing = new ArrayList<>();
+        for (var e : HfWeightNames.expected(c).entrySet()) {
+            boolean norm = e.getKey().equals("model.norm.weight");
+            wrongShape.add(TensorEntry.of(e.getKey(), Tensor.zeros(DType.F32, norm ? new long[] {7} : e.getValue())));
+            if (!e.getKey().equals("model.layers.1.mlp.up_proj.weight")) oneMissing.add(TensorEntry.of(e.getKey(), Tensor.zeros(DType.F32, e.getValue())));
+        }
+        oneMissing.add(TensorEntry.of("model.layers.0.self_attn.rotary_emb.inv_freq", Tensor.zeros(DType.F32, 4)));
+        SafetensorsWriter.write(weights, Map.of(), wrongShape);
+        assertContains(error(folder), "tensor 'model.norm.weight' has shape [7] but config.json implies [32]");
+        SafetensorsWriter.write(weights, Map.of(), oneMissing);
+        assertContains(error(folder), "1 tensors that config.json implies are missing, e.g. model.layers.1.mlp.up_proj.weight");
         SafetensorsWriter.write(weights, Map.of(), List.of(TensorEntry.of("model.norm.weight", Tensor.zeros(DType.F32, 32))));
-        assertContains(error(folder), ("tensors that config.json implies are missing, e.g. model.embed_tokens.weight"));
+        assertContains(error(folder), "config.json implies 2 layers of 9 tensors but the checkpoint holds 1 tensors in all");
+        String config = Files.readString(folder.resolve("config.json"));
+        Files.writeString(folder.resolve("config.json"), config.replace("\"num_hidden_layers\": 2", "\"num_hidden_layers\": 2000000000"));
+        assertContains(error(folder), "num_hidden_layers 2000000000 is implausible");
+        Files.writeString(folder.resolve("config.json"), config);
         Files.delete(weights);
         Files.write(folder.resolve("pytorch_model.bin"), new byte[] {1});
         assertContains(error(folder), ("only PyTorch pickle weights"));
