@@ -62,6 +62,9 @@ public final class Json {
     public static ObjectNode readObject(Path file) throws IOException {
         byte[] bytes;
         try {
+            if (Files.size(file) > MAX_TEXT) {
+                throw new InvalidInputException(file + ": " + Files.size(file) + " bytes, more than the " + MAX_TEXT + "-byte limit for JSON files");
+            }
             bytes = Files.readAllBytes(file);
         } catch (NoSuchFileException e) {
             throw new InvalidInputException(file + ": no such file");

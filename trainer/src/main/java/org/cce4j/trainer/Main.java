@@ -32,6 +32,7 @@ import java.nio.file.NoSuchFileException;
             DemoCommand.class,
             LossCommand.class,
             BenchLossCommand.class,
+            InspectCommand.class,
         })
 public final class Main implements Runnable {
     /** Exit status for problems with the user's input. */

@@ -64,6 +64,10 @@ public final class SafetensorsFile implements AutoCloseable {
         if (Files.isDirectory(path)) {
             throw new InvalidInputException(source + ": is a directory, not a .safetensors file");
         }
+        if (Files.exists(path) && !Files.isRegularFile(path)) {
+            // A pipe or device would block or stream forever; a checkpoint is a regular file.
+            throw new InvalidInputException(source + ": not a regular file");
+        }
         Arena arena = Arena.ofShared();
         try {
             MemorySegment file;
