@@ -33,6 +33,7 @@ import java.nio.file.NoSuchFileException;
             LossCommand.class,
             BenchLossCommand.class,
             InspectCommand.class,
+            ForwardCommand.class,
         })
 public final class Main implements Runnable {
     /** Exit status for problems with the user's input. */
