@@ -88,8 +88,8 @@ public final class CheckpointLoadBenchmark {
                 long c0 = System.nanoTime();
                 for (var e : f32.entrySet()) w.loadInto(e.getKey(), e.getValue());
                 double convS = (System.nanoTime() - c0) / 1e9;
-                rows.add(String.format(Locale.ROOT, "rep %d: bf16 -> f32 %.2f s = %.2f GB/s of bf16 read (%.2f GB/s f32 written) | "
-                                + "plain copy of the same mapped bf16 bytes %.2f s = %.2f GB/s",
+                rows.add(String.format(Locale.ROOT, "rep %d: bf16 -> f32 (all threads) %.2f s = %.2f GB/s of bf16 read (%.2f GB/s f32 written) | "
+                                + "plain copy of the same mapped bf16 bytes (one thread) %.2f s = %.2f GB/s",
                         r + 1, convS, bf16Bytes / convS / 1e9, 2 * bf16Bytes / convS / 1e9, copyS, bf16Bytes / copyS / 1e9));
                 System.out.println(rows.getLast());
             }
@@ -133,7 +133,8 @@ public final class CheckpointLoadBenchmark {
             List<Path> shards = s.filter(p -> p.toString().endsWith(".safetensors")).toList();
             long bytes = 0;
             for (Path p : shards) bytes += Files.size(p);
-            return String.format(Locale.ROOT, "%.2f GB in %d file%s", bytes / 1e9, shards.size(), shards.size() == 1 ? "" : "s");
+            return String.format(Locale.ROOT, bytes >= 1e8 ? "%.2f GB in %d file%s" : "%.4f GB in %d file%s", bytes / 1e9, shards.size(),
+                    shards.size() == 1 ? "" : "s");
         }
     }
 
@@ -150,7 +151,7 @@ public final class CheckpointLoadBenchmark {
                 }
             }
         }
-        System.out.printf(Locale.ROOT, "read through %s: %.2f GB in %.2f s%n", folder.getFileName(), total / 1e9, (System.nanoTime() - t0) / 1e9);
+        System.out.printf(Locale.ROOT, "read through %s: %.4f GB in %.2f s%n", folder.getFileName(), total / 1e9, (System.nanoTime() - t0) / 1e9);
     }
 
     /** Writes the checkpoint with random bf16 weights of magnitude 2^-8..2^-4 unless it is there. */
