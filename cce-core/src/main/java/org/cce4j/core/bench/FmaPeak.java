@@ -13,13 +13,18 @@ public final class FmaPeak {
     private FmaPeak() {}
 
     public static double gflops(CpuKernels kernels) {
-        kernels.fmaProbe(2_000_000); // compile it
-        long iterations = 50_000_000L;
+        // many short calls first, so that the JIT compiles the probe as a whole method (a single
+        // long call would run in on-stack-replacement code, which may box the vectors)
+        CpuParallel.forEach(CpuParallel.threads(), t -> {
+            for (int i = 0; i < 300; i++) kernels.fmaProbe(100_000);
+        });
         double best = 0;
         for (int round = 0; round < 3; round++) {
             DoubleAdder flops = new DoubleAdder();
             long t0 = System.nanoTime();
-            CpuParallel.forEach(CpuParallel.threads(), t -> flops.add(kernels.fmaProbe(iterations)));
+            CpuParallel.forEach(CpuParallel.threads(), t -> {
+                for (int i = 0; i < 25; i++) flops.add(kernels.fmaProbe(2_000_000));
+            });
             double seconds = (System.nanoTime() - t0) / 1e9;
             best = Math.max(best, flops.sum() / seconds / 1e9);
         }
