@@ -29,11 +29,11 @@ import java.util.stream.LongStream;
 
 /**
  * The checkpoint-loading benchmark of issue 3: a bf16 checkpoint with Gemma 2 2B's exact shapes
- * (2.6 B parameters, 5.2 GB in 3 shards, random weights written here by our own writer), and a
- * small one of the same family (1 layer, vocabulary 8192, 0.2 GB):
+ * (2.6 B parameters, 5.2 GB in 3 shards, random weights written here by our own writer), and one
+ * with the same 26 layers, 288 tensors and 3 shards but tiny dimensions (about 3 MB):
  * <ul>
  *   <li>open: config.json parsed, every shard mapped and its header validated, every tensor checked
- *       against the config — for both, to show it does not grow with the file;</li>
+ *       against the config — for both, to show it does not grow with the bytes of the file;</li>
  *   <li>convert: every tensor from the mapped bf16 file (in the page cache) into f32 host tensors,
  *       in GB/s of bf16 read, next to a plain copy of the same mapped bytes (the bandwidth ceiling).</li>
  * </ul>
@@ -45,8 +45,8 @@ import java.util.stream.LongStream;
 public final class CheckpointLoadBenchmark {
     static final String GEMMA2_2B = """
             {"architectures": ["Gemma2ForCausalLM"], "attention_bias": false, "attn_logit_softcapping": 50.0, "bos_token_id": 2,
-             "eos_token_id": 1, "final_logit_softcapping": 30.0, "head_dim": 256, "hidden_activation": "gelu_pytorch_tanh",
-             "hidden_size": 2304, "intermediate_size": 9216, "max_position_embeddings": 8192, "model_type": "gemma2",
+             "eos_token_id": 1, "final_logit_softcapping": 30.0, "head_dim": %d, "hidden_activation": "gelu_pytorch_tanh",
+             "hidden_size": %d, "intermediate_size": %d, "max_position_embeddings": 8192, "model_type": "gemma2",
              "num_attention_heads": 8, "num_hidden_layers": %d, "num_key_value_heads": 4, "pad_token_id": 0,
              "query_pre_attn_scalar": 256, "rms_norm_eps": 1e-06, "rope_theta": 10000.0, "sliding_window": 4096,
              "torch_dtype": "bfloat16", "vocab_size": %d}
@@ -56,16 +56,16 @@ public final class CheckpointLoadBenchmark {
         Path dir = Path.of(args.length > 0 ? args[0] : "/tmp/cce4j-bench");
         int reps = args.length > 1 ? Integer.parseInt(args[1]) : 3;
         Path big = dir.resolve("gemma2-2b-bf16");
-        Path small = dir.resolve("gemma2-small-bf16");
-        ensure(big, 26, 256000);
-        ensure(small, 1, 8192);
+        Path small = dir.resolve("gemma2-26-layers-tiny-bf16");
+        ensure(big, GEMMA2_2B.formatted(256, 2304, 9216, 26, 256000), 2_000_000_000L);
+        ensure(small, GEMMA2_2B.formatted(16, 64, 128, 26, 1024), 1_100_000L);
         System.out.printf(Locale.ROOT, "threads %d (ForkJoin common pool parallelism %d)%n",
                 Runtime.getRuntime().availableProcessors(), java.util.concurrent.ForkJoinPool.commonPool().getParallelism());
 
         for (Path p : List.of(small, big)) readThrough(p); // page cache warm for both
         double openSmall = openMillis(small, reps + 2);
         double openBig = openMillis(big, reps + 2);
-        System.out.printf(Locale.ROOT, "open (parse config, map + validate shards, check shapes), best of %d: small %.1f ms (%s), "
+        System.out.printf(Locale.ROOT, "open (parse config, map + validate shards, check shapes), best of %d: 26 tiny layers %.1f ms (%s), "
                 + "Gemma 2 2B %.1f ms (%s)%n", reps + 2, openSmall, size(small), openBig, size(big));
 
         try (HfCheckpoint ck = HfCheckpoint.open(big)) {
@@ -88,8 +88,8 @@ public final class CheckpointLoadBenchmark {
                 long c0 = System.nanoTime();
                 for (var e : f32.entrySet()) w.loadInto(e.getKey(), e.getValue());
                 double convS = (System.nanoTime() - c0) / 1e9;
-                rows.add(String.format(Locale.ROOT, "rep %d: bf16 -> f32 %.2f s = %.2f GB/s of bf16 read (%.2f GB/s f32 written) | "
-                                + "plain copy of the same mapped bf16 bytes %.2f s = %.2f GB/s",
+                rows.add(String.format(Locale.ROOT, "rep %d: bf16 -> f32 (all threads) %.2f s = %.2f GB/s of bf16 read (%.2f GB/s f32 written) | "
+                                + "plain copy of the same mapped bf16 bytes (one thread) %.2f s = %.2f GB/s",
                         r + 1, convS, bf16Bytes / convS / 1e9, 2 * bf16Bytes / convS / 1e9, copyS, bf16Bytes / copyS / 1e9));
                 System.out.println(rows.getLast());
             }
@@ -133,7 +133,8 @@ public final class CheckpointLoadBenchmark {
             List<Path> shards = s.filter(p -> p.toString().endsWith(".safetensors")).toList();
             long bytes = 0;
             for (Path p : shards) bytes += Files.size(p);
-            return String.format(Locale.ROOT, "%.2f GB in %d file%s", bytes / 1e9, shards.size(), shards.size() == 1 ? "" : "s");
+            return String.format(Locale.ROOT, bytes >= 1e8 ? "%.2f GB in %d file%s" : "%.4f GB in %d file%s", bytes / 1e9, shards.size(),
+                    shards.size() == 1 ? "" : "s");
         }
     }
 
@@ -150,14 +151,13 @@ public final class CheckpointLoadBenchmark {
                 }
             }
         }
-        System.out.printf(Locale.ROOT, "read through %s: %.2f GB in %.2f s%n", folder.getFileName(), total / 1e9, (System.nanoTime() - t0) / 1e9);
+        System.out.printf(Locale.ROOT, "read through %s: %.4f GB in %.2f s%n", folder.getFileName(), total / 1e9, (System.nanoTime() - t0) / 1e9);
     }
 
     /** Writes the checkpoint with random bf16 weights of magnitude 2^-8..2^-4 unless it is there. */
-    private static void ensure(Path folder, int layers, int vocab) throws IOException {
+    private static void ensure(Path folder, String json, long maxShardBytes) throws IOException {
         if (Files.isRegularFile(folder.resolve("config.json"))) return;
         Files.createDirectories(folder);
-        String json = GEMMA2_2B.formatted(layers, vocab);
         Path tmpConfig = folder.resolve("config.json.new");
         Files.writeString(tmpConfig, json);
         ModelConfig config = ModelConfigParser.read(tmpConfig);
@@ -172,7 +172,7 @@ public final class CheckpointLoadBenchmark {
                 entries.add(TensorEntry.raw(e.getKey(), SafetensorsDType.BF16, e.getValue(), seg));
             }
             long t1 = System.nanoTime();
-            HfWeightsWriter.write(folder, entries, 2_000_000_000L);
+            HfWeightsWriter.write(folder, entries, maxShardBytes);
             long bytes = entries.stream().mapToLong(TensorEntry::fileBytes).sum();
             System.out.printf(Locale.ROOT, "generated %s: %,d parameters, random fill %.1f s, written (streaming, fsynced) %.2f GB in %.1f s%n",
                     folder.getFileName(), config.parameterCount(), (t1 - t0) / 1e9, bytes / 1e9, (System.nanoTime() - t1) / 1e9);

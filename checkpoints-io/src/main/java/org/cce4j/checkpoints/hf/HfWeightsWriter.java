@@ -9,10 +9,12 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeMap;
 import java.util.regex.Pattern;
 
@@ -70,6 +72,10 @@ public final class HfWeightsWriter {
      * that transformers checks; returns the files written.
      */
     public static List<Path> write(Path folder, List<TensorEntry> entries, long maxShardBytes) throws IOException {
+        Set<String> names = new HashSet<>();
+        for (TensorEntry e : entries) {
+            if (!names.add(e.name())) throw new IllegalArgumentException("duplicate tensor name '" + e.name() + "'");
+        }
         Files.createDirectories(folder);
         Map<String, List<TensorEntry>> plan = plan(entries, maxShardBytes);
         List<Path> written = new ArrayList<>();

@@ -48,6 +48,7 @@ class CheckpointFolderTest {
         assertEquals(5_000_000_000L, HfWeightsWriter.parseSize("5GB"));
         assertEquals(2L << 30, HfWeightsWriter.parseSize("2GiB"));
         assertEquals(20_000, HfWeightsWriter.parseSize("20KB"));
+        assertThrows(IllegalArgumentException.class, () -> HfWeightsWriter.write(dir, List.of(bytes("a", 6), bytes("a", 6)), 10));
     }
 
     private Path llamaFolder(long maxShard) throws IOException {
