@@ -1,0 +1,69 @@
+package org.cce4j.core.cpu;
+
+import java.lang.foreign.MemorySegment;
+
+/**
+ * The inner loops of the CPU loss: one register-blocked matrix micro-kernel and the element-wise
+ * passes over logit tiles. Two implementations with one contract: {@link VectorKernels} (the
+ * Vector API, when the JVM runs with {@code --add-modules jdk.incubator.vector}) and
+ * {@link ScalarKernels} (plain Java). The micro-kernels of both sum each output over k in the same
+ * order with fused multiply-adds, so they agree bit for bit; the element-wise reductions differ in
+ * summation order only.
+ * <pre>
+ *   gemmTile:  C[4 × nr] += A[4 × k] · B[k × nr]
+ *     A(i, kk) = a[aOff + i*aRowStride + kk*aColStride]     (any strides: broadcast one at a time)
+ *     B(kk, j) = b[bOff + kk*ldb + j],  j < nr contiguous   (vector loads)
+ *     C(i, j)  = c[cOff + i*ldc + j]
+ * </pre>
+ * The element-wise passes work on one row x of a tile against per-column vectors (shift, mul, acc)
+ * of the same length: in the loss a row is one vocabulary entry and a column one token.
+ */
+public interface CpuKernels {
+    /** Rows of a micro-tile. */
+    int MR = 4;
+
+    /** Columns of a micro-tile: two vectors of the widest species, or 16 for the scalar kernels. */
+    int nr();
+
+    /** A short description for benchmark output. */
+    String description();
+
+    void gemmTile(int k, float[] a, int aOff, int aRowStride, int aColStride,
+                  float[] b, int bOff, int ldb, float[] c, int cOff, int ldc);
+
+    /** Σ x[j]. */
+    float sum(float[] x, int off, int len);
+
+    /** Σ x[j]·y[j]. */
+    float dot(float[] x, int xOff, float[] y, int yOff, int len);
+
+    /** max |x[j]|. */
+    float absMax(float[] x, int off, int len);
+
+    /** x[j] = cap · tanh(x[j] / cap). */
+    void softcap(float[] x, int off, int len, float cap);
+
+    /** out[j] = 1 − (x[j] / cap)²: the derivative of the softcap at its output x. */
+    void softcapDerivative(float[] x, int xOff, float[] out, int outOff, int len, float cap);
+
+    /** acc[j] = max(acc[j], x[j]). */
+    void maxInto(float[] x, int xOff, float[] acc, int len);
+
+    /** acc[j] = max(acc[j], |x[j]|). */
+    void absMaxInto(float[] x, int xOff, float[] acc, int len);
+
+    /** acc[j] += exp(x[j] − shift[j]). */
+    void sumExpInto(float[] x, int xOff, float[] shift, float[] acc, int len);
+
+    /** x[j] = exp(x[j] − shift[j]) · mul[j] + add. */
+    void expMulAdd(float[] x, int xOff, float[] shift, float[] mul, float add, int len);
+
+    /** x[j] *= y[j]. */
+    void mul(float[] x, int xOff, float[] y, int yOff, int len);
+
+    /** y[j] += x[j]. */
+    void addTo(float[] x, int xOff, float[] y, int yOff, int len);
+
+    /** The f32 run dst[dstByteOffset ..] += x[xOff .. xOff+len]. */
+    void addToSegment(float[] x, int xOff, MemorySegment dst, long dstByteOffset, int len);
+}

@@ -1,0 +1,121 @@
+package org.cce4j.core.cpu;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+
+/**
+ * Plain-Java kernels: the path taken when the Vector API module is absent, and the readable
+ * statement of what {@link VectorKernels} computes. The micro-kernel keeps a 4×16 block of
+ * accumulators and uses {@link Math#fma}, like the vector one, so the two agree bit for bit.
+ */
+final class ScalarKernels implements CpuKernels {
+    private static final int NR = 16;
+    private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED;
+    private final ThreadLocal<float[]> accumulators = ThreadLocal.withInitial(() -> new float[MR * NR]);
+
+    @Override
+    public int nr() {
+        return NR;
+    }
+
+    @Override
+    public String description() {
+        return "scalar (no Vector API)";
+    }
+
+    @Override
+    public void gemmTile(int k, float[] a, int aOff, int aRowStride, int aColStride,
+                         float[] b, int bOff, int ldb, float[] c, int cOff, int ldc) {
+        float[] acc = accumulators.get();
+        for (int i = 0; i < MR; i++) {
+            System.arraycopy(c, cOff + i * ldc, acc, i * NR, NR);
+        }
+        for (int kk = 0; kk < k; kk++) {
+            int bRow = bOff + kk * ldb;
+            for (int i = 0; i < MR; i++) {
+                float ai = a[aOff + i * aRowStride + kk * aColStride];
+                int accRow = i * NR;
+                for (int j = 0; j < NR; j++) {
+                    acc[accRow + j] = Math.fma(ai, b[bRow + j], acc[accRow + j]);
+                }
+            }
+        }
+        for (int i = 0; i < MR; i++) {
+            System.arraycopy(acc, i * NR, c, cOff + i * ldc, NR);
+        }
+    }
+
+    @Override
+    public float sum(float[] x, int off, int len) {
+        float s = 0;
+        for (int j = off; j < off + len; j++) s += x[j];
+        return s;
+    }
+
+    @Override
+    public float dot(float[] x, int xOff, float[] y, int yOff, int len) {
+        float s = 0;
+        for (int j = 0; j < len; j++) s = Math.fma(x[xOff + j], y[yOff + j], s);
+        return s;
+    }
+
+    @Override
+    public float absMax(float[] x, int off, int len) {
+        float m = 0;
+        for (int j = off; j < off + len; j++) m = Math.max(m, Math.abs(x[j]));
+        return m;
+    }
+
+    @Override
+    public void softcap(float[] x, int off, int len, float cap) {
+        float inv = 1f / cap;
+        for (int j = off; j < off + len; j++) x[j] = cap * (float) Math.tanh(x[j] * inv);
+    }
+
+    @Override
+    public void softcapDerivative(float[] x, int xOff, float[] out, int outOff, int len, float cap) {
+        float inv = 1f / cap;
+        for (int j = 0; j < len; j++) {
+            float t = x[xOff + j] * inv;
+            out[outOff + j] = 1f - t * t;
+        }
+    }
+
+    @Override
+    public void maxInto(float[] x, int xOff, float[] acc, int len) {
+        for (int j = 0; j < len; j++) acc[j] = Math.max(acc[j], x[xOff + j]);
+    }
+
+    @Override
+    public void absMaxInto(float[] x, int xOff, float[] acc, int len) {
+        for (int j = 0; j < len; j++) acc[j] = Math.max(acc[j], Math.abs(x[xOff + j]));
+    }
+
+    @Override
+    public void sumExpInto(float[] x, int xOff, float[] shift, float[] acc, int len) {
+        for (int j = 0; j < len; j++) acc[j] += (float) Math.exp(x[xOff + j] - shift[j]);
+    }
+
+    @Override
+    public void expMulAdd(float[] x, int xOff, float[] shift, float[] mul, float add, int len) {
+        for (int j = 0; j < len; j++) x[xOff + j] = (float) Math.exp(x[xOff + j] - shift[j]) * mul[j] + add;
+    }
+
+    @Override
+    public void mul(float[] x, int xOff, float[] y, int yOff, int len) {
+        for (int j = 0; j < len; j++) x[xOff + j] *= y[yOff + j];
+    }
+
+    @Override
+    public void addTo(float[] x, int xOff, float[] y, int yOff, int len) {
+        for (int j = 0; j < len; j++) y[yOff + j] += x[xOff + j];
+    }
+
+    @Override
+    public void addToSegment(float[] x, int xOff, MemorySegment dst, long dstByteOffset, int len) {
+        for (int j = 0; j < len; j++) {
+            long o = dstByteOffset + 4L * j;
+            dst.set(F32, o, dst.get(F32, o) + x[xOff + j]);
+        }
+    }
+}

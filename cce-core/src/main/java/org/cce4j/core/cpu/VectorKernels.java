@@ -1,0 +1,198 @@
+package org.cce4j.core.cpu;
+
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+
+/**
+ * SIMD kernels on the Vector API's widest float species (16 lanes with AVX-512, 8 with AVX2).
+ * The micro-kernel holds a 4 × 2-vector block of C in eight registers: per k it loads two vectors
+ * of B, broadcasts four scalars of A and issues eight FMAs — enough independent chains to hide
+ * FMA latency, few enough registers to fit AVX2's sixteen. Element-wise passes use the Vector
+ * API's vectorized exp and tanh (SVML on x86). This class is only loaded when the incubator module
+ * is present ({@link CpuKernelSelector}).
+ */
+final class VectorKernels implements CpuKernels {
+    private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
+    private static final int L = S.length();
+    private static final ByteOrder ORDER = ByteOrder.nativeOrder();
+    private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED;
+
+    @Override
+    public int nr() {
+        return 2 * L;
+    }
+
+    @Override
+    public String description() {
+        return "Vector API, " + S.vectorBitSize() + "-bit (" + L + " floats)";
+    }
+
+    @Override
+    public void gemmTile(int k, float[] a, int aOff, int aRowStride, int aColStride,
+                         float[] b, int bOff, int ldb, float[] c, int cOff, int ldc) {
+        int c0 = cOff, c1 = cOff + ldc, c2 = cOff + 2 * ldc, c3 = cOff + 3 * ldc;
+        FloatVector acc00 = FloatVector.fromArray(S, c, c0), acc01 = FloatVector.fromArray(S, c, c0 + L);
+        FloatVector acc10 = FloatVector.fromArray(S, c, c1), acc11 = FloatVector.fromArray(S, c, c1 + L);
+        FloatVector acc20 = FloatVector.fromArray(S, c, c2), acc21 = FloatVector.fromArray(S, c, c2 + L);
+        FloatVector acc30 = FloatVector.fromArray(S, c, c3), acc31 = FloatVector.fromArray(S, c, c3 + L);
+        int a0 = aOff, a1 = aOff + aRowStride, a2 = aOff + 2 * aRowStride, a3 = aOff + 3 * aRowStride;
+        int bo = bOff;
+        for (int kk = 0; kk < k; kk++) {
+            FloatVector b0 = FloatVector.fromArray(S, b, bo);
+            FloatVector b1 = FloatVector.fromArray(S, b, bo + L);
+            FloatVector x = FloatVector.broadcast(S, a[a0]);
+            acc00 = x.fma(b0, acc00);
+            acc01 = x.fma(b1, acc01);
+            x = FloatVector.broadcast(S, a[a1]);
+            acc10 = x.fma(b0, acc10);
+            acc11 = x.fma(b1, acc11);
+            x = FloatVector.broadcast(S, a[a2]);
+            acc20 = x.fma(b0, acc20);
+            acc21 = x.fma(b1, acc21);
+            x = FloatVector.broadcast(S, a[a3]);
+            acc30 = x.fma(b0, acc30);
+            acc31 = x.fma(b1, acc31);
+            a0 += aColStride;
+            a1 += aColStride;
+            a2 += aColStride;
+            a3 += aColStride;
+            bo += ldb;
+        }
+        acc00.intoArray(c, c0);
+        acc01.intoArray(c, c0 + L);
+        acc10.intoArray(c, c1);
+        acc11.intoArray(c, c1 + L);
+        acc20.intoArray(c, c2);
+        acc21.intoArray(c, c2 + L);
+        acc30.intoArray(c, c3);
+        acc31.intoArray(c, c3 + L);
+    }
+
+    @Override
+    public float sum(float[] x, int off, int len) {
+        FloatVector acc = FloatVector.zero(S);
+        int j = 0;
+        for (; j <= len - L; j += L) acc = acc.add(FloatVector.fromArray(S, x, off + j));
+        float s = acc.reduceLanes(VectorOperators.ADD);
+        for (; j < len; j++) s += x[off + j];
+        return s;
+    }
+
+    @Override
+    public float dot(float[] x, int xOff, float[] y, int yOff, int len) {
+        FloatVector acc = FloatVector.zero(S);
+        int j = 0;
+        for (; j <= len - L; j += L) acc = FloatVector.fromArray(S, x, xOff + j).fma(FloatVector.fromArray(S, y, yOff + j), acc);
+        float s = acc.reduceLanes(VectorOperators.ADD);
+        for (; j < len; j++) s = Math.fma(x[xOff + j], y[yOff + j], s);
+        return s;
+    }
+
+    @Override
+    public float absMax(float[] x, int off, int len) {
+        FloatVector acc = FloatVector.zero(S);
+        int j = 0;
+        for (; j <= len - L; j += L) acc = acc.max(FloatVector.fromArray(S, x, off + j).abs());
+        float m = acc.reduceLanes(VectorOperators.MAX);
+        for (; j < len; j++) m = Math.max(m, Math.abs(x[off + j]));
+        return m;
+    }
+
+    @Override
+    public void softcap(float[] x, int off, int len, float cap) {
+        float inv = 1f / cap;
+        int j = 0;
+        for (; j <= len - L; j += L) {
+            FloatVector.fromArray(S, x, off + j).mul(inv).lanewise(VectorOperators.TANH).mul(cap).intoArray(x, off + j);
+        }
+        for (; j < len; j++) x[off + j] = cap * (float) Math.tanh(x[off + j] * inv);
+    }
+
+    @Override
+    public void softcapDerivative(float[] x, int xOff, float[] out, int outOff, int len, float cap) {
+        float inv = 1f / cap;
+        int j = 0;
+        for (; j <= len - L; j += L) {
+            FloatVector t = FloatVector.fromArray(S, x, xOff + j).mul(inv);
+            t.neg().fma(t, FloatVector.broadcast(S, 1f)).intoArray(out, outOff + j);
+        }
+        for (; j < len; j++) {
+            float t = x[xOff + j] * inv;
+            out[outOff + j] = 1f - t * t;
+        }
+    }
+
+    @Override
+    public void maxInto(float[] x, int xOff, float[] acc, int len) {
+        int j = 0;
+        for (; j <= len - L; j += L) {
+            FloatVector.fromArray(S, acc, j).max(FloatVector.fromArray(S, x, xOff + j)).intoArray(acc, j);
+        }
+        for (; j < len; j++) acc[j] = Math.max(acc[j], x[xOff + j]);
+    }
+
+    @Override
+    public void absMaxInto(float[] x, int xOff, float[] acc, int len) {
+        int j = 0;
+        for (; j <= len - L; j += L) {
+            FloatVector.fromArray(S, acc, j).max(FloatVector.fromArray(S, x, xOff + j).abs()).intoArray(acc, j);
+        }
+        for (; j < len; j++) acc[j] = Math.max(acc[j], Math.abs(x[xOff + j]));
+    }
+
+    @Override
+    public void sumExpInto(float[] x, int xOff, float[] shift, float[] acc, int len) {
+        int j = 0;
+        for (; j <= len - L; j += L) {
+            FloatVector e = FloatVector.fromArray(S, x, xOff + j).sub(FloatVector.fromArray(S, shift, j)).lanewise(VectorOperators.EXP);
+            FloatVector.fromArray(S, acc, j).add(e).intoArray(acc, j);
+        }
+        for (; j < len; j++) acc[j] += (float) Math.exp(x[xOff + j] - shift[j]);
+    }
+
+    @Override
+    public void expMulAdd(float[] x, int xOff, float[] shift, float[] mul, float add, int len) {
+        int j = 0;
+        for (; j <= len - L; j += L) {
+            FloatVector e = FloatVector.fromArray(S, x, xOff + j).sub(FloatVector.fromArray(S, shift, j)).lanewise(VectorOperators.EXP);
+            e.fma(FloatVector.fromArray(S, mul, j), FloatVector.broadcast(S, add)).intoArray(x, xOff + j);
+        }
+        for (; j < len; j++) x[xOff + j] = (float) Math.exp(x[xOff + j] - shift[j]) * mul[j] + add;
+    }
+
+    @Override
+    public void mul(float[] x, int xOff, float[] y, int yOff, int len) {
+        int j = 0;
+        for (; j <= len - L; j += L) {
+            FloatVector.fromArray(S, x, xOff + j).mul(FloatVector.fromArray(S, y, yOff + j)).intoArray(x, xOff + j);
+        }
+        for (; j < len; j++) x[xOff + j] *= y[yOff + j];
+    }
+
+    @Override
+    public void addTo(float[] x, int xOff, float[] y, int yOff, int len) {
+        int j = 0;
+        for (; j <= len - L; j += L) {
+            FloatVector.fromArray(S, y, yOff + j).add(FloatVector.fromArray(S, x, xOff + j)).intoArray(y, yOff + j);
+        }
+        for (; j < len; j++) y[yOff + j] += x[xOff + j];
+    }
+
+    @Override
+    public void addToSegment(float[] x, int xOff, MemorySegment dst, long dstByteOffset, int len) {
+        int j = 0;
+        for (; j <= len - L; j += L) {
+            long o = dstByteOffset + 4L * j;
+            FloatVector.fromMemorySegment(S, dst, o, ORDER).add(FloatVector.fromArray(S, x, xOff + j)).intoMemorySegment(dst, o, ORDER);
+        }
+        for (; j < len; j++) {
+            long o = dstByteOffset + 4L * j;
+            dst.set(F32, o, dst.get(F32, o) + x[xOff + j]);
+        }
+    }
+}

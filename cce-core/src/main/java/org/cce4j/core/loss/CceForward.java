@@ -1,0 +1,64 @@
+package org.cce4j.core.loss;
+
+import org.cce4j.core.tensor.Tensor;
+
+/**
+ * What a forward returns, and what its backward needs. All tensors are f32 on the inputs' device:
+ * <pre>
+ *   loss       []  for mean and sum, the leading shape of E for none
+ *   tokenLoss  leading shape of E: each row's loss (weighted, with smoothing and z-loss); 0 where
+ *              the row does not count
+ *   lse        leading shape of E: log-sum-exp of each row's logits (NaN where skipped, see
+ *              {@link CceOptions#returnLse})
+ * </pre>
+ * The inputs are referenced, not copied: they must stay unchanged until the backward has run.
+ */
+public final class CceForward implements AutoCloseable {
+    private final CceInputs inputs;
+    private final CceOptions options;
+    private final CceProblem problem;
+    private final Tensor loss;
+    private final Tensor tokenLoss;
+    private final Tensor lse;
+    private final float lossValue;
+    private final Object saved;
+
+    public CceForward(CceInputs inputs, CceOptions options, CceProblem problem, Tensor loss, Tensor tokenLoss,
+                      Tensor lse, float lossValue, Object saved) {
+        this.inputs = inputs;
+        this.options = options;
+        this.problem = problem;
+        this.loss = loss;
+        this.tokenLoss = tokenLoss;
+        this.lse = lse;
+        this.lossValue = lossValue;
+        this.saved = saved;
+    }
+
+    public CceInputs inputs() { return inputs; }
+    public CceOptions options() { return options; }
+    public CceProblem problem() { return problem; }
+    public Tensor loss() { return loss; }
+    public Tensor tokenLoss() { return tokenLoss; }
+    public Tensor lse() { return lse; }
+
+    /** The reduced loss (for none: the sum of the token losses). */
+    public float lossValue() { return lossValue; }
+
+    /** Implementation-specific state for the backward (for example the vocabulary order). */
+    public Object saved() { return saved; }
+
+    @Override
+    public void close() {
+        if (loss != tokenLoss) loss.close();
+        tokenLoss.close();
+        lse.close();
+        if (saved instanceof AutoCloseable c) {
+            try {
+                c.close();
+            } catch (Exception e) {
+                throw new IllegalStateException("releasing the forward's saved state", e);
+            }
+        }
+    }
+}

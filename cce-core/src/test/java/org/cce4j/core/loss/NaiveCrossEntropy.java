@@ -1,0 +1,85 @@
+package org.cce4j.core.loss;
+
+/**
+ * The loss contract written as plainly as possible in float64, the oracle every implementation is
+ * compared with. It materializes the logits and differentiates by hand; {@code NaiveCrossEntropyTest}
+ * checks it against finite differences.
+ */
+final class NaiveCrossEntropy {
+    final double loss;
+    final double[] tokenLoss;
+    final double[] lse;
+    final double[][] dE;
+    final double[][] dC;
+    final double[] dBias;
+
+    /**
+     * @param targets   per row of e, before the shift (seqLen = e.length for one sequence)
+     * @param weights   per target position, or null
+     * @param upstream  scalar upstream for mean/sum, or per-row for none (length rows)
+     */
+    NaiveCrossEntropy(double[][] e, double[][] c, double[] bias, long[] targets, double[] weights, int seqLen,
+                      CceOptions o, double[] upstream) {
+        int n = e.length, v = c.length, d = c[0].length;
+        double a = o.labelSmoothing(), lam = o.zLossWeight(), cap = o.softcap();
+        double[][] z = new double[n][v];
+        double[][] capDeriv = new double[n][v];
+        lse = new double[n];
+        tokenLoss = new double[n];
+        int[] target = new int[n];
+        double[] w = new double[n];
+        double weightSum = 0, total = 0;
+        for (int r = 0; r < n; r++) {
+            int pos = r % seqLen;
+            long t = pos + o.shift() < seqLen ? targets[r + o.shift()] : o.ignoreIndex();
+            target[r] = t == o.ignoreIndex() ? -1 : (int) t;
+            w[r] = weights == null ? 1 : weights[Math.min(n - 1, r + o.shift())];
+            double max = Double.NEGATIVE_INFINITY, mean = 0;
+            for (int j = 0; j < v; j++) {
+                double x = bias == null ? 0 : bias[j];
+                for (int k = 0; k < d; k++) x += e[r][k] * c[j][k];
+                if (cap > 0) {
+                    double th = Math.tanh(x / cap);
+                    x = cap * th;
+                    capDeriv[r][j] = 1 - th * th;
+                } else {
+                    capDeriv[r][j] = 1;
+                }
+                z[r][j] = x;
+                max = Math.max(max, x);
+                mean += x / v;
+            }
+            double s = 0;
+            for (int j = 0; j < v; j++) s += Math.exp(z[r][j] - max);
+            lse[r] = max + Math.log(s);
+            if (target[r] >= 0) {
+                tokenLoss[r] = w[r] * (lse[r] - (1 - a) * z[r][target[r]] - a * mean + lam * lse[r] * lse[r]);
+                weightSum += w[r];
+                total += tokenLoss[r];
+            }
+        }
+        loss = o.reduction() == Reduction.MEAN ? (weightSum == 0 ? 0 : total / weightSum) : total;
+
+        dE = new double[n][d];
+        dC = new double[v][d];
+        dBias = new double[v];
+        for (int r = 0; r < n; r++) {
+            if (target[r] < 0) continue;
+            double scale = switch (o.reduction()) {
+                case MEAN -> weightSum == 0 ? 0 : upstream[0] / weightSum;
+                case SUM -> upstream[0];
+                case NONE -> upstream[r];
+            } * w[r];
+            for (int j = 0; j < v; j++) {
+                double p = Math.exp(z[r][j] - lse[r]);
+                double g = p * (1 + 2 * lam * lse[r]) - a / v - (j == target[r] ? 1 - a : 0);
+                g *= scale * capDeriv[r][j];
+                dBias[j] += g;
+                for (int k = 0; k < d; k++) {
+                    dE[r][k] += g * c[j][k];
+                    dC[j][k] += g * e[r][k];
+                }
+            }
+        }
+    }
+}
