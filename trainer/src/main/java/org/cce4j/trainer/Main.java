@@ -29,6 +29,8 @@ import java.nio.file.NoSuchFileException;
             "(the ./cce4j launcher does this); a plain `java -jar` uses the scalar kernels.",
         },
         subcommands = {
+            TokenizeCommand.class,
+            DetokenizeCommand.class,
         })
 public final class Main implements Runnable {
     /** Exit status for problems with the user's input. */
@@ -77,6 +79,7 @@ public final class Main implements Runnable {
         }
         return switch (ex) {
             case InvalidInputException e -> e.getMessage();
+            case org.cce4j.tokenizer.TokenizerException e -> e.getMessage();
             case NoSuchFileException e -> "no such file: " + e.getFile();
             case AccessDeniedException e -> "permission denied: " + e.getFile();
             case FileSystemException e -> "cannot access " + e.getFile() + (e.getReason() != null ? ": " + e.getReason() : "");
