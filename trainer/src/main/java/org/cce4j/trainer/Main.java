@@ -29,6 +29,11 @@ import java.nio.file.NoSuchFileException;
             "(the ./cce4j launcher does this); a plain `java -jar` uses the scalar kernels.",
         },
         subcommands = {
+            DemoCommand.class,
+            LossCommand.class,
+            BenchLossCommand.class,
+            InspectCommand.class,
+            ForwardCommand.class,
             TokenizeCommand.class,
             DetokenizeCommand.class,
         })
@@ -62,10 +67,10 @@ public final class Main implements Runnable {
             err.flush();
             return BUG;
         });
-        cli.setParameterExceptionHandler((ex, args1) -> {
+        cli.setParameterExceptionHandler((ex, badArgs) -> {
             CommandLine c = ex.getCommandLine();
-            c.getErr().println(c.getCommandName() + ": error: " + ex.getMessage());
-            c.getErr().println("Try '" + c.getCommandSpec().qualifiedName() + " --help' for more information.");
+            c.getErr().println(c.getCommandName() + ": error: " + usageProblem(ex)
+                    + " (see '" + c.getCommandSpec().qualifiedName() + " --help')");
             c.getErr().flush();
             return USER_ERROR;
         });
@@ -87,6 +92,15 @@ public final class Main implements Runnable {
             case IOException e -> "input/output error: " + e.getMessage();
             default -> null;
         };
+    }
+
+    /** picocli's message, with a value conversion's own reason instead of the exception's class name. */
+    private static String usageProblem(CommandLine.ParameterException ex) {
+        Throwable cause = ex.getCause();
+        if (cause instanceof IllegalArgumentException && cause.getMessage() != null && ex.getArgSpec() instanceof CommandLine.Model.OptionSpec o) {
+            return "invalid value for " + o.longestName() + ": " + cause.getMessage();
+        }
+        return ex.getMessage();
     }
 
     private static boolean isVerbose(ParseResult pr) {
