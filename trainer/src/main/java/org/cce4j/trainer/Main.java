@@ -34,6 +34,8 @@ import java.nio.file.NoSuchFileException;
             BenchLossCommand.class,
             InspectCommand.class,
             ForwardCommand.class,
+            TokenizeCommand.class,
+            DetokenizeCommand.class,
         })
 public final class Main implements Runnable {
     /** Exit status for problems with the user's input. */
@@ -82,6 +84,7 @@ public final class Main implements Runnable {
         }
         return switch (ex) {
             case InvalidInputException e -> e.getMessage();
+            case org.cce4j.tokenizer.TokenizerException e -> e.getMessage();
             case NoSuchFileException e -> "no such file: " + e.getFile();
             case AccessDeniedException e -> "permission denied: " + e.getFile();
             case FileSystemException e -> "cannot access " + e.getFile() + (e.getReason() != null ? ": " + e.getReason() : "");
