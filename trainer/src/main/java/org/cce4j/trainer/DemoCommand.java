@@ -2,11 +2,8 @@ package org.cce4j.trainer;
 
 import org.cce4j.core.bench.CpuLossBenchmark;
 import org.cce4j.core.bench.LossBenchmarkInputs;
-import org.cce4j.core.bench.LossBenchmarkResult;
 import org.cce4j.core.cpu.CpuKernelSelector;
 import org.cce4j.core.cpu.CpuParallel;
-import org.cce4j.core.loss.CceForward;
-import org.cce4j.core.loss.CceGradients;
 import org.cce4j.core.loss.CceImpl;
 import org.cce4j.core.loss.CceInputs;
 import org.cce4j.core.loss.CceOptions;
@@ -48,33 +45,31 @@ public final class DemoCommand implements Callable<Integer> {
         out.printf(Locale.ROOT, "cce4j demo: Cut Cross-Entropy vs the materialized baseline, on the CPU%n");
         out.printf(Locale.ROOT, "N = %d tokens, D = %d, V = %d, f32; %d threads, kernels: %s%n%n", n, d, v,
                 CpuParallel.threads(), CpuKernelSelector.best().description());
+        out.printf(Locale.ROOT, "%-9s %12s %12s %12s %16s%n", "impl", "loss", "forward", "backward", "extra memory");
         out.flush();
-        out.printf(Locale.ROOT, "%-9s %12s %12s %20s %16s%n", "impl", "loss", "forward", "forward+backward", "extra memory");
-        for (CceImpl impl : new CceImpl[] {CceImpl.CCE, CceImpl.BASELINE}) {
-            LossBenchmarkResult r = CpuLossBenchmark.run(impl, n, d, v, DType.F32, 0f, 1);
-            out.printf(Locale.ROOT, "%-9s %12.6f %9.0f ms %17.0f ms %13.1f MB%n", r.impl(), r.loss(), r.forwardMs(),
-                    r.forwardBackwardMs(), r.extraMemoryMB());
-            out.flush();
-        }
-        out.printf(Locale.ROOT, "%nthe baseline's logits alone take N×V×4 bytes = %.1f MB; CCE keeps one 128×128 tile per thread.%n",
-                4.0 * n * v / 1e6);
-        compareGradients(out);
-        return 0;
-    }
-
-    private void compareGradients(PrintWriter out) {
         CceInputs in = LossBenchmarkInputs.create(n, d, v, DType.F32, 42);
-        CceOptions o = CceOptions.defaults();
-        try (CceForward fc = LinearCrossEntropy.create(CceImpl.CCE, Device.CPU).forward(in, o);
-             CceGradients gc = LinearCrossEntropy.create(CceImpl.CCE, Device.CPU).backward(fc, 1f);
-             CceForward fb = LinearCrossEntropy.create(CceImpl.BASELINE, Device.CPU).forward(in, o);
-             CceGradients gb = LinearCrossEntropy.create(CceImpl.BASELINE, Device.CPU).backward(fb, 1f)) {
+        CpuLossBenchmark.Once[] runs = new CpuLossBenchmark.Once[2];
+        CceImpl[] impls = {CceImpl.CCE, CceImpl.BASELINE};
+        try {
+            for (int i = 0; i < impls.length; i++) {
+                LinearCrossEntropy loss = LinearCrossEntropy.create(impls[i], Device.CPU);
+                CpuLossBenchmark.once(loss, in, CceOptions.defaults()).gradients().close(); // warm-up
+                CpuLossBenchmark.Once r = runs[i] = CpuLossBenchmark.once(loss, in, CceOptions.defaults());
+                out.printf(Locale.ROOT, "%-9s %12.6f %9.0f ms %9.0f ms %13.1f MB%n", impls[i].cliName(), r.loss(), r.forwardMs(),
+                        r.backwardMs(), r.extraBytes() / 1e6);
+                out.flush();
+            }
+            out.printf(Locale.ROOT, "%nthe baseline's logits alone take N×V×4 bytes = %.1f MB; CCE keeps one 128×128 tile per thread.%n",
+                    4.0 * n * v / 1e6);
             out.printf(Locale.ROOT, "same answer: loss %.7f vs %.7f; relative difference of dE %.1e, of dC %.1e%n",
-                    fc.lossValue(), fb.lossValue(), relativeDifference(gc.dEmbeddings().toFloatArray(), gb.dEmbeddings().toFloatArray()),
-                    relativeDifference(gc.dClassifier().toFloatArray(), gb.dClassifier().toFloatArray()));
+                    runs[0].loss(), runs[1].loss(),
+                    relativeDifference(runs[0].gradients().dEmbeddings().toFloatArray(), runs[1].gradients().dEmbeddings().toFloatArray()),
+                    relativeDifference(runs[0].gradients().dClassifier().toFloatArray(), runs[1].gradients().dClassifier().toFloatArray()));
         } finally {
+            for (CpuLossBenchmark.Once r : runs) if (r != null) r.gradients().close();
             LossBenchmarkInputs.close(in);
         }
+        return 0;
     }
 
     private static double relativeDifference(float[] a, float[] b) {

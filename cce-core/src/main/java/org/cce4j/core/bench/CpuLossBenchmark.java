@@ -61,6 +61,19 @@ public final class CpuLossBenchmark {
     }
 
     private static long measureWorkingMemory(LinearCrossEntropy loss, CceInputs in, CceOptions options, int n, int d, int v) {
+        Once once = once(loss, in, options);
+        once.gradients().close();
+        return once.extraBytes();
+    }
+
+    /** One measured forward+backward: its times, its working memory and the gradients (the caller closes them). */
+    public record Once(double forwardMs, double backwardMs, long extraBytes, float loss, CceGradients gradients) {}
+
+    /**
+     * Runs forward and backward once after a full GC and measures time and working memory: host
+     * tensors (HostMemory) plus the Java heap's peak growth (its memory pools), minus the gradients.
+     */
+    public static Once once(LinearCrossEntropy loss, CceInputs in, CceOptions options) {
         List<MemoryPoolMXBean> heap = ManagementFactory.getMemoryPoolMXBeans().stream()
                 .filter(p -> p.getType() == MemoryType.HEAP).toList();
         System.gc();
@@ -68,10 +81,20 @@ public final class CpuLossBenchmark {
         heap.forEach(MemoryPoolMXBean::resetPeakUsage);
         long hostBefore = HostMemory.bytesInUse();
         HostMemory.resetPeak();
-        forwardBackward(loss, in, options);
+        long t0 = System.nanoTime();
+        CceGradients g;
+        float value;
+        long t1;
+        try (CceForward f = loss.forward(in, options)) {
+            t1 = System.nanoTime();
+            g = loss.backward(f, 1f);
+            value = f.lossValue();
+        }
+        long t2 = System.nanoTime();
         long heapPeak = heap.stream().mapToLong(p -> p.getPeakUsage().getUsed()).sum();
-        long gradients = 4L * ((long) n * d + (long) v * d);
-        return Math.max(0, heapPeak - heapBefore) + (HostMemory.peakBytes() - hostBefore) - gradients;
+        long gradients = g.dEmbeddings().byteSize() + g.dClassifier().byteSize();
+        long extra = Math.max(0, heapPeak - heapBefore) + (HostMemory.peakBytes() - hostBefore) - gradients;
+        return new Once((t1 - t0) / 1e6, (t2 - t1) / 1e6, extra, value, g);
     }
 
     static double median(double[] x) {
