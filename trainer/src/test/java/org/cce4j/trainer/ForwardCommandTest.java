@@ -5,6 +5,7 @@ import org.cce4j.checkpoints.safetensors.SafetensorsWriter;
 import org.cce4j.checkpoints.safetensors.TensorEntry;
 import org.cce4j.core.tensor.DType;
 import org.cce4j.core.tensor.Tensor;
+import org.cce4j.core.testing.RelativeError;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -86,14 +87,6 @@ class ForwardCommandTest {
     }
 
     private static void close(Tensor expected, Tensor actual, String what) {
-        double[] e = expected.toDoubleArray(), a = actual.toDoubleArray();
-        assertEquals(e.length, a.length, what);
-        double num = 0, den = 0;
-        for (int i = 0; i < e.length; i++) {
-            num += (e[i] - a[i]) * (e[i] - a[i]);
-            den += e[i] * e[i];
-        }
-        double err = Math.sqrt(num / Math.max(den, 1e-300));
-        assertTrue(err < 1e-4, what + ": relative error " + err);
+        RelativeError.assertClose(expected.toDoubleArray(), actual.toDoubleArray(), 1e-4, what);
     }
 }

@@ -8,6 +8,7 @@ import org.cce4j.core.loss.NaiveCrossEntropy;
 import org.cce4j.core.loss.Reduction;
 import org.cce4j.core.tensor.DType;
 import org.cce4j.core.tensor.Tensor;
+import org.cce4j.core.testing.RelativeError;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -195,13 +196,6 @@ class LossCommandTest {
     }
 
     private static void assertClose(double[] expected, double[] actual, String what) {
-        assertEquals(expected.length, actual.length, what);
-        double num = 0, den = 0;
-        for (int i = 0; i < expected.length; i++) {
-            num += (expected[i] - actual[i]) * (expected[i] - actual[i]);
-            den += expected[i] * expected[i];
-        }
-        double err = Math.sqrt(num / Math.max(den, 1e-300));
-        assertTrue(err < 1e-4, what + ": relative error " + err);
+        RelativeError.assertClose(expected, actual, 1e-4, what);
     }
 }

@@ -4,6 +4,7 @@ import org.cce4j.checkpoints.hf.HfCheckpoint;
 import org.cce4j.checkpoints.safetensors.SafetensorsFile;
 import org.cce4j.core.loss.CceImpl;
 import org.cce4j.core.tensor.Tensor;
+import org.cce4j.core.testing.RelativeError;
 import org.cce4j.transformer.backend.Backend;
 import org.cce4j.transformer.backend.CpuBackend;
 import org.cce4j.transformer.model.Batch;
@@ -91,14 +92,6 @@ class HfReferenceTest {
     }
 
     static void assertClose(double[] expected, double[] actual, String what) {
-        assertEquals(expected.length, actual.length, what + ": size");
-        double num = 0, den = 0;
-        for (int i = 0; i < expected.length; i++) {
-            assertTrue(Double.isFinite(actual[i]), what + ": element " + i + " is " + actual[i]);
-            num += (expected[i] - actual[i]) * (expected[i] - actual[i]);
-            den += expected[i] * expected[i];
-        }
-        double err = den == 0 ? Math.sqrt(num) : Math.sqrt(num / den);
-        assertTrue(err <= TOL, what + ": relative error " + err);
+        RelativeError.assertClose(expected, actual, TOL, what);
     }
 }

@@ -144,20 +144,7 @@ final class LossCase {
         else assertTrue(err <= tol, what + ": expected " + expected + ", got " + actual + " (relative error " + err + ")");
     }
 
-    /** ‖actual − expected‖ / ‖expected‖ ≤ tol (exact zeros when the reference is all zero). */
     static void assertClose(double[] expected, double[] actual, double tol, String what) {
-        assertEquals(expected.length, actual.length, what + ": length");
-        double num = 0, den = 0;
-        for (int i = 0; i < expected.length; i++) {
-            assertTrue(Double.isFinite(actual[i]), what + ": element " + i + " is " + actual[i]);
-            num += (expected[i] - actual[i]) * (expected[i] - actual[i]);
-            den += expected[i] * expected[i];
-        }
-        if (den == 0) {
-            assertEquals(0.0, num, what + ": expected all zeros");
-            return;
-        }
-        double err = Math.sqrt(num / den);
-        assertTrue(err <= tol, what + ": relative error " + err + " > " + tol);
+        org.cce4j.core.testing.RelativeError.assertClose(expected, actual, tol, what);
     }
 }
