@@ -134,11 +134,21 @@ public final class CpuCutCrossEntropy implements LinearCrossEntropy {
         }
     }
 
-    /** Vocabulary indices in increasing order of their summed (so average) logit over counted rows. */
+    /**
+     * Vocabulary indices in increasing order of their summed (so average) logit over counted rows,
+     * ties by index: each key packs the sum (as f32 bits made order-preserving) above the index.
+     */
     private static int[] sortedByAverageLogit(double[] vocabLogitSum) {
-        return IntStream.range(0, vocabLogitSum.length).boxed()
-                .sorted((a, b) -> Double.compare(vocabLogitSum[a], vocabLogitSum[b]))
-                .mapToInt(Integer::intValue).toArray();
+        long[] keys = new long[vocabLogitSum.length];
+        for (int v = 0; v < keys.length; v++) {
+            int bits = Float.floatToIntBits((float) vocabLogitSum[v]);
+            int ordered = bits >= 0 ? bits : bits ^ 0x7fffffff; // negative floats: reverse their order
+            keys[v] = ((long) ordered << 32) | v;
+        }
+        Arrays.sort(keys);
+        int[] order = new int[keys.length];
+        for (int p = 0; p < keys.length; p++) order[p] = (int) keys[p];
+        return order;
     }
 
     @Override
