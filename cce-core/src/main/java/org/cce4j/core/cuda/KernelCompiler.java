@@ -40,6 +40,7 @@ final class KernelCompiler {
         options.add("--gpu-architecture=" + arch);
         options.add("--std=c++17");
         options.add("-DCCE_NVRTC=1");
+        if (arch.equals("sm_90a")) options.add("-DCCE_SM90A=1");
         for (String d : defines) options.add("-D" + d);
         String key = key(source, headers, options, nvrtc.version());
         Path dir = cacheDir();

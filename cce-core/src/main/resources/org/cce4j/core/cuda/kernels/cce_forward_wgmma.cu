@@ -24,9 +24,18 @@
 
 struct __align__(64) TmaDesc { u64 v[16]; };
 
-#if defined(__CUDA_ARCH_FEAT_SM90_ALL)
+// CCE_SM90A: set by the host when NVRTC compiles for sm_90a (nvcc defines __CUDA_ARCH_FEAT_SM90_ALL)
+#if defined(__CUDA_ARCH_FEAT_SM90_ALL) || defined(CCE_SM90A)
+#define CCE_HAS_WGMMA 1
+#endif
 
-__device__ __forceinline__ u32 smem_u32(const void* p) { return (u32)__cvta_generic_to_shared(p); }
+#if defined(CCE_HAS_WGMMA)
+
+__device__ __forceinline__ u32 smem_u32(const void* p) {
+    u32 r;
+    asm("{ .reg .u64 a; cvta.to.shared.u64 a, %1; cvt.u32.u64 %0, a; }" : "=r"(r) : "l"(p));
+    return r;
+}
 
 __device__ __forceinline__ void mbar_init(u32 bar, u32 count) {
     asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;" :: "r"(bar), "r"(count));
@@ -95,14 +104,14 @@ __device__ __forceinline__ void wgmma_m64n256k16_f16(float* d, u64 descA, u64 de
 #define WGMMA wgmma_m64n256k16_bf16
 #endif
 
-#endif // __CUDA_ARCH_FEAT_SM90_ALL
+#endif // CCE_HAS_WGMMA
 
 extern "C" __global__ void __launch_bounds__(384, 1) cce_forward_wgmma(
         const __grid_constant__ TmaDesc tmE, const __grid_constant__ TmaDesc tmC,
         const float* __restrict__ bias, const int* __restrict__ target, int N, int V, int D, float softcap,
         int smoothing, int vtPerSplit, float* __restrict__ partMax, float* __restrict__ partSum,
         float* __restrict__ partLsum, float* __restrict__ targetZ, float* __restrict__ tileMax) {
-#if defined(__CUDA_ARCH_FEAT_SM90_ALL)
+#if defined(CCE_HAS_WGMMA)
     extern __shared__ unsigned char smemRaw[];
     const u32 base = (smem_u32(smemRaw) + 1023u) & ~1023u;
     const u32 aBase = base, bBase = base + WG_STAGES * WG_A_BYTES;
