@@ -68,6 +68,7 @@ __device__ __forceinline__ u64 smem_desc(u32 addr) {
 __device__ __forceinline__ void wgmma_fence() { asm volatile("wgmma.fence.sync.aligned;" ::: "memory"); }
 __device__ __forceinline__ void wgmma_commit() { asm volatile("wgmma.commit_group.sync.aligned;" ::: "memory"); }
 __device__ __forceinline__ void wgmma_wait0() { asm volatile("wgmma.wait_group.sync.aligned 0;" ::: "memory"); }
+__device__ __forceinline__ void wgmma_wait1() { asm volatile("wgmma.wait_group.sync.aligned 1;" ::: "memory"); }
 __device__ __forceinline__ void fence_acc(float* d) {
     #pragma unroll
     for (int i = 0; i < 128; i++) asm volatile("" : "+f"(d[i]) :: "memory");
@@ -168,20 +169,26 @@ extern "C" __global__ void __launch_bounds__(384, 1) cce_forward_wgmma(
         for (int vt = vt0; vt < vt1; vt++) {
             #pragma unroll
             for (int i = 0; i < 128; i++) d[i] = 0.f;
+            // one batch of wgmmas stays in flight while the next is issued: a k-slice's stage is
+            // released once the batch after it has been committed and the batch reading it retired
+            int prev = -1;
+            fence_acc(d);
             for (int kb = 0; kb < KB; kb++) {
                 mbar_wait(barBase + 8 * stage, phase);
                 const u32 a = aBase + stage * WG_A_BYTES + c * (64 * WG_BK * 2);
                 const u32 b = bBase + stage * WG_B_BYTES;
-                fence_acc(d);
                 wgmma_fence();
                 #pragma unroll
                 for (int kk = 0; kk < WG_BK / 16; kk++) WGMMA(d, smem_desc(a + kk * 32), smem_desc(b + kk * 32));
                 wgmma_commit();
-                wgmma_wait0();
-                fence_acc(d);
-                if (t == 0) mbar_arrive(barBase + 64 + 8 * stage);
+                wgmma_wait1();
+                if (prev >= 0 && t == 0) mbar_arrive(barBase + 64 + 8 * prev);
+                prev = stage;
                 if (++stage == WG_STAGES) { stage = 0; phase ^= 1; }
             }
+            wgmma_wait0();
+            fence_acc(d);
+            if (t == 0) mbar_arrive(barBase + 64 + 8 * prev);
 
             // ---- epilogue: the 64×256 logits of this warpgroup are in d ----
             const int v0 = vt * WG_BN;
