@@ -22,13 +22,40 @@ final class CceKernels {
 
     final CudaModule simt, rows, wgmma;
     final DType elem;
+    private final CudaDevice dev;
+    private volatile CudaModule wgmmaCluster;
 
     CceKernels(CudaDevice dev, DType elem) {
+        this.dev = dev;
         this.elem = elem;
         List<String> defs = List.of("CCE_ELEM=" + code(elem));
         simt = dev.module("cce_simt.cu", defs);
         rows = dev.module("cce_rows.cu", defs);
         wgmma = tensorCoresAvailable(dev, elem) ? dev.module("cce_forward_wgmma.cu", defs) : null;
+    }
+
+    /** Whether the forward pairs row blocks into clusters of two that share C's k-slices (TMA multicast). */
+    static boolean clusterPairs(int rowBlocks) {
+        return rowBlocks % 2 == 0 && "1".equals(System.getenv("CCE4J_WGMMA_CLUSTER"));
+    }
+
+    /** The wgmma forward built for clusters of two CTAs. */
+    CudaModule wgmmaCluster() {
+        CudaModule m = wgmmaCluster;
+        if (m == null) {
+            m = wgmmaCluster = dev.module("cce_forward_wgmma.cu", List.of("CCE_ELEM=" + code(elem), "CCE_CLUSTER=2"));
+        }
+        return m;
+    }
+
+    /** {@code CCE4J_SPLITS} overrides the split count (for measurements), else {@link #splits}. */
+    static int splitsFor(int blocks, int tiles, int slots) {
+        String env = System.getenv("CCE4J_SPLITS");
+        if (env != null && !env.isBlank()) {
+            int s = Math.max(1, Math.min(tiles, Integer.parseInt(env.trim())));
+            return ceilDiv(tiles, ceilDiv(tiles, s));
+        }
+        return splits(blocks, tiles, slots);
     }
 
     static int code(DType elem) {

@@ -70,7 +70,7 @@ public final class CudaCutCrossEntropy implements LinearCrossEntropy {
             boolean smoothing = o.labelSmoothing() != 0;
             boolean wg = k.useWgmma(ops.e, ops.c, d);
             int blocks = wg ? CceKernels.ceilDiv(n, CceKernels.WG_ROWS) : groups;
-            int splits = CceKernels.splits(blocks, vt, wg ? dev.multiprocessors() : 2 * dev.multiprocessors());
+            int splits = CceKernels.splitsFor(blocks, vt, wg ? dev.multiprocessors() : 2 * dev.multiprocessors());
             int perSplit = CceKernels.ceilDiv(vt, splits);
 
             partMax = dev.buffer(4L * splits * n);
@@ -83,10 +83,11 @@ public final class CudaCutCrossEntropy implements LinearCrossEntropy {
             long pl = partLsum == null ? 0L : partLsum.pointer();
             if (wg) {
                 dev.fill32(tileMax.pointer(), 0xff800000, (long) groups * vt);
+                boolean pairs = CceKernels.clusterPairs(blocks);
                 try (Arena a = Arena.ofConfined()) {
                     MemorySegment mapE = dev.tensorMap2d(a, ops.elem, ops.e, n, d, 128, 64);
-                    MemorySegment mapC = dev.tensorMap2d(a, ops.elem, ops.c, v, d, 256, 64);
-                    k.wgmma.kernel("cce_forward_wgmma").launch(blocks, splits, CceKernels.WG_THREADS, CceKernels.WG_SMEM,
+                    MemorySegment mapC = dev.tensorMap2d(a, ops.elem, ops.c, v, d, pairs ? 128 : 256, 64);
+                    (pairs ? k.wgmmaCluster() : k.wgmma).kernel("cce_forward_wgmma").launch(blocks, splits, CceKernels.WG_THREADS, CceKernels.WG_SMEM,
                             mapE, mapC, ops.bias, ops.target.pointer(), n, v, d, o.softcap(), smoothing ? 1 : 0, perSplit,
                             partMax.pointer(), partSum.pointer(), pl, targetZ.pointer(), tileMax.pointer());
                 }

@@ -154,7 +154,7 @@ class CudaLossAgainstReferenceTest {
         CudaDevice dev = GpuAvailability.require();
         int n = 256, v = 3000, d = 128;
         java.util.SplittableRandom rnd = new java.util.SplittableRandom(17);
-        double s = 2 / Math.pow(d, 0.25);
+        double s = 3 / Math.pow(d, 0.25);
         double[][] e = new double[n][d], c = new double[v][d];
         for (double[] row : c) for (int k = 0; k < d; k++) row[k] = (float) (rnd.nextGaussian() * s);
         for (int i = 0; i < n; i++) e[i] = c[i].clone();

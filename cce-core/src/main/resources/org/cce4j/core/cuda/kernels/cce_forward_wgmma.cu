@@ -20,6 +20,17 @@
 #define WG_BK 64
 #define WG_STAGES 4
 #define WG_A_BYTES (WG_BM * WG_BK * 2)
+// CCE_CLUSTER=2: CTAs of row blocks 2i and 2i+1 form a cluster; each loads half of every C k-slice
+// and multicasts it to both, halving the C traffic from L2 (the stage is refilled once all four
+// consumer warpgroups of the pair have released it)
+#ifndef CCE_CLUSTER
+#define CCE_CLUSTER 1
+#endif
+#if CCE_CLUSTER == 2 && (defined(__CUDA_ARCH_FEAT_SM90_ALL) || defined(CCE_SM90A))
+#define WG_CLUSTER_ATTR __cluster_dims__(2, 1, 1)
+#else
+#define WG_CLUSTER_ATTR
+#endif
 #define WG_B_BYTES (WG_BN * WG_BK * 2)
 
 struct __align__(64) TmaDesc { u64 v[16]; };
@@ -65,6 +76,24 @@ __device__ __forceinline__ u64 smem_desc(u32 addr) {
     d |= (u64)1 << 62;            // 128-byte swizzle
     return d;
 }
+/** The same C rows into the same smem offset of every CTA of the cluster, completing on each CTA's barrier. */
+__device__ __forceinline__ void tma_load_2d_multicast(u32 dst, const TmaDesc* map, u32 bar, int c0, int c1, u16 mask) {
+    asm volatile("cp.async.bulk.tensor.2d.shared::cluster.global.tile.mbarrier::complete_tx::bytes.multicast::cluster [%0], [%1, {%2, %3}], [%4], %5;"
+                 :: "r"(dst), "l"((u64)map), "r"(c0), "r"(c1), "r"(bar), "h"(mask) : "memory");
+}
+__device__ __forceinline__ void mbar_arrive_remote(u32 bar, u32 cta) {
+    u32 remote;
+    asm volatile("mapa.shared::cluster.u32 %0, %1, %2;" : "=r"(remote) : "r"(bar), "r"(cta));
+    asm volatile("mbarrier.arrive.release.cluster.shared::cluster.b64 _, [%0];" :: "r"(remote) : "memory");
+}
+__device__ __forceinline__ u32 cluster_rank() {
+    u32 r;
+    asm volatile("mov.u32 %0, %%cluster_ctarank;" : "=r"(r));
+    return r;
+}
+__device__ __forceinline__ void cluster_sync() {
+    asm volatile("barrier.cluster.arrive.release.aligned;\nbarrier.cluster.wait.acquire.aligned;" ::: "memory");
+}
 __device__ __forceinline__ void wgmma_fence() { asm volatile("wgmma.fence.sync.aligned;" ::: "memory"); }
 __device__ __forceinline__ void wgmma_commit() { asm volatile("wgmma.commit_group.sync.aligned;" ::: "memory"); }
 __device__ __forceinline__ void wgmma_wait0() { asm volatile("wgmma.wait_group.sync.aligned 0;" ::: "memory"); }
@@ -107,7 +136,7 @@ __device__ __forceinline__ void wgmma_m64n256k16_f16(float* d, u64 descA, u64 de
 
 #endif // CCE_HAS_WGMMA
 
-extern "C" __global__ void __launch_bounds__(384, 1) cce_forward_wgmma(
+extern "C" __global__ void WG_CLUSTER_ATTR __launch_bounds__(384, 1) cce_forward_wgmma(
         const __grid_constant__ TmaDesc tmE, const __grid_constant__ TmaDesc tmC,
         const float* __restrict__ bias, const int* __restrict__ target, int N, int V, int D, float softcap,
         int smoothing, int vtPerSplit, float* __restrict__ partMax, float* __restrict__ partSum,
@@ -126,11 +155,16 @@ extern "C" __global__ void __launch_bounds__(384, 1) cce_forward_wgmma(
     if (threadIdx.x == 0) {
         for (int s = 0; s < WG_STAGES; s++) {
             mbar_init(barBase + 8 * s, 1);
-            mbar_init(barBase + 64 + 8 * s, 2);
+            mbar_init(barBase + 64 + 8 * s, 2 * CCE_CLUSTER);
         }
         asm volatile("fence.mbarrier_init.release.cluster;" ::: "memory");
     }
+#if CCE_CLUSTER == 2
+    const u32 rank = cluster_rank(), peer = rank ^ 1u;
+    cluster_sync();
+#else
     __syncthreads();
+#endif
 
     if (wg == 0) {
         asm volatile("setmaxnreg.dec.sync.aligned.u32 40;");
@@ -143,7 +177,12 @@ extern "C" __global__ void __launch_bounds__(384, 1) cce_forward_wgmma(
                     const u32 full = barBase + 8 * stage;
                     mbar_expect_tx(full, WG_A_BYTES + WG_B_BYTES);
                     tma_load_2d(aBase + stage * WG_A_BYTES, &tmE, full, kb * WG_BK, rowBlock * WG_BM);
+#if CCE_CLUSTER == 2
+                    tma_load_2d_multicast(bBase + stage * WG_B_BYTES + rank * (WG_B_BYTES / 2), &tmC, full, kb * WG_BK,
+                                          vt * WG_BN + rank * (WG_BN / 2), (u16)3);
+#else
                     tma_load_2d(bBase + stage * WG_B_BYTES, &tmC, full, kb * WG_BK, vt * WG_BN);
+#endif
                     if (++stage == WG_STAGES) { stage = 0; phase ^= 1; }
                 }
             }
@@ -182,13 +221,23 @@ extern "C" __global__ void __launch_bounds__(384, 1) cce_forward_wgmma(
                 for (int kk = 0; kk < WG_BK / 16; kk++) WGMMA(d, smem_desc(a + kk * 32), smem_desc(b + kk * 32));
                 wgmma_commit();
                 wgmma_wait1();
-                if (prev >= 0 && t == 0) mbar_arrive(barBase + 64 + 8 * prev);
+                if (prev >= 0 && t == 0) {
+                    mbar_arrive(barBase + 64 + 8 * prev);
+#if CCE_CLUSTER == 2
+                    mbar_arrive_remote(barBase + 64 + 8 * prev, peer);
+#endif
+                }
                 prev = stage;
                 if (++stage == WG_STAGES) { stage = 0; phase ^= 1; }
             }
             wgmma_wait0();
             fence_acc(d);
-            if (t == 0) mbar_arrive(barBase + 64 + 8 * prev);
+            if (t == 0) {
+                mbar_arrive(barBase + 64 + 8 * prev);
+#if CCE_CLUSTER == 2
+                mbar_arrive_remote(barBase + 64 + 8 * prev, peer);
+#endif
+            }
 
             // ---- epilogue: the 64×256 logits of this warpgroup are in d ----
             const int v0 = vt * WG_BN;
@@ -270,6 +319,9 @@ extern "C" __global__ void __launch_bounds__(384, 1) cce_forward_wgmma(
             }
         }
     }
+#if CCE_CLUSTER == 2
+    cluster_sync(); // no CTA leaves while its peer may still write into its shared memory
+#endif
 #else
     __trap(); // built for an architecture without wgmma: the host only launches this on sm_90a
 #endif
