@@ -45,6 +45,17 @@ if has variants; then
     done
   done
 fi
+if has exact; then
+  echo "== exact (Gemma, 3 iterations)"
+  timeout 150 bash $C/run java org.cce4j.examples.GpuLossBenchmark --impl cce-exact --iters 3 --warmup 1 2>&1 | grep '^{' | tee -a $OUT/exact.txt
+fi
+if has ncu; then
+  echo "== ncu (one Gemma forward)"
+  timeout 200 ncu --clock-control none --kernel-name cce_forward_wgmma --launch-skip 1 --launch-count 1 \
+    --section SpeedOfLight --section WarpStateStats --section LaunchStats --section Occupancy \
+    bash $C/run java org.cce4j.examples.GpuLossBenchmark --impl cce --iters 1 --warmup 1 > $OUT/ncu.txt 2>&1
+  echo "rc=$?"; grep -E "Duration|Throughput|Pipe|Stall|Issued|Eligible|SM Busy|Registers|Warp Cycles" $OUT/ncu.txt | head -40
+fi
 if has sass && (( SECONDS < ${DEADLINE:-560} )); then
   echo "== sass"
   for f in /tmp/cce4j-kernels/*.cubin; do

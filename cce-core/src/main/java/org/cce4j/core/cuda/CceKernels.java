@@ -8,6 +8,7 @@ import java.util.List;
  * The compiled CCE modules for one device and element type, and the launch geometry they share.
  * <pre>
  *   cce_forward_wgmma.cu   sm_90a, bf16/f16, D % 8 == 0: TMA + wgmma, CTA = 128 rows × a vocab split
+ *   cce_backward_mma.cu    sm_80+, bf16/f16, D % 8 == 0: mma.sync backward tiles
  *   cce_simt.cu            anything else (f32 exact, odd D, other GPUs): CTA = 64 rows × a vocab split
  *   cce_rows.cu            merge, plan, one-hot backward
  * </pre>
@@ -19,8 +20,9 @@ final class CceKernels {
     static final int WG_ROWS = 128, WG_THREADS = 384;
     static final int WG_SMEM = 4 * (128 * 64 * 2 + 256 * 64 * 2) + 1024 + 128;
     static final int BACKWARD_SMEM = (64 * 257 + 256 * 32) * 4;
+    static final int BACKWARD_MMA_SMEM = 64 * 264 * 2 + 2 * (64 + 256) * 40 * 2;
 
-    final CudaModule simt, rows, wgmma;
+    final CudaModule simt, rows, wgmma, mma;
     final DType elem;
     private final CudaDevice dev;
     private volatile CudaModule wgmmaCluster;
@@ -32,6 +34,13 @@ final class CceKernels {
         simt = dev.module("cce_simt.cu", defs);
         rows = dev.module("cce_rows.cu", defs);
         wgmma = tensorCoresAvailable(dev, elem) ? dev.module("cce_forward_wgmma.cu", defs) : null;
+        mma = elem != DType.F32 && dev.computeCapability() >= 80 && !"1".equals(System.getenv("CCE4J_FORCE_SIMT"))
+                ? dev.module("cce_backward_mma.cu", defs) : null;
+    }
+
+    /** The mma.sync backward applies: sm_80+, 2-byte elements, 16-byte aligned rows (cp.async). */
+    boolean useMmaBackward(long e, long c, int dim) {
+        return mma != null && dim % 8 == 0 && (e & 15) == 0 && (c & 15) == 0;
     }
 
     /** Whether the forward pairs row blocks into clusters of two that share C's k-slices (TMA multicast). */

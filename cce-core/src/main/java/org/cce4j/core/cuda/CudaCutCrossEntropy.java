@@ -23,7 +23,8 @@ import java.util.concurrent.ConcurrentHashMap;
  *           cce_merge → lse, token losses;  the reduced loss is summed on the host (N floats)
  * backward: cce_group_stats + cce_plan → the 64×256 tiles whose gradient can reach filterEps
  *           (from the forward's tile maxima: skipped tiles are never recomputed)
- *           cce_backward_simt over those tiles → dE, dC, dBias (+=, f32 atomics)
+ *           cce_backward_mma (bf16/f16, tensor cores) or cce_backward_simt over those tiles → dE, dC, dBias
+ *           (+=, f32 atomics)
  *           cce_target_backward → the one-hot part, O(N·D)
  * </pre>
  * {@code exact} (cce-exact) visits every tile. Vocabulary sorting is not needed on this path: the
@@ -153,10 +154,21 @@ public final class CudaCutCrossEntropy implements LinearCrossEntropy {
                 }
                 lastActiveTiles = count;
                 lastTotalTiles = tiles;
+                long listPtr = list == null ? 0L : list.pointer();
                 if (count > 0 && (dE != 0 || dC != 0 || dB != 0)) {
-                    k.simt.kernel("cce_backward_simt").launch(count, 1, 256, CceKernels.BACKWARD_SMEM,
-                            ops.e, ops.c, ops.bias, sv.lseAll().pointer(), sc.pointer(), n, v, d, o.softcap(),
-                            o.zLossWeight(), alphaOverV, list == null ? 0L : list.pointer(), sv.vocabTiles(), dE, dC, dB);
+                    float gScale = 0f;
+                    for (float s : scale) gScale = Math.max(gScale, Math.abs(s));
+                    if (gScale == 0f) {
+                        // every row's upstream is 0: the tiles contribute nothing
+                    } else if (k.useMmaBackward(ops.e, ops.c, d)) {
+                        k.mma.kernel("cce_backward_mma").launch(count, 1, 256, CceKernels.BACKWARD_MMA_SMEM,
+                                ops.e, ops.c, ops.bias, sv.lseAll().pointer(), sc.pointer(), n, v, d, o.softcap(),
+                                o.zLossWeight(), alphaOverV, 1f / gScale, gScale, listPtr, sv.vocabTiles(), dE, dC, dB);
+                    } else {
+                        k.simt.kernel("cce_backward_simt").launch(count, 1, 256, CceKernels.BACKWARD_SMEM,
+                                ops.e, ops.c, ops.bias, sv.lseAll().pointer(), sc.pointer(), n, v, d, o.softcap(),
+                                o.zLossWeight(), alphaOverV, listPtr, sv.vocabTiles(), dE, dC, dB);
+                    }
                 }
                 k.rows.kernel("cce_target_backward").launch(CceKernels.ceilDiv(n, 8), 1, 256, 0,
                         ops.e, ops.c, ops.target.pointer(), sv.targetZ().pointer(), sc.pointer(), n, d, o.softcap(),
