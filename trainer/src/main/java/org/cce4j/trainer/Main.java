@@ -29,6 +29,13 @@ import java.nio.file.NoSuchFileException;
             "(the ./cce4j launcher does this); a plain `java -jar` uses the scalar kernels.",
         },
         subcommands = {
+            DemoCommand.class,
+            LossCommand.class,
+            BenchLossCommand.class,
+            InspectCommand.class,
+            ForwardCommand.class,
+            TokenizeCommand.class,
+            DetokenizeCommand.class,
         })
 public final class Main implements Runnable {
     /** Exit status for problems with the user's input. */
@@ -60,10 +67,10 @@ public final class Main implements Runnable {
             err.flush();
             return BUG;
         });
-        cli.setParameterExceptionHandler((ex, args1) -> {
+        cli.setParameterExceptionHandler((ex, badArgs) -> {
             CommandLine c = ex.getCommandLine();
-            c.getErr().println(c.getCommandName() + ": error: " + ex.getMessage());
-            c.getErr().println("Try '" + c.getCommandSpec().qualifiedName() + " --help' for more information.");
+            c.getErr().println(c.getCommandName() + ": error: " + usageProblem(ex)
+                    + " (see '" + c.getCommandSpec().qualifiedName() + " --help')");
             c.getErr().flush();
             return USER_ERROR;
         });
@@ -77,6 +84,7 @@ public final class Main implements Runnable {
         }
         return switch (ex) {
             case InvalidInputException e -> e.getMessage();
+            case org.cce4j.tokenizer.TokenizerException e -> e.getMessage();
             case NoSuchFileException e -> "no such file: " + e.getFile();
             case AccessDeniedException e -> "permission denied: " + e.getFile();
             case FileSystemException e -> "cannot access " + e.getFile() + (e.getReason() != null ? ": " + e.getReason() : "");
@@ -84,6 +92,15 @@ public final class Main implements Runnable {
             case IOException e -> "input/output error: " + e.getMessage();
             default -> null;
         };
+    }
+
+    /** picocli's message, with a value conversion's own reason instead of the exception's class name. */
+    private static String usageProblem(CommandLine.ParameterException ex) {
+        Throwable cause = ex.getCause();
+        if (cause instanceof IllegalArgumentException && cause.getMessage() != null && ex.getArgSpec() instanceof CommandLine.Model.OptionSpec o) {
+            return "invalid value for " + o.longestName() + ": " + cause.getMessage();
+        }
+        return ex.getMessage();
     }
 
     private static boolean isVerbose(ParseResult pr) {

@@ -66,4 +66,11 @@ public interface CpuKernels {
 
     /** The f32 run dst[dstByteOffset ..] += x[xOff .. xOff+len]. */
     void addToSegment(float[] x, int xOff, MemorySegment dst, long dstByteOffset, int len);
+
+    /**
+     * Runs {@code iterations} steps of twelve independent fused multiply-add chains of this kernel
+     * set's width and returns the flops done (2 per FMA lane): divided by the time taken, the FMA
+     * throughput these kernels can reach on one core, the yardstick for the micro-kernel.
+     */
+    double fmaProbe(long iterations);
 }

@@ -118,4 +118,17 @@ final class ScalarKernels implements CpuKernels {
             dst.set(F32, o, dst.get(F32, o) + x[xOff + j]);
         }
     }
+
+    @Override
+    public double fmaProbe(long iterations) {
+        float x = 0.999f, y = 1e-7f;
+        float a0 = 1, a1 = 2, a2 = 3, a3 = 4, a4 = 5, a5 = 6, a6 = 7, a7 = 8, a8 = 9, a9 = 10, a10 = 11, a11 = 12;
+        for (long i = 0; i < iterations; i++) {
+            a0 = Math.fma(a0, x, y); a1 = Math.fma(a1, x, y); a2 = Math.fma(a2, x, y); a3 = Math.fma(a3, x, y);
+            a4 = Math.fma(a4, x, y); a5 = Math.fma(a5, x, y); a6 = Math.fma(a6, x, y); a7 = Math.fma(a7, x, y);
+            a8 = Math.fma(a8, x, y); a9 = Math.fma(a9, x, y); a10 = Math.fma(a10, x, y); a11 = Math.fma(a11, x, y);
+        }
+        float sink = a0 + a1 + a2 + a3 + a4 + a5 + a6 + a7 + a8 + a9 + a10 + a11;
+        return sink == 42f ? 0 : 2.0 * 12 * iterations;
+    }
 }

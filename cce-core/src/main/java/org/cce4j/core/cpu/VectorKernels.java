@@ -1,6 +1,7 @@
 package org.cce4j.core.cpu;
 
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -12,9 +13,10 @@ import java.nio.ByteOrder;
  * SIMD kernels on the Vector API's widest float species (16 lanes with AVX-512, 8 with AVX2).
  * The micro-kernel holds a 4 × 2-vector block of C in eight registers: per k it loads two vectors
  * of B, broadcasts four scalars of A and issues eight FMAs — enough independent chains to hide
- * FMA latency, few enough registers to fit AVX2's sixteen. Element-wise passes use the Vector
- * API's vectorized exp and tanh (SVML on x86). This class is only loaded when the incubator module
- * is present ({@link CpuKernelSelector}).
+ * FMA latency, few enough registers to fit AVX2's sixteen. Element-wise passes use exp and tanh
+ * written here from exact lane operations (see "deterministic vector math"), so that results do not
+ * change with JIT warm-up. This class is only loaded when the incubator module is present
+ * ({@link CpuKernelSelector}).
  */
 final class VectorKernels implements CpuKernels {
     private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
@@ -78,7 +80,7 @@ final class VectorKernels implements CpuKernels {
         FloatVector acc = FloatVector.zero(S);
         int j = 0;
         for (; j <= len - L; j += L) acc = acc.add(FloatVector.fromArray(S, x, off + j));
-        float s = acc.reduceLanes(VectorOperators.ADD);
+        float s = laneSum(acc);
         for (; j < len; j++) s += x[off + j];
         return s;
     }
@@ -88,7 +90,7 @@ final class VectorKernels implements CpuKernels {
         FloatVector acc = FloatVector.zero(S);
         int j = 0;
         for (; j <= len - L; j += L) acc = FloatVector.fromArray(S, x, xOff + j).fma(FloatVector.fromArray(S, y, yOff + j), acc);
-        float s = acc.reduceLanes(VectorOperators.ADD);
+        float s = laneSum(acc);
         for (; j < len; j++) s = Math.fma(x[xOff + j], y[yOff + j], s);
         return s;
     }
@@ -108,7 +110,7 @@ final class VectorKernels implements CpuKernels {
         float inv = 1f / cap;
         int j = 0;
         for (; j <= len - L; j += L) {
-            FloatVector.fromArray(S, x, off + j).mul(inv).lanewise(VectorOperators.TANH).mul(cap).intoArray(x, off + j);
+            tanh(FloatVector.fromArray(S, x, off + j).mul(inv)).mul(cap).intoArray(x, off + j);
         }
         for (; j < len; j++) x[off + j] = cap * (float) Math.tanh(x[off + j] * inv);
     }
@@ -149,7 +151,7 @@ final class VectorKernels implements CpuKernels {
     public void sumExpInto(float[] x, int xOff, float[] shift, float[] acc, int len) {
         int j = 0;
         for (; j <= len - L; j += L) {
-            FloatVector e = FloatVector.fromArray(S, x, xOff + j).sub(FloatVector.fromArray(S, shift, j)).lanewise(VectorOperators.EXP);
+            FloatVector e = exp(FloatVector.fromArray(S, x, xOff + j).sub(FloatVector.fromArray(S, shift, j)));
             FloatVector.fromArray(S, acc, j).add(e).intoArray(acc, j);
         }
         for (; j < len; j++) acc[j] += (float) Math.exp(x[xOff + j] - shift[j]);
@@ -159,7 +161,7 @@ final class VectorKernels implements CpuKernels {
     public void expMulAdd(float[] x, int xOff, float[] shift, float[] mul, float add, int len) {
         int j = 0;
         for (; j <= len - L; j += L) {
-            FloatVector e = FloatVector.fromArray(S, x, xOff + j).sub(FloatVector.fromArray(S, shift, j)).lanewise(VectorOperators.EXP);
+            FloatVector e = exp(FloatVector.fromArray(S, x, xOff + j).sub(FloatVector.fromArray(S, shift, j)));
             e.fma(FloatVector.fromArray(S, mul, j), FloatVector.broadcast(S, add)).intoArray(x, xOff + j);
         }
         for (; j < len; j++) x[xOff + j] = (float) Math.exp(x[xOff + j] - shift[j]) * mul[j] + add;
@@ -195,4 +197,76 @@ final class VectorKernels implements CpuKernels {
             dst.set(F32, o, dst.get(F32, o) + x[xOff + j]);
         }
     }
+
+    @Override
+    public double fmaProbe(long iterations) {
+        FloatVector x = FloatVector.broadcast(S, 0.999f), y = FloatVector.broadcast(S, 1e-7f);
+        FloatVector a0 = FloatVector.broadcast(S, 1f), a1 = a0.add(1f), a2 = a0.add(2f), a3 = a0.add(3f), a4 = a0.add(4f),
+                a5 = a0.add(5f), a6 = a0.add(6f), a7 = a0.add(7f), a8 = a0.add(8f), a9 = a0.add(9f), a10 = a0.add(10f), a11 = a0.add(11f);
+        for (long i = 0; i < iterations; i++) {
+            a0 = a0.fma(x, y); a1 = a1.fma(x, y); a2 = a2.fma(x, y); a3 = a3.fma(x, y);
+            a4 = a4.fma(x, y); a5 = a5.fma(x, y); a6 = a6.fma(x, y); a7 = a7.fma(x, y);
+            a8 = a8.fma(x, y); a9 = a9.fma(x, y); a10 = a10.fma(x, y); a11 = a11.fma(x, y);
+        }
+        float sink = a0.add(a1).add(a2).add(a3).add(a4).add(a5).add(a6).add(a7).add(a8).add(a9).add(a10).add(a11)
+                .reduceLanes(VectorOperators.ADD);
+        return sink == 42f ? 0 : 2.0 * 12 * L * iterations;
+    }
+
+    // ---- deterministic vector math ---------------------------------------------------------------
+    // The Vector API's own EXP and TANH (SVML when compiled, Java fallbacks before) and its ADD
+    // reduction (a tree when compiled, left to right before) give different bits in different JIT
+    // tiers. These use only IEEE-exact lane operations, so a result never depends on warm-up.
+
+    private static final float LOG2E = 1.44269504088896341f;
+    private static final float LN2_HI = 0.693359375f;
+    private static final float LN2_LO = -2.12194440e-4f;
+    private static final float ROUNDER = 12582912f; // 1.5·2^23: x + R − R rounds x to an integer, ties to even
+    private static final float EXP_LO = -87.33654f;
+    private static final float EXP_HI = 88.37626f; // keeps 2^k finite (k <= 127); the loss only takes exp of x <= ~0
+
+    /** e^x to about 1 ulp (Cephes expf): x = k·ln2 + r, e^r by a degree-6 polynomial, times 2^k; 0 below −87.3. */
+    static FloatVector exp(FloatVector x) {
+        var underflow = x.compare(VectorOperators.LT, EXP_LO);
+        FloatVector xc = x.max(EXP_LO).min(EXP_HI);
+        FloatVector k = xc.mul(LOG2E).add(ROUNDER).sub(ROUNDER);
+        FloatVector r = k.neg().fma(FloatVector.broadcast(S, LN2_HI), xc);
+        r = k.neg().fma(FloatVector.broadcast(S, LN2_LO), r);
+        FloatVector p = FloatVector.broadcast(S, 1.9875691500e-4f);
+        p = p.fma(r, FloatVector.broadcast(S, 1.3981999507e-3f));
+        p = p.fma(r, FloatVector.broadcast(S, 8.3334519073e-3f));
+        p = p.fma(r, FloatVector.broadcast(S, 4.1665795894e-2f));
+        p = p.fma(r, FloatVector.broadcast(S, 1.6666665459e-1f));
+        p = p.fma(r, FloatVector.broadcast(S, 5.0000001201e-1f));
+        FloatVector er = p.mul(r).fma(r, r).add(1f);
+        IntVector bits = ((IntVector) k.convert(VectorOperators.F2I, 0)).add(127).lanewise(VectorOperators.LSHL, 23);
+        FloatVector scale = bits.reinterpretAsFloats();
+        return er.mul(scale).blend(0f, underflow);
+    }
+
+    /** tanh(x) to a few ulp (Cephes tanhf): an odd polynomial below |x| = 0.625, 1 − 2/(e^2|x| + 1) above. */
+    static FloatVector tanh(FloatVector x) {
+        FloatVector ax = x.abs();
+        FloatVector z = x.mul(x);
+        FloatVector small = FloatVector.broadcast(S, -5.70498872745e-3f);
+        small = small.fma(z, FloatVector.broadcast(S, 2.06390887954e-2f));
+        small = small.fma(z, FloatVector.broadcast(S, -5.37397155531e-2f));
+        small = small.fma(z, FloatVector.broadcast(S, 1.33314422036e-1f));
+        small = small.fma(z, FloatVector.broadcast(S, -3.33332819422e-1f));
+        small = small.mul(z).fma(x, x);
+        FloatVector large = FloatVector.broadcast(S, 1f).sub(FloatVector.broadcast(S, 2f).div(exp(ax.add(ax)).add(1f)));
+        large = large.blend(large.neg(), x.compare(VectorOperators.LT, 0f));
+        return large.blend(small, ax.compare(VectorOperators.LT, 0.625f));
+    }
+
+    /** The lanes summed left to right. */
+    private static float laneSum(FloatVector v) {
+        float[] lanes = LANES.get();
+        v.intoArray(lanes, 0);
+        float s = 0;
+        for (int i = 0; i < L; i++) s += lanes[i];
+        return s;
+    }
+
+    private static final ThreadLocal<float[]> LANES = ThreadLocal.withInitial(() -> new float[L]);
 }

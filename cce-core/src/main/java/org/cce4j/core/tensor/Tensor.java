@@ -29,6 +29,7 @@ public final class Tensor implements AutoCloseable {
     private final Device device;
     private final MemorySegment data;
     private final AutoCloseable owner;
+    private volatile boolean closed;
 
     private Tensor(DType dtype, long[] shape, Device device, MemorySegment data, AutoCloseable owner) {
         this.dtype = dtype;
@@ -46,7 +47,12 @@ public final class Tensor implements AutoCloseable {
         long bytes = Math.multiplyExact(Shapes.numel(shape), (long) dtype.byteSize());
         Arena arena = Arena.ofShared();
         MemorySegment seg = arena.allocate(Math.max(bytes, 1), 64).asSlice(0, bytes);
-        return new Tensor(dtype, shape, Device.CPU, seg, arena);
+        HostMemory.allocated(bytes);
+        AutoCloseable free = () -> {
+            arena.close();
+            HostMemory.freed(bytes);
+        };
+        return new Tensor(dtype, shape, Device.CPU, seg, free);
     }
 
     /**
@@ -307,9 +313,11 @@ public final class Tensor implements AutoCloseable {
         }
     }
 
+    /** Frees owned memory; closing twice is harmless. */
     @Override
     public void close() {
-        if (owner != null) {
+        if (owner != null && !closed) {
+            closed = true;
             try {
                 owner.close();
             } catch (RuntimeException e) {

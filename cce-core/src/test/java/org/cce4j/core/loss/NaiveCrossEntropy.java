@@ -5,20 +5,20 @@ package org.cce4j.core.loss;
  * compared with. It materializes the logits and differentiates by hand; {@code NaiveCrossEntropyTest}
  * checks it against finite differences.
  */
-final class NaiveCrossEntropy {
-    final double loss;
-    final double[] tokenLoss;
-    final double[] lse;
-    final double[][] dE;
-    final double[][] dC;
-    final double[] dBias;
+public final class NaiveCrossEntropy {
+    public final double loss;
+    public final double[] tokenLoss;
+    public final double[] lse;
+    public final double[][] dE;
+    public final double[][] dC;
+    public final double[] dBias;
 
     /**
      * @param targets   per row of e, before the shift (seqLen = e.length for one sequence)
      * @param weights   per target position, or null
      * @param upstream  scalar upstream for mean/sum, or per-row for none (length rows)
      */
-    NaiveCrossEntropy(double[][] e, double[][] c, double[] bias, long[] targets, double[] weights, int seqLen,
+    public NaiveCrossEntropy(double[][] e, double[][] c, double[] bias, long[] targets, double[] weights, int seqLen,
                       CceOptions o, double[] upstream) {
         int n = e.length, v = c.length, d = c[0].length;
         double a = o.labelSmoothing(), lam = o.zLossWeight(), cap = o.softcap();

@@ -1,0 +1,27 @@
+package org.cce4j.core.bench;
+
+import java.util.Locale;
+
+/**
+ * One measurement of bench-loss, printed as one JSON line: medians of the timed iterations, and the
+ * working memory of one forward+backward (peak minus what was in use before, minus the returned
+ * gradients) in MB (10^6 bytes).
+ */
+public record LossBenchmarkResult(String impl, String device, int n, int d, int v, String dtype, float softcap,
+                                  int iters, double forwardMs, double forwardBackwardMs, double extraMemoryMB,
+                                  float loss, String kernels) {
+
+    public String toJson() {
+        return String.format(Locale.ROOT,
+                "{\"impl\":\"%s\",\"device\":\"%s\",\"n\":%d,\"d\":%d,\"v\":%d,\"dtype\":\"%s\",\"softcap\":%s,"
+                        + "\"iters\":%d,\"forward_ms\":%.3f,\"forward_backward_ms\":%.3f,\"extra_memory_mb\":%.3f,"
+                        + "\"loss\":%.6f,\"kernels\":\"%s\"}",
+                impl, device, n, d, v, dtype, softcap == 0 ? "null" : Float.toString(softcap), iters, forwardMs,
+                forwardBackwardMs, extraMemoryMB, loss, kernels);
+    }
+
+    /** Multiply-add work of the logit products, counted as 2 flops: forward 2NVD. */
+    public double forwardFlops() {
+        return 2.0 * n * (double) v * d;
+    }
+}

@@ -1,0 +1,95 @@
+package org.cce4j.transformer.backend;
+
+import org.cce4j.checkpoints.hf.Activation;
+import org.cce4j.core.loss.CceImpl;
+import org.cce4j.core.loss.LinearCrossEntropy;
+import org.cce4j.core.tensor.DType;
+import org.cce4j.core.tensor.Device;
+import org.cce4j.core.tensor.Tensor;
+
+/**
+ * The operations a decoder-only transformer is made of, each with its forward and its backward,
+ * on one device. The model is written once against this interface; {@link CpuBackend} is the
+ * readable f32 reference and a CUDA backend implements the same contract on the GPU.
+ * <p>
+ * Conventions: activations are row-major [tokens, features] (M = B·T rows); a linear weight is
+ * [out, in] as in PyTorch; a backward writes the input gradient (overwriting unless it says
+ * "accumulate") and accumulates parameter gradients (+=); a null gradient argument means "not
+ * needed" and costs nothing.
+ */
+public interface Backend {
+
+    Device device();
+
+    /** The dtype activations and weights are stored in (f32 on the CPU). */
+    DType computeDType();
+
+    /** A zero-filled tensor on this backend's device. */
+    Tensor zeros(DType dtype, long... shape);
+
+    /** A copy of a host tensor on this device in {@code dtype}. */
+    Tensor upload(Tensor host, DType dtype);
+
+    /** A host f32 copy of a tensor of this device. */
+    Tensor downloadF32(Tensor t);
+
+    // ---- linear ----------------------------------------------------------------------------
+
+    /** y[M,N] = x[M,K] · w[N,K]ᵀ (+ b[N]). */
+    void linear(Tensor x, Tensor w, Tensor b, Tensor y);
+
+    /** dx[M,K] (=, or += with accumulateDx) dy·w;  dw[N,K] += dyᵀ·x;  db[N] += Σ_rows dy. */
+    void linearBackward(Tensor dy, Tensor x, Tensor w, Tensor dx, boolean accumulateDx, Tensor dw, Tensor db);
+
+    // ---- normalization ----------------------------------------------------------------------
+
+    /**
+     * RMSNorm over the last dimension: y = x · rstd · g, rstd = 1/sqrt(mean(x²) + eps), g = w or
+     * (1 + w) with unitOffset (Gemma). rstd [rows] is saved for the backward.
+     */
+    void rmsNorm(Tensor x, Tensor w, float eps, boolean unitOffset, Tensor y, Tensor rstd);
+
+    /** dx (overwritten) and dw (accumulated) of {@link #rmsNorm}. */
+    void rmsNormBackward(Tensor dy, Tensor x, Tensor w, Tensor rstd, boolean unitOffset, Tensor dx, Tensor dw);
+
+    // ---- positions and attention ---------------------------------------------------------------
+
+    /**
+     * Rotates each head of x [M, heads·headDim] in place by the angles of its token's position
+     * (positions: host int[M]); {@code inverse} applies the transpose (the backward).
+     */
+    void rope(Tensor x, int heads, RopeTable table, int[] positions, boolean inverse);
+
+    /** out [M, heads·hd] = softmax(mask(scores))·v; lse [M, heads] (f32) is saved for the backward. */
+    void attention(AttentionShape shape, Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse);
+
+    /** dq, dk, dv (overwritten) of {@link #attention}. */
+    void attentionBackward(AttentionShape shape, Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse, Tensor dOut,
+                           Tensor dq, Tensor dk, Tensor dv);
+
+    // ---- element-wise ------------------------------------------------------------------------
+
+    /** out = act(gate) · up (SwiGLU, GeGLU). */
+    void gatedActivation(Activation act, Tensor gate, Tensor up, Tensor out);
+
+    /** dGate, dUp (overwritten) of {@link #gatedActivation}. */
+    void gatedActivationBackward(Activation act, Tensor gate, Tensor up, Tensor dOut, Tensor dGate, Tensor dUp);
+
+    /** out[M, D] = table[ids[m]] · scale (ids: host int[M]). */
+    void embedding(int[] ids, Tensor table, float scale, Tensor out);
+
+    /** dTable[ids[m]] += dOut[m] · scale. */
+    void embeddingBackward(int[] ids, Tensor dOut, float scale, Tensor dTable);
+
+    /** out = a + b (out may be a or b). */
+    void add(Tensor a, Tensor b, Tensor out);
+
+    /** x = cap · tanh(x / cap), in place (final logit softcapping). */
+    void softcap(Tensor x, float cap);
+
+    /** dst = src (same shape; dtypes may differ). */
+    void copy(Tensor src, Tensor dst);
+
+    /** The cross-entropy head on this device. */
+    LinearCrossEntropy crossEntropy(CceImpl impl);
+}

@@ -1,0 +1,184 @@
+package org.cce4j.transformer.model;
+
+import org.cce4j.checkpoints.hf.LayerType;
+import org.cce4j.checkpoints.hf.ModelConfig;
+import org.cce4j.core.loss.CceForward;
+import org.cce4j.core.loss.CceGradients;
+import org.cce4j.core.loss.CceImpl;
+import org.cce4j.core.loss.CceInputs;
+import org.cce4j.core.loss.CceOptions;
+import org.cce4j.core.loss.LinearCrossEntropy;
+import org.cce4j.core.tensor.Tensor;
+import org.cce4j.transformer.backend.Backend;
+import org.cce4j.transformer.backend.RopeTable;
+
+import java.util.ArrayList;
+import java.util.EnumMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * A decoder-only language model (Llama, Mistral, Qwen 2/3, Gemma 1/2/3) over a {@link Backend}:
+ * <pre>
+ *   h0 = embed(ids) · embedScale            (√hidden for Gemma)
+ *   h(l+1) = layer_l(h(l))                  (DecoderLayer)
+ *   hn = norm(h(L))
+ *   loss = CCE(hn, lm_head, labels shifted by one, softcap = final_logit_softcapping)
+ * </pre>
+ * The logits are never formed in training: the loss is cce-core's Cut Cross-Entropy, whose
+ * backward gives dHn and the head's gradient (the embedding's, when tied) directly.
+ */
+public final class TransformerModel implements AutoCloseable {
+    private final ModelConfig config;
+    private final Backend backend;
+    private final ParameterStore params;
+    private final List<DecoderLayer> layers = new ArrayList<>();
+    private final Parameter embed, finalNorm, head;
+    private final float embedScale;
+
+    public TransformerModel(ModelConfig config, ParameterStore params, Backend backend) {
+        this.config = config;
+        this.backend = backend;
+        this.params = params;
+        Map<LayerType, RopeTable> ropes = new EnumMap<>(LayerType.class);
+        for (int i = 0; i < config.numHiddenLayers(); i++) {
+            int layer = i;
+            RopeTable rope = ropes.computeIfAbsent(config.layerType(i),
+                    t -> new RopeTable(config.rope(layer), config.headDim(), config.maxPositionEmbeddings()));
+            layers.add(new DecoderLayer(config, i, params, rope));
+        }
+        embed = params.get("model.embed_tokens.weight");
+        finalNorm = params.get("model.norm.weight");
+        head = config.tieWordEmbeddings() ? embed : params.get("lm_head.weight");
+        embedScale = (float) config.embeddingScale();
+    }
+
+    public ModelConfig config() {
+        return config;
+    }
+
+    public ParameterStore parameters() {
+        return params;
+    }
+
+    public Backend backend() {
+        return backend;
+    }
+
+    /** Gradient checkpointing for every layer. */
+    public void setRecompute(boolean recompute) {
+        layers.forEach(l -> l.recompute = recompute);
+    }
+
+    /** The activations of one forward pass, kept for its backward. */
+    public final class Pass implements AutoCloseable {
+        final Batch batch;
+        final List<Tensor> hidden = new ArrayList<>();
+        final List<DecoderLayer.Saved> saved = new ArrayList<>();
+        Tensor normed, rstd;
+
+        Pass(Batch batch) {
+            this.batch = batch;
+        }
+
+        /** The final hidden states after the last norm, [B·T, hidden]. */
+        public Tensor normed() {
+            return normed;
+        }
+
+        @Override
+        public void close() {
+            hidden.forEach(Tensor::close);
+            saved.forEach(s -> {
+                if (s != null) s.close();
+            });
+            if (normed != null) normed.close();
+            if (rstd != null) rstd.close();
+        }
+    }
+
+    public Pass forward(Batch b) {
+        int m = b.tokens(), h = config.hiddenSize();
+        Pass pass = new Pass(b);
+        Tensor x = backend.zeros(backend.computeDType(), m, h);
+        pass.hidden.add(x);
+        backend.embedding(b.inputIds(), embed.value(), embedScale, x);
+        for (DecoderLayer layer : layers) {
+            Tensor next = backend.zeros(backend.computeDType(), m, h);
+            pass.saved.add(layer.forward(backend, b, x, next));
+            pass.hidden.add(next);
+            x = next;
+        }
+        pass.normed = backend.zeros(backend.computeDType(), m, h);
+        pass.rstd = backend.zeros(org.cce4j.core.tensor.DType.F32, m);
+        backend.rmsNorm(x, finalNorm.value(), (float) config.rmsNormEps(), config.family().unitOffsetRmsNorm(), pass.normed, pass.rstd);
+        return pass;
+    }
+
+    /** The logits [B·T, V] (softcapped like transformers), materialized: for inspection, not training. */
+    public Tensor logits(Pass pass) {
+        Tensor logits = backend.zeros(backend.computeDType(), pass.batch.tokens(), config.vocabSize());
+        backend.linear(pass.normed, head.value(), null, logits);
+        if (config.finalLogitSoftcap() > 0) backend.softcap(logits, (float) config.finalLogitSoftcap());
+        return logits;
+    }
+
+    /** Options of the training loss: next-token prediction over each row, as transformers' ForCausalLMLoss. */
+    public CceOptions lossOptions() {
+        return CceOptions.defaults().withShift(1).withSoftcap((float) config.finalLogitSoftcap());
+    }
+
+    /**
+     * Mean next-token cross-entropy of the pass and, with {@code backward}, every trainable
+     * parameter's gradient accumulated; returns the loss.
+     */
+    public float loss(Pass pass, CceImpl impl, boolean backward) {
+        Batch b = pass.batch;
+        LinearCrossEntropy cce = backend.crossEntropy(impl);
+        try (Tensor labels = Tensor.of(b.labels(), b.batch(), b.seqLen());
+             CceForward f = cce.forward(new CceInputs(pass.normed.reshape(b.batch(), b.seqLen(), config.hiddenSize()),
+                     head.value(), labels, null, null), lossOptions())) {
+            if (!backward) return f.lossValue();
+            try (Tensor dNormed = backend.zeros(org.cce4j.core.tensor.DType.F32, b.batch(), b.seqLen(), config.hiddenSize());
+                 Tensor up = Tensor.scalar(1f)) {
+                cce.backward(f, up, new CceGradients(dNormed, head.gradOrNull(), null));
+                backward(pass, dNormed.reshape(b.tokens(), config.hiddenSize()));
+            }
+            return f.lossValue();
+        }
+    }
+
+    /** Backpropagates dNormed (the gradient at the final norm's output) through the whole model. */
+    void backward(Pass pass, Tensor dNormed) {
+        Batch b = pass.batch;
+        int m = b.tokens(), h = config.hiddenSize();
+        Tensor dx = backend.zeros(backend.computeDType(), m, h);
+        Tensor dIn = backend.zeros(backend.computeDType(), m, h);
+        try {
+            Tensor dn = dNormed;
+            if (dNormed.dtype() != backend.computeDType()) {
+                dn = backend.zeros(backend.computeDType(), m, h);
+                backend.copy(dNormed, dn);
+            }
+            backend.rmsNormBackward(dn, pass.hidden.get(layers.size()), finalNorm.value(), pass.rstd,
+                    config.family().unitOffsetRmsNorm(), dx, finalNorm.gradOrNull());
+            if (dn != dNormed) dn.close();
+            for (int l = layers.size() - 1; l >= 0; l--) {
+                layers.get(l).backward(backend, b, pass.hidden.get(l), pass.saved.get(l), dx, dIn);
+                Tensor t = dx;
+                dx = dIn;
+                dIn = t;
+            }
+            Tensor dEmbed = embed.gradOrNull();
+            if (dEmbed != null) backend.embeddingBackward(b.inputIds(), dx, embedScale, dEmbed);
+        } finally {
+            dx.close();
+            dIn.close();
+        }
+    }
+
+    @Override
+    public void close() {
+        params.close();
+    }
+}

@@ -1,0 +1,104 @@
+package org.cce4j.transformer;
+
+import org.cce4j.checkpoints.hf.HfCheckpoint;
+import org.cce4j.checkpoints.safetensors.SafetensorsFile;
+import org.cce4j.core.loss.CceImpl;
+import org.cce4j.core.tensor.Tensor;
+import org.cce4j.transformer.backend.Backend;
+import org.cce4j.transformer.backend.CpuBackend;
+import org.cce4j.transformer.model.Batch;
+import org.cce4j.transformer.model.Parameter;
+import org.cce4j.transformer.model.ParameterStore;
+import org.cce4j.transformer.model.TransformerModel;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.stream.Stream;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Every family against transformers (tools/reference/model_fixtures.py, float64 references of tiny
+ * random checkpoints): logits, loss and every parameter gradient within 1e-4 relative error
+ * (‖ours − ref‖ / ‖ref‖ per tensor), on the CPU backend in f32, with and without recomputation.
+ */
+class HfReferenceTest {
+    static final Path ROOT = Path.of("src/test/resources/hf-reference");
+    static final double TOL = 1e-4;
+
+    static Stream<String> fixtures() throws IOException {
+        try (Stream<Path> s = Files.list(ROOT)) {
+            return s.filter(Files::isDirectory).map(p -> p.getFileName().toString()).sorted().toList().stream();
+        }
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("fixtures")
+    void matchesTransformers(String name) throws Exception {
+        check(name, false);
+    }
+
+    @ParameterizedTest(name = "{0} (recompute)")
+    @MethodSource("fixtures")
+    void recomputationGivesTheSameGradients(String name) throws Exception {
+        check(name, true);
+    }
+
+    private void check(String name, boolean recompute) throws Exception {
+        Path folder = ROOT.resolve(name);
+        Backend backend = new CpuBackend();
+        try (HfCheckpoint ckpt = HfCheckpoint.open(folder);
+             SafetensorsFile ref = SafetensorsFile.open(folder.resolve("reference.safetensors"));
+             TransformerModel model = new TransformerModel(ckpt.config(), ParameterStore.load(ckpt.config(), ckpt.weights(), backend), backend)) {
+            model.setRecompute(recompute);
+            Batch batch = batchOf(ref);
+            try (TransformerModel.Pass pass = model.forward(batch); Tensor logits = model.logits(pass)) {
+                assertClose(ref.tensor("logits").toDoubleArray(), logits.toDoubleArray(), name + " logits");
+                float loss = model.loss(pass, CceImpl.CCE_EXACT, true);
+                assertClose(new double[] {ref.tensor("loss").getDouble(0)}, new double[] {loss}, name + " loss");
+            }
+            int checked = 0;
+            for (Parameter p : model.parameters().all()) {
+                String key = "grad." + p.name();
+                assertTrue(ref.contains(key), "the reference has no " + key);
+                assertClose(ref.tensor(key).toDoubleArray(), p.existingGrad().toDoubleArray(), name + " " + key);
+                checked++;
+            }
+            assertEquals(ref.names().stream().filter(n -> n.startsWith("grad.")).count(), checked, "every reference gradient was compared");
+        }
+    }
+
+    static Batch batchOf(SafetensorsFile ref) {
+        Tensor ids = ref.tensor("input_ids");
+        int b = (int) ids.dim(0), t = (int) ids.dim(1);
+        int[] id = new int[b * t];
+        int[] pos = new int[b * t];
+        long[] labels = ref.tensor("labels").toLongArray();
+        long[] mask = ref.tensor("attention_mask").toLongArray();
+        boolean padded = false;
+        boolean[] keyMask = new boolean[b * t];
+        for (int i = 0; i < id.length; i++) {
+            id[i] = (int) ids.getLong(i);
+            pos[i] = i % t;
+            keyMask[i] = mask[i] != 0;
+            padded |= !keyMask[i];
+        }
+        return new Batch(b, t, id, pos, labels, null, padded ? keyMask : null);
+    }
+
+    static void assertClose(double[] expected, double[] actual, String what) {
+        assertEquals(expected.length, actual.length, what + ": size");
+        double num = 0, den = 0;
+        for (int i = 0; i < expected.length; i++) {
+            assertTrue(Double.isFinite(actual[i]), what + ": element " + i + " is " + actual[i]);
+            num += (expected[i] - actual[i]) * (expected[i] - actual[i]);
+            den += expected[i] * expected[i];
+        }
+        double err = den == 0 ? Math.sqrt(num) : Math.sqrt(num / den);
+        assertTrue(err <= TOL, what + ": relative error " + err);
+    }
+}
