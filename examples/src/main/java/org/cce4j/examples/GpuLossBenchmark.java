@@ -14,7 +14,7 @@ import java.util.Map;
  *   GpuLossBenchmark [--n 8192] [--d 2304] [--v 256000] [--dtype bf16] [--softcap 0]
  *                    [--impl cce,cce-exact,baseline] [--iters 20] [--warmup 3] [--device cuda:0]
  * </pre>
- * The timing routine is {@link CudaLossBenchmark#run}, shared with the trainer's bench-loss.
+ * The timing routine is {@link CudaLossBenchmark#run}, shared with the trainer's bench-loss (extra memory in MB = 10^6 bytes).
  */
 public final class GpuLossBenchmark {
     private GpuLossBenchmark() {}

@@ -1,5 +1,6 @@
 package org.cce4j.core.cuda;
 
+import org.cce4j.core.bench.LossBenchmarkResult;
 import org.cce4j.core.loss.CceForward;
 import org.cce4j.core.loss.CceGradients;
 import org.cce4j.core.loss.CceImpl;
@@ -21,24 +22,13 @@ import java.util.SplittableRandom;
  * the first N rows of C set equal to E, uniform random targets; CUDA events around the forward and
  * around forward+backward, the median of {@code iters} runs after {@code warmup} unrecorded ones.
  * Extra memory is the allocator's peak during one forward+backward, less what was in use before it
- * (the inputs) and less the gradients it returns (outputs, not working memory), in MiB.
+ * (the inputs) and less the gradients it returns (outputs, not working memory), in MB (10^6 bytes,
+ * as {@link LossBenchmarkResult} reports it; PyTorch's max_memory_allocated figures are MiB).
  * <p>
- * The trainer's {@code bench-loss} calls {@link #run}; {@link Result#toJson()} is one JSON line.
+ * The trainer's {@code bench-loss} calls {@link #run}; {@link LossBenchmarkResult#toJson()} is one JSON line.
  */
 public final class CudaLossBenchmark {
     private CudaLossBenchmark() {}
-
-    public record Result(String impl, String device, String gpu, int n, int d, int v, String dtype, float softcap,
-                         int iters, double forwardMs, double forwardBackwardMs, double extraMemoryMb, float loss,
-                         int activeTiles, int totalTiles) {
-        public String toJson() {
-            return String.format(Locale.ROOT, "{\"impl\":\"%s\",\"device\":\"%s\",\"gpu\":\"%s\",\"n\":%d,\"d\":%d,\"v\":%d,"
-                            + "\"dtype\":\"%s\",\"softcap\":%s,\"iters\":%d,\"forward_ms\":%.3f,\"forward_backward_ms\":%.3f,"
-                            + "\"extra_memory_mb\":%.1f,\"loss\":%.6f%s}",
-                    impl, device, gpu, n, d, v, dtype, softcap, iters, forwardMs, forwardBackwardMs, extraMemoryMb, loss,
-                    totalTiles > 0 ? ",\"backward_tiles\":" + activeTiles + ",\"total_tiles\":" + totalTiles : "");
-        }
-    }
 
     /** Paper-style inputs on {@code dev}: E [n, d], C [v, d] of {@code dtype}, C[:n] = E, and host targets. */
     public static CceInputs paperInputs(CudaDevice dev, int n, int d, int v, DType dtype, long seed) {
@@ -56,7 +46,13 @@ public final class CudaLossBenchmark {
         return CceInputs.of(e, c, Tensor.of(targets, n));
     }
 
-    public static Result run(CceImpl impl, Device device, int n, int d, int v, DType dtype, float softcap, int iters, int warmup) {
+    /** {@link #run(CceImpl, Device, int, int, int, DType, float, int, int)} with 3 warm-up runs. */
+    public static LossBenchmarkResult run(CceImpl impl, Device device, int n, int d, int v, DType dtype, float softcap, int iters) {
+        return run(impl, device, n, d, v, dtype, softcap, iters, 3);
+    }
+
+    public static LossBenchmarkResult run(CceImpl impl, Device device, int n, int d, int v, DType dtype, float softcap,
+                                          int iters, int warmup) {
         CudaDevice dev = CudaDevice.get(device);
         CceInputs in = paperInputs(dev, n, d, v, dtype, 1234);
         try {
@@ -94,14 +90,15 @@ public final class CudaLossBenchmark {
                 grads = DeviceAllocator.roundSize(g.dEmbeddings().byteSize()) + DeviceAllocator.roundSize(g.dClassifier().byteSize());
                 lossValue = f.lossValue();
             }
-            double extra = (alloc.peakBytes() - base - grads) / (1024.0 * 1024.0);
-            int active = 0, total = 0;
+            double extraMB = Math.max(0, alloc.peakBytes() - base - grads) / 1e6;
+            String kernels = dev.name() + ", " + dev.architecture();
             if (loss instanceof CudaCutCrossEntropy cce) {
-                active = cce.lastActiveTiles;
-                total = cce.lastTotalTiles;
+                kernels += ", backward tiles " + cce.lastActiveTiles + "/" + cce.lastTotalTiles;
+            } else {
+                kernels += ", cuBLAS";
             }
-            return new Result(impl.cliName(), device.toString(), dev.name(), n, d, v, dtype.shortName(), softcap, iters,
-                    median(fwd), median(both), extra, lossValue, active, total);
+            return new LossBenchmarkResult(impl.cliName(), device.toString(), n, d, v, dtype.shortName(), softcap, iters,
+                    median(fwd), median(both), extraMB, lossValue, kernels);
         } finally {
             in.embeddings().close();
             in.classifier().close();
