@@ -56,6 +56,10 @@ if has ncu; then
     bash $C/run java org.cce4j.examples.GpuLossBenchmark --impl cce --iters 1 --warmup 1 > $OUT/ncu.txt 2>&1
   echo "rc=$?"; grep -E "Duration|Throughput|Pipe|Stall|Issued|Eligible|SM Busy|Registers|Warp Cycles" $OUT/ncu.txt | head -40
 fi
+if has losscheck; then
+  echo "== loss --device cuda against float64 PyTorch"
+  PYTHONUNBUFFERED=1 timeout 300 python3 $C/gpu_loss_check.py --cli "bash $C/run jar" --work /tmp/losscheck 2>&1 | tee $OUT/losscheck.txt | grep -vE "WARNING"
+fi
 if has sass && (( SECONDS < ${DEADLINE:-560} )); then
   echo "== sass"
   for f in /tmp/cce4j-kernels/*.cubin; do
