@@ -1,0 +1,150 @@
+package org.cce4j.core.cuda;
+
+import org.cce4j.core.InvalidInputException;
+import org.cce4j.core.loss.CceForward;
+import org.cce4j.core.loss.CceGradients;
+import org.cce4j.core.loss.CceInputs;
+import org.cce4j.core.loss.CceOptions;
+import org.cce4j.core.loss.CceProblem;
+import org.cce4j.core.loss.LinearCrossEntropy;
+import org.cce4j.core.loss.Reduction;
+import org.cce4j.core.tensor.DType;
+import org.cce4j.core.tensor.Device;
+import org.cce4j.core.tensor.Tensor;
+
+import java.util.List;
+
+/**
+ * The materialized baseline on cuBLAS, as PyTorch's {@code cross_entropy(E @ C.T)} computes it:
+ * <pre>
+ * forward:  logits[N×V] f32 = E·Cᵀ (cublasGemmEx, f32 accumulation)
+ *           baseline_forward_rows: +bias, softcap in place; row max, Σexp, Σz, target logit → cce_merge
+ * backward: baseline_backward_rows: the logits become g = ∂loss/∂z in place (f32)
+ *           for bf16/f16 inputs g is stored once more in that type (scaled into range) for cuBLAS
+ *           dE += g·C, dC += gᵀ·E (cublasGemmEx, beta = 1), dBias += Σ_rows g
+ * </pre>
+ * Memory grows with N×V by design: it is the yardstick for the CCE kernels. Every row's lse is
+ * computed and returned.
+ */
+public final class CudaBaselineCrossEntropy implements LinearCrossEntropy {
+    private final Device device;
+
+    public CudaBaselineCrossEntropy(Device device) {
+        this.device = device;
+    }
+
+    private record Saved(CudaOperands ops, Tensor logits, DeviceBuffer lseAll, DeviceBuffer targetZ) implements AutoCloseable {
+        @Override
+        public void close() {
+            logits.close();
+            lseAll.close();
+            targetZ.close();
+            ops.close();
+        }
+    }
+
+    private static int cudaType(DType t) {
+        return switch (t) {
+            case F32 -> Cublas.R_32F;
+            case BF16 -> Cublas.R_16BF;
+            case F16 -> Cublas.R_16F;
+            default -> throw new IllegalArgumentException("no cuBLAS type for " + t);
+        };
+    }
+
+    @Override
+    public CceForward forward(CceInputs in, CceOptions o) {
+        if (in.embeddings() != null && !in.embeddings().device().equals(device)) {
+            throw new InvalidInputException("this loss was created for " + device + " but the embeddings are on " + in.embeddings().device());
+        }
+        CudaOperands ops = CudaOperands.of(in, o);
+        try {
+            CudaDevice dev = ops.dev;
+            CceProblem pb = ops.problem;
+            int n = pb.rows, v = pb.vocab, d = pb.dim;
+            List<String> defs = List.of("CCE_ELEM=" + CceKernels.code(ops.elem));
+            CudaModule rows = dev.module("cce_rows.cu", defs);
+            CudaModule base = dev.module("baseline.cu", defs);
+            Tensor logits = dev.empty(DType.F32, n, v);
+            int t = cudaType(ops.elem);
+            dev.cublas().gemmRowMajor(false, true, n, v, d, 1f, ops.e, t, d, ops.c, t, d, 0f, logits.address(), Cublas.R_32F, v);
+            boolean smoothing = o.labelSmoothing() != 0;
+            DeviceBuffer targetZ = dev.buffer(4L * n), lseAll = dev.buffer(4L * n);
+            dev.memset(targetZ.pointer(), (byte) 0, 4L * n);
+            try (DeviceBuffer rowMax = dev.buffer(4L * n); DeviceBuffer rowSum = dev.buffer(4L * n);
+                 DeviceBuffer rowLsum = dev.buffer(4L * n)) {
+                base.kernel("baseline_forward_rows").launch(n, 1, 256, 0, logits.address(), ops.bias, ops.target.pointer(),
+                        n, v, o.softcap(), smoothing ? 1 : 0, rowMax.pointer(), rowSum.pointer(), rowLsum.pointer(), targetZ.pointer());
+                Tensor lse = dev.empty(DType.F32, pb.leadingShape);
+                Tensor tokenLoss = dev.empty(DType.F32, pb.leadingShape);
+                rows.kernel("cce_merge").launch(CceKernels.ceilDiv(n, 256), 1, 256, 0,
+                        rowMax.pointer(), rowSum.pointer(), smoothing ? rowLsum.pointer() : 0L, 1, n, v, ops.target.pointer(),
+                        ops.weight.pointer(), targetZ.pointer(), o.labelSmoothing(), o.zLossWeight(), 1,
+                        lseAll.pointer(), lse.address(), tokenLoss.address());
+                float lossValue = CudaOperands.lossValue(dev, pb, o, tokenLoss.address());
+                Tensor loss = o.reduction() == Reduction.NONE ? tokenLoss : dev.upload(Tensor.scalar(lossValue));
+                return new CceForward(in, o, pb, loss, tokenLoss, lse, lossValue, new Saved(ops, logits, lseAll, targetZ));
+            }
+        } catch (RuntimeException e) {
+            ops.close();
+            throw e;
+        }
+    }
+
+    @Override
+    public CceGradients backward(CceForward fwd, Tensor upstream, CceGradients into) {
+        if (!(fwd.saved() instanceof Saved sv)) throw new InvalidInputException("this forward was not made by the CUDA baseline");
+        CudaOperands ops = sv.ops();
+        CudaDevice dev = ops.dev;
+        dev.enter();
+        CceProblem pb = fwd.problem();
+        CceOptions o = fwd.options();
+        CceGradients out = CudaOperands.gradients(dev, fwd.inputs(), pb, into);
+        float[] scale = CudaOperands.rowScales(pb, o, upstream);
+        float gScale = 0f;
+        for (float s : scale) gScale = Math.max(gScale, Math.abs(s));
+        if (gScale == 0f) return out;
+        int n = pb.rows, v = pb.vocab, d = pb.dim;
+        List<String> defs = List.of("CCE_ELEM=" + CceKernels.code(ops.elem));
+        CudaModule base = dev.module("baseline.cu", defs);
+        boolean narrow = ops.elem != DType.F32;
+        try (DeviceBuffer sc = dev.uploadFloats(scale)) {
+            long g = sv.logits().address();
+            // f32 keeps g unscaled; narrow types store g / gScale so that its values sit near 1
+            float inv = narrow ? 1f / gScale : 1f;
+            float alpha = narrow ? gScale : 1f;
+            base.kernel("baseline_backward_rows").launch(n, 1, 256, 0, g, ops.target.pointer(), sv.lseAll().pointer(),
+                    sc.pointer(), n, v, o.softcap(), o.zLossWeight(), o.labelSmoothing(), inv);
+            if (out.dBias() != null) {
+                base.kernel("baseline_column_sums").launch(CceKernels.ceilDiv(v, 256), 1, 256, 0, g, n, v, alpha,
+                        out.dBias().address());
+            }
+            DeviceBuffer gNarrow = null;
+            try {
+                long gOperand = g;
+                int t = cudaType(ops.elem);
+                if (narrow) {
+                    gNarrow = dev.buffer(2L * n * v);
+                    String conv = ops.elem == DType.BF16 ? "f32_to_bf16" : "f32_to_f16";
+                    long count = (long) n * v;
+                    dev.module("convert.cu", List.of()).kernel(conv).launch(CceKernels.ceilDiv(count, 256), 1, 256, 0,
+                            g, gNarrow.pointer(), count);
+                    gOperand = gNarrow.pointer();
+                }
+                Cublas blas = dev.cublas();
+                if (out.dEmbeddings() != null) {
+                    blas.gemmRowMajor(false, false, n, d, v, alpha, gOperand, t, v, ops.c, t, d, 1f,
+                            out.dEmbeddings().address(), Cublas.R_32F, d);
+                }
+                if (out.dClassifier() != null) {
+                    blas.gemmRowMajor(true, false, v, d, n, alpha, gOperand, t, v, ops.e, t, d, 1f,
+                            out.dClassifier().address(), Cublas.R_32F, d);
+                }
+                dev.synchronize("the baseline backward");
+            } finally {
+                if (gNarrow != null) gNarrow.close();
+            }
+        }
+        return out;
+    }
+}

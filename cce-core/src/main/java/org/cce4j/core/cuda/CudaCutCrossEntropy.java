@@ -1,0 +1,192 @@
+package org.cce4j.core.cuda;
+
+import org.cce4j.core.InvalidInputException;
+import org.cce4j.core.loss.CceForward;
+import org.cce4j.core.loss.CceGradients;
+import org.cce4j.core.loss.CceInputs;
+import org.cce4j.core.loss.CceOptions;
+import org.cce4j.core.loss.CceProblem;
+import org.cce4j.core.loss.LinearCrossEntropy;
+import org.cce4j.core.loss.Reduction;
+import org.cce4j.core.tensor.DType;
+import org.cce4j.core.tensor.Device;
+import org.cce4j.core.tensor.Tensor;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * Cut Cross-Entropy on a CUDA device. The N×V logits exist only as tiles in registers.
+ * <pre>
+ * forward:  [wgmma | simt] kernel → per (row, split) max and Σexp, target logits, per-tile max logit
+ *           cce_merge → lse, token losses;  the reduced loss is summed on the host (N floats)
+ * backward: cce_group_stats + cce_plan → the 64×256 tiles whose gradient can reach filterEps
+ *           (from the forward's tile maxima: skipped tiles are never recomputed)
+ *           cce_backward_mma (bf16/f16, tensor cores) or cce_backward_simt over those tiles → dE, dC, dBias
+ *           (+=, f32 atomics)
+ *           cce_target_backward → the one-hot part, O(N·D)
+ * </pre>
+ * {@code exact} (cce-exact) visits every tile. Vocabulary sorting is not needed on this path: the
+ * skip test works per tile from what the forward measured, whatever the order; the option is accepted
+ * and has no effect. Extra device memory: O(S·N + (N/64)·(V/256)) floats.
+ */
+public final class CudaCutCrossEntropy implements LinearCrossEntropy {
+    private final boolean exact;
+    private final Device device;
+    private final ConcurrentHashMap<DType, CceKernels> kernels = new ConcurrentHashMap<>();
+
+    public CudaCutCrossEntropy(boolean exact, Device device) {
+        this.exact = exact;
+        this.device = device;
+    }
+
+    private record Saved(CudaOperands ops, CceKernels k, DeviceBuffer lseAll, DeviceBuffer targetZ, DeviceBuffer tileMax,
+                         int groups, int vocabTiles) implements AutoCloseable {
+        @Override
+        public void close() {
+            lseAll.close();
+            targetZ.close();
+            tileMax.close();
+            ops.close();
+        }
+    }
+
+    private CceKernels kernels(CudaDevice dev, DType elem) {
+        return kernels.computeIfAbsent(elem, e -> new CceKernels(dev, e));
+    }
+
+    @Override
+    public CceForward forward(CceInputs in, CceOptions o) {
+        requireDevice(in);
+        CudaOperands ops = CudaOperands.of(in, o);
+        DeviceBuffer partMax = null, partSum = null, partLsum = null;
+        try {
+            CudaDevice dev = ops.dev;
+            CceProblem pb = ops.problem;
+            CceKernels k = kernels(dev, ops.elem);
+            int n = pb.rows, v = pb.vocab, d = pb.dim;
+            int vt = CceKernels.ceilDiv(v, CceKernels.TILE_VOCAB);
+            int groups = CceKernels.ceilDiv(n, CceKernels.TILE_ROWS);
+            boolean smoothing = o.labelSmoothing() != 0;
+            boolean wg = k.useWgmma(ops.e, ops.c, d);
+            int blocks = wg ? CceKernels.ceilDiv(n, CceKernels.WG_ROWS) : groups;
+            int splits = CceKernels.splitsFor(blocks, vt, wg ? dev.multiprocessors() : 2 * dev.multiprocessors());
+            int perSplit = CceKernels.ceilDiv(vt, splits);
+
+            partMax = dev.buffer(4L * splits * n);
+            partSum = dev.buffer(4L * splits * n);
+            partLsum = smoothing ? dev.buffer(4L * splits * n) : null;
+            DeviceBuffer targetZ = dev.buffer(4L * n);
+            DeviceBuffer tileMax = dev.buffer(4L * groups * vt);
+            DeviceBuffer lseAll = dev.buffer(4L * n);
+            dev.memset(targetZ.pointer(), (byte) 0, 4L * n);
+            long pl = partLsum == null ? 0L : partLsum.pointer();
+            if (wg) {
+                dev.fill32(tileMax.pointer(), 0xff800000, (long) groups * vt);
+                boolean pairs = CceKernels.clusterPairs(blocks);
+                try (Arena a = Arena.ofConfined()) {
+                    MemorySegment mapE = dev.tensorMap2d(a, ops.elem, ops.e, n, d, 128, 64);
+                    MemorySegment mapC = dev.tensorMap2d(a, ops.elem, ops.c, v, d, pairs ? 128 : 256, 64);
+                    (pairs ? k.wgmmaCluster() : k.wgmma).kernel("cce_forward_wgmma").launch(blocks, splits, CceKernels.WG_THREADS, CceKernels.WG_SMEM,
+                            mapE, mapC, ops.bias, ops.target.pointer(), n, v, d, o.softcap(), smoothing ? 1 : 0, perSplit,
+                            partMax.pointer(), partSum.pointer(), pl, targetZ.pointer(), tileMax.pointer());
+                }
+            } else {
+                k.simt.kernel("cce_forward_simt").launch(blocks, splits, 256, 0,
+                        ops.e, ops.c, ops.bias, ops.target.pointer(), n, v, d, o.softcap(), smoothing ? 1 : 0, perSplit,
+                        partMax.pointer(), partSum.pointer(), pl, targetZ.pointer(), tileMax.pointer());
+            }
+            Tensor lse = dev.empty(DType.F32, pb.leadingShape);
+            Tensor tokenLoss = dev.empty(DType.F32, pb.leadingShape);
+            k.rows.kernel("cce_merge").launch(CceKernels.ceilDiv(n, 256), 1, 256, 0,
+                    partMax.pointer(), partSum.pointer(), pl, splits, n, v, ops.target.pointer(), ops.weight.pointer(),
+                    targetZ.pointer(), o.labelSmoothing(), o.zLossWeight(), o.returnLse() ? 1 : 0,
+                    lseAll.pointer(), lse.address(), tokenLoss.address());
+            float lossValue = CudaOperands.lossValue(dev, pb, o, tokenLoss.address());
+            Tensor loss = o.reduction() == Reduction.NONE ? tokenLoss : dev.upload(Tensor.scalar(lossValue));
+            return new CceForward(in, o, pb, loss, tokenLoss, lse, lossValue,
+                    new Saved(ops, k, lseAll, targetZ, tileMax, groups, vt));
+        } catch (RuntimeException e) {
+            ops.close();
+            throw e;
+        } finally {
+            if (partMax != null) partMax.close();
+            if (partSum != null) partSum.close();
+            if (partLsum != null) partLsum.close();
+        }
+    }
+
+    @Override
+    public CceGradients backward(CceForward fwd, Tensor upstream, CceGradients into) {
+        if (!(fwd.saved() instanceof Saved sv)) throw new InvalidInputException("this forward was not made by the CUDA cce loss");
+        CudaOperands ops = sv.ops();
+        CudaDevice dev = ops.dev;
+        dev.enter();
+        CceProblem pb = fwd.problem();
+        CceOptions o = fwd.options();
+        CceGradients out = CudaOperands.gradients(dev, fwd.inputs(), pb, into);
+        if (pb.countingRows.length == 0) return out;
+        float[] scale = CudaOperands.rowScales(pb, o, upstream);
+        int n = pb.rows, v = pb.vocab, d = pb.dim;
+        long dE = CudaOperands.address(out.dEmbeddings()), dC = CudaOperands.address(out.dClassifier()),
+                dB = CudaOperands.address(out.dBias());
+        float alphaOverV = o.labelSmoothing() / v;
+        float eps = exact ? 0f : o.effectiveFilterEps(pb.inputEpsilon);
+        CceKernels k = sv.k();
+        int tiles = sv.groups() * sv.vocabTiles();
+        try (DeviceBuffer sc = dev.uploadFloats(scale)) {
+            DeviceBuffer list = null;
+            try {
+                int count = tiles;
+                if (eps > 0) {
+                    try (DeviceBuffer lseMin = dev.buffer(4L * sv.groups()); DeviceBuffer mulMax = dev.buffer(4L * sv.groups());
+                         DeviceBuffer counter = dev.buffer(4)) {
+                        list = dev.buffer(4L * tiles);
+                        dev.memset(counter.pointer(), (byte) 0, 4);
+                        k.rows.kernel("cce_group_stats").launch(sv.groups(), 1, 64, 0,
+                                sv.lseAll().pointer(), sc.pointer(), n, o.zLossWeight(), lseMin.pointer(), mulMax.pointer());
+                        k.rows.kernel("cce_plan").launch(CceKernels.ceilDiv(tiles, 256), 1, 256, 0,
+                                sv.tileMax().pointer(), lseMin.pointer(), mulMax.pointer(), sv.groups(), sv.vocabTiles(),
+                                eps, alphaOverV, counter.pointer(), list.pointer());
+                        count = dev.downloadInts(counter.pointer(), 1)[0];
+                    }
+                }
+                lastActiveTiles = count;
+                lastTotalTiles = tiles;
+                long listPtr = list == null ? 0L : list.pointer();
+                if (count > 0 && (dE != 0 || dC != 0 || dB != 0)) {
+                    float gScale = 0f;
+                    for (float s : scale) gScale = Math.max(gScale, Math.abs(s));
+                    if (gScale == 0f) {
+                        // every row's upstream is 0: the tiles contribute nothing
+                    } else if (k.useMmaBackward(ops.e, ops.c, d)) {
+                        k.mma.kernel("cce_backward_mma").launch(count, 1, 256, CceKernels.BACKWARD_MMA_SMEM,
+                                ops.e, ops.c, ops.bias, sv.lseAll().pointer(), sc.pointer(), n, v, d, o.softcap(),
+                                o.zLossWeight(), alphaOverV, 1f / gScale, gScale, listPtr, sv.vocabTiles(), dE, dC, dB);
+                    } else {
+                        k.simt.kernel("cce_backward_simt").launch(count, 1, 256, CceKernels.BACKWARD_SMEM,
+                                ops.e, ops.c, ops.bias, sv.lseAll().pointer(), sc.pointer(), n, v, d, o.softcap(),
+                                o.zLossWeight(), alphaOverV, listPtr, sv.vocabTiles(), dE, dC, dB);
+                    }
+                }
+                k.rows.kernel("cce_target_backward").launch(CceKernels.ceilDiv(n, 8), 1, 256, 0,
+                        ops.e, ops.c, ops.target.pointer(), sv.targetZ().pointer(), sc.pointer(), n, d, o.softcap(),
+                        1f - o.labelSmoothing(), dE, dC, dB);
+                dev.synchronize("the CCE backward");
+            } finally {
+                if (list != null) list.close();
+            }
+        }
+        return out;
+    }
+
+    /** Tiles the last backward visited, and how many there are (for benchmarks and notes). */
+    public volatile int lastActiveTiles, lastTotalTiles;
+
+    private void requireDevice(CceInputs in) {
+        if (in.embeddings() != null && !in.embeddings().device().equals(device)) {
+            throw new InvalidInputException("this loss was created for " + device + " but the embeddings are on " + in.embeddings().device());
+        }
+    }
+}
