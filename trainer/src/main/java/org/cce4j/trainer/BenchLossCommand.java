@@ -3,6 +3,7 @@ package org.cce4j.trainer;
 import org.cce4j.core.InvalidInputException;
 import org.cce4j.core.bench.CpuLossBenchmark;
 import org.cce4j.core.bench.LossBenchmarkResult;
+import org.cce4j.core.cuda.CudaLossBenchmark;
 import org.cce4j.core.loss.CceImpl;
 import org.cce4j.core.tensor.DType;
 import org.cce4j.core.tensor.Device;
@@ -85,13 +86,13 @@ public final class BenchLossCommand implements Callable<Integer> {
         return 0;
     }
 
-    /** Dispatch by device; the CUDA benchmark joins here when the CUDA runtime lands. */
+    /** Dispatch by device: wall clock on the CPU, CUDA events on a GPU. */
     static final class LossBenchmarks {
         private LossBenchmarks() {}
 
         static LossBenchmarkResult run(CceImpl impl, Device device, int n, int d, int v, DType dtype, float softcap, int iters) {
             if (!device.isCpu()) {
-                throw new InvalidInputException("device " + device + ": CUDA is not available in this build (use --device cpu)");
+                return CudaLossBenchmark.run(impl, device, n, d, v, dtype, softcap, iters);
             }
             return CpuLossBenchmark.run(impl, n, d, v, dtype, softcap, iters);
         }

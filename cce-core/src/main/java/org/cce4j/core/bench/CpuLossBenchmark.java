@@ -18,7 +18,7 @@ import java.util.Arrays;
 import java.util.List;
 
 /**
- * Times one CPU loss implementation: warm-up, then the median of {@code iters} forwards and of
+ * Times one CPU loss implementation: warm-up (at least 3 runs and 2 s), then the median of {@code iters} forwards and of
  * {@code iters} forward+backwards by wall clock; then one forward+backward after a full GC for the
  * memory, counted as host tensors (HostMemory) plus the Java heap's peak growth (the JVM's memory
  * pools), minus the returned gradients.
@@ -32,7 +32,11 @@ public final class CpuLossBenchmark {
         CceInputs in = LossBenchmarkInputs.create(n, d, v, dtype, 42);
         try {
             float lossValue = 0;
-            for (int i = 0; i < 2; i++) lossValue = forwardBackward(loss, in, options);
+            // warm-up until the JIT has compiled the hot loops: at least 3 runs and 2 seconds
+            long warmStart = System.nanoTime();
+            for (int i = 0; i < 3 || System.nanoTime() - warmStart < 2_000_000_000L; i++) {
+                lossValue = forwardBackward(loss, in, options);
+            }
             double[] fwd = new double[iters];
             double[] both = new double[iters];
             for (int i = 0; i < iters; i++) {

@@ -11,9 +11,9 @@ import java.nio.ByteOrder;
 
 /**
  * SIMD kernels on the Vector API's widest float species (16 lanes with AVX-512, 8 with AVX2).
- * The micro-kernel holds a 4 × 2-vector block of C in eight registers: per k it loads two vectors
- * of B, broadcasts four scalars of A and issues eight FMAs — enough independent chains to hide
- * FMA latency, few enough registers to fit AVX2's sixteen. Element-wise passes use exp and tanh
+ * The micro-kernel holds a 4 × 4-vector block of C in sixteen registers on AVX-512 (per k: four
+ * loads of B, four broadcasts of A, sixteen FMAs) and a 4 × 2-vector block on narrower machines,
+ * whose sixteen registers would not hold the larger one. Element-wise passes use exp and tanh
  * written here from exact lane operations (see "deterministic vector math"), so that results do not
  * change with JIT warm-up. This class is only loaded when the incubator module is present
  * ({@link CpuKernelSelector}).
@@ -24,19 +24,72 @@ final class VectorKernels implements CpuKernels {
     private static final ByteOrder ORDER = ByteOrder.nativeOrder();
     private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED;
 
+    /** Vectors per micro-tile row: four where there are 32 vector registers (AVX-512), else two. */
+    private static final int NV = L >= 16 ? 4 : 2;
+
     @Override
     public int nr() {
-        return 2 * L;
+        return NV * L;
     }
 
     @Override
     public String description() {
-        return "Vector API, " + S.vectorBitSize() + "-bit (" + L + " floats)";
+        return "Vector API, " + S.vectorBitSize() + "-bit (" + L + " floats), 4x" + (NV * L) + " tiles";
     }
 
     @Override
     public void gemmTile(int k, float[] a, int aOff, int aRowStride, int aColStride,
                          float[] b, int bOff, int ldb, float[] c, int cOff, int ldc) {
+        if (NV == 4) {
+            tile4x4(k, a, aOff, aRowStride, aColStride, b, bOff, ldb, c, cOff, ldc);
+        } else {
+            tile4x2(k, a, aOff, aRowStride, aColStride, b, bOff, ldb, c, cOff, ldc);
+        }
+    }
+
+    /**
+     * 4 rows × 4 vectors: sixteen accumulators, four B loads and four broadcasts per sixteen FMAs
+     * (21 of AVX-512's 32 registers).
+     */
+    private static void tile4x4(int k, float[] a, int aOff, int aRowStride, int aColStride,
+                                float[] b, int bOff, int ldb, float[] c, int cOff, int ldc) {
+        int c0 = cOff, c1 = cOff + ldc, c2 = cOff + 2 * ldc, c3 = cOff + 3 * ldc;
+        FloatVector x00 = FloatVector.fromArray(S, c, c0), x01 = FloatVector.fromArray(S, c, c0 + L);
+        FloatVector x02 = FloatVector.fromArray(S, c, c0 + 2 * L), x03 = FloatVector.fromArray(S, c, c0 + 3 * L);
+        FloatVector x10 = FloatVector.fromArray(S, c, c1), x11 = FloatVector.fromArray(S, c, c1 + L);
+        FloatVector x12 = FloatVector.fromArray(S, c, c1 + 2 * L), x13 = FloatVector.fromArray(S, c, c1 + 3 * L);
+        FloatVector x20 = FloatVector.fromArray(S, c, c2), x21 = FloatVector.fromArray(S, c, c2 + L);
+        FloatVector x22 = FloatVector.fromArray(S, c, c2 + 2 * L), x23 = FloatVector.fromArray(S, c, c2 + 3 * L);
+        FloatVector x30 = FloatVector.fromArray(S, c, c3), x31 = FloatVector.fromArray(S, c, c3 + L);
+        FloatVector x32 = FloatVector.fromArray(S, c, c3 + 2 * L), x33 = FloatVector.fromArray(S, c, c3 + 3 * L);
+        int a0 = aOff, a1 = aOff + aRowStride, a2 = aOff + 2 * aRowStride, a3 = aOff + 3 * aRowStride;
+        int bo = bOff;
+        for (int kk = 0; kk < k; kk++) {
+            FloatVector b0 = FloatVector.fromArray(S, b, bo), b1 = FloatVector.fromArray(S, b, bo + L);
+            FloatVector b2 = FloatVector.fromArray(S, b, bo + 2 * L), b3 = FloatVector.fromArray(S, b, bo + 3 * L);
+            FloatVector y = FloatVector.broadcast(S, a[a0]);
+            x00 = y.fma(b0, x00); x01 = y.fma(b1, x01); x02 = y.fma(b2, x02); x03 = y.fma(b3, x03);
+            y = FloatVector.broadcast(S, a[a1]);
+            x10 = y.fma(b0, x10); x11 = y.fma(b1, x11); x12 = y.fma(b2, x12); x13 = y.fma(b3, x13);
+            y = FloatVector.broadcast(S, a[a2]);
+            x20 = y.fma(b0, x20); x21 = y.fma(b1, x21); x22 = y.fma(b2, x22); x23 = y.fma(b3, x23);
+            y = FloatVector.broadcast(S, a[a3]);
+            x30 = y.fma(b0, x30); x31 = y.fma(b1, x31); x32 = y.fma(b2, x32); x33 = y.fma(b3, x33);
+            a0 += aColStride;
+            a1 += aColStride;
+            a2 += aColStride;
+            a3 += aColStride;
+            bo += ldb;
+        }
+        x00.intoArray(c, c0); x01.intoArray(c, c0 + L); x02.intoArray(c, c0 + 2 * L); x03.intoArray(c, c0 + 3 * L);
+        x10.intoArray(c, c1); x11.intoArray(c, c1 + L); x12.intoArray(c, c1 + 2 * L); x13.intoArray(c, c1 + 3 * L);
+        x20.intoArray(c, c2); x21.intoArray(c, c2 + L); x22.intoArray(c, c2 + 2 * L); x23.intoArray(c, c2 + 3 * L);
+        x30.intoArray(c, c3); x31.intoArray(c, c3 + L); x32.intoArray(c, c3 + 2 * L); x33.intoArray(c, c3 + 3 * L);
+    }
+
+    /** 4 rows × 2 vectors: eight accumulators, within AVX2's sixteen registers. */
+    private static void tile4x2(int k, float[] a, int aOff, int aRowStride, int aColStride,
+                                float[] b, int bOff, int ldb, float[] c, int cOff, int ldc) {
         int c0 = cOff, c1 = cOff + ldc, c2 = cOff + 2 * ldc, c3 = cOff + 3 * ldc;
         FloatVector acc00 = FloatVector.fromArray(S, c, c0), acc01 = FloatVector.fromArray(S, c, c0 + L);
         FloatVector acc10 = FloatVector.fromArray(S, c, c1), acc11 = FloatVector.fromArray(S, c, c1 + L);
