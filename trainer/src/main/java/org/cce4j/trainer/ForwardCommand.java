@@ -92,7 +92,10 @@ public final class ForwardCommand implements Callable<Integer> {
             List<Tensor> toClose = new ArrayList<>();
             try (TransformerModel.Pass pass = m.forward(batch)) {
                 Map<String, Tensor> out = new LinkedHashMap<>();
-                Tensor logits = backend.downloadF32(m.logits(pass));
+                Tensor logits;
+                try (Tensor onDevice = m.logits(pass)) {
+                    logits = backend.downloadF32(onDevice);
+                }
                 toClose.add(logits);
                 out.put("logits", logits.reshape(b, t, vocab));
                 float loss = m.loss(pass, CceImpl.CCE_EXACT, grads);

@@ -28,7 +28,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * (‖ours − ref‖ / ‖ref‖ per tensor), on the CPU backend in f32, with and without recomputation.
  */
 class HfReferenceTest {
-    static final Path ROOT = Path.of("src/test/resources/hf-reference");
+    static final Path ROOT = fixtureRoot();
     static final double TOL = 1e-4;
 
     static Stream<String> fixtures() throws IOException {
@@ -50,23 +50,42 @@ class HfReferenceTest {
     }
 
     private void check(String name, boolean recompute) throws Exception {
+        check(name, new CpuBackend(), recompute, TOL);
+    }
+
+    /** The fixtures, from the test class path (so the GPU bundle, run from elsewhere, finds them too). */
+    private static Path fixtureRoot() {
+        java.net.URL url = HfReferenceTest.class.getResource("/hf-reference");
+        try {
+            if (url != null && "file".equals(url.getProtocol())) return Path.of(url.toURI());
+        } catch (java.net.URISyntaxException e) {
+            throw new IllegalStateException(e);
+        }
+        return Path.of("src/test/resources/hf-reference");
+    }
+
+    /** Logits, loss and every parameter gradient of fixture {@code name} on {@code backend}, within {@code tol}. */
+    static void check(String name, Backend backend, boolean recompute, double tol) throws Exception {
         Path folder = ROOT.resolve(name);
-        Backend backend = new CpuBackend();
+        String what = name + " on " + backend.device() + " " + backend.computeDType().shortName();
         try (HfCheckpoint ckpt = HfCheckpoint.open(folder);
              SafetensorsFile ref = SafetensorsFile.open(folder.resolve("reference.safetensors"));
              TransformerModel model = new TransformerModel(ckpt.config(), ParameterStore.load(ckpt.config(), ckpt.weights(), backend), backend)) {
             model.setRecompute(recompute);
             Batch batch = batchOf(ref);
-            try (TransformerModel.Pass pass = model.forward(batch); Tensor logits = model.logits(pass)) {
-                assertClose(ref.tensor("logits").toDoubleArray(), logits.toDoubleArray(), name + " logits");
+            try (TransformerModel.Pass pass = model.forward(batch); Tensor logits = model.logits(pass);
+                 Tensor hostLogits = backend.downloadF32(logits)) {
+                RelativeError.assertClose(ref.tensor("logits").toDoubleArray(), hostLogits.toDoubleArray(), tol, what + " logits");
                 float loss = model.loss(pass, CceImpl.CCE_EXACT, true);
-                assertClose(new double[] {ref.tensor("loss").getDouble(0)}, new double[] {loss}, name + " loss");
+                RelativeError.assertClose(new double[] {ref.tensor("loss").getDouble(0)}, new double[] {loss}, tol, what + " loss");
             }
             int checked = 0;
             for (Parameter p : model.parameters().all()) {
                 String key = "grad." + p.name();
                 assertTrue(ref.contains(key), "the reference has no " + key);
-                assertClose(ref.tensor(key).toDoubleArray(), p.existingGrad().toDoubleArray(), name + " " + key);
+                try (Tensor grad = backend.downloadF32(p.existingGrad())) {
+                    RelativeError.assertClose(ref.tensor(key).toDoubleArray(), grad.toDoubleArray(), tol, what + " " + key);
+                }
                 checked++;
             }
             assertEquals(ref.names().stream().filter(n -> n.startsWith("grad.")).count(), checked, "every reference gradient was compared");

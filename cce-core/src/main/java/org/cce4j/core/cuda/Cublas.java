@@ -1,5 +1,7 @@
 package org.cce4j.core.cuda;
 
+import org.cce4j.core.tensor.DType;
+
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.MemorySegment;
@@ -119,6 +121,24 @@ public final class Cublas {
         } catch (Throwable t) {
             throw Driver.rethrow(t);
         }
+    }
+
+    /**
+     * {@link #gemmRowMajor} for other modules, with the element types as dtypes (f32, bf16, f16; Y may
+     * be f32 while A and B are bf16, which is how f32 gradients are accumulated with beta = 1).
+     */
+    public void gemm(boolean transA, boolean transB, int m, int n, int k, float alpha, long a, DType aType, int lda,
+                     long b, DType bType, int ldb, float beta, long y, DType yType, int ldy) {
+        gemmRowMajor(transA, transB, m, n, k, alpha, a, dataType(aType), lda, b, dataType(bType), ldb, beta, y, dataType(yType), ldy);
+    }
+
+    private static int dataType(DType t) {
+        return switch (t) {
+            case F32 -> R_32F;
+            case BF16 -> R_16BF;
+            case F16 -> R_16F;
+            default -> throw new IllegalArgumentException("cuBLAS gemm on " + t + " is not supported");
+        };
     }
 
     void close() {

@@ -147,6 +147,20 @@ public final class CudaDevice {
         });
     }
 
+    /**
+     * The module compiled from a kernel source of another module: {@code file} under the resource
+     * folder {@code dir} (e.g. "/org/cce4j/transformer/cuda/") of {@code anchor}'s class loader; it may
+     * include its own headers and cce-core's (cce_common.cuh).
+     */
+    public CudaModule module(Class<?> anchor, String dir, String file, List<String> defines) {
+        String key = dir + file + defines;
+        return modules.computeIfAbsent(key, k -> {
+            byte[] cubin = KernelCompiler.cubin(anchor, dir, file, defines, architecture());
+            enter();
+            return new CudaModule(this, driver.moduleLoad(cubin, file), file + defines);
+        });
+    }
+
     public Cublas cublas() {
         Cublas c = cublas;
         if (c == null) {

@@ -32,9 +32,18 @@ final class KernelCompiler {
 
     /** The cubin of {@code file} compiled with {@code defines} ("NAME=VALUE") for {@code arch} ("sm_90a"). */
     static byte[] cubin(String file, List<String> defines, String arch) {
-        String source = resource(file);
+        return cubin(KernelCompiler.class, RESOURCE_DIR, file, defines, arch);
+    }
+
+    /**
+     * The same for a source of another module: {@code file} is read from {@code resourceDir} through
+     * {@code anchor}'s class loader; its headers are looked up there first, then among ours
+     * (so other modules' kernels can include cce_common.cuh).
+     */
+    static byte[] cubin(Class<?> anchor, String resourceDir, String file, List<String> defines, String arch) {
+        String source = resource(anchor, resourceDir, file);
         Map<String, String> headers = new LinkedHashMap<>();
-        collectHeaders(source, headers);
+        collectHeaders(anchor, resourceDir, source, headers);
         Nvrtc nvrtc = Nvrtc.get();
         List<String> options = new ArrayList<>();
         options.add("--gpu-architecture=" + arch);
@@ -68,22 +77,28 @@ final class KernelCompiler {
     }
 
     static String resource(String name) {
-        try (InputStream in = KernelCompiler.class.getResourceAsStream(RESOURCE_DIR + name)) {
-            if (in == null) throw new IllegalStateException("kernel source " + RESOURCE_DIR + name + " is missing from the jar");
+        return resource(KernelCompiler.class, RESOURCE_DIR, name);
+    }
+
+    private static String resource(Class<?> anchor, String dir, String name) {
+        InputStream found = anchor.getResourceAsStream(dir + name);
+        if (found == null && anchor != KernelCompiler.class) found = KernelCompiler.class.getResourceAsStream(RESOURCE_DIR + name);
+        try (InputStream in = found) {
+            if (in == null) throw new IllegalStateException("kernel source " + dir + name + " is missing from the jar");
             return new String(in.readAllBytes(), StandardCharsets.UTF_8);
         } catch (IOException e) {
             throw new IllegalStateException("reading kernel source " + name, e);
         }
     }
 
-    private static void collectHeaders(String source, Map<String, String> headers) {
+    private static void collectHeaders(Class<?> anchor, String dir, String source, Map<String, String> headers) {
         Matcher m = INCLUDE.matcher(source);
         while (m.find()) {
             String h = m.group(1);
             if (headers.containsKey(h)) continue;
-            String text = resource(h);
+            String text = resource(anchor, dir, h);
             headers.put(h, text);
-            collectHeaders(text, headers);
+            collectHeaders(anchor, dir, text, headers);
         }
     }
 

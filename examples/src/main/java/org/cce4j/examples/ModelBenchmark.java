@@ -1,0 +1,278 @@
+package org.cce4j.examples;
+
+import org.cce4j.checkpoints.hf.Activation;
+import org.cce4j.checkpoints.hf.HfWeightNames;
+import org.cce4j.checkpoints.hf.ModelConfig;
+import org.cce4j.checkpoints.hf.ModelConfigParser;
+import org.cce4j.core.cuda.CudaDevice;
+import org.cce4j.core.loss.CceForward;
+import org.cce4j.core.loss.CceGradients;
+import org.cce4j.core.loss.CceImpl;
+import org.cce4j.core.loss.CceInputs;
+import org.cce4j.core.loss.CceOptions;
+import org.cce4j.core.loss.LinearCrossEntropy;
+import org.cce4j.core.tensor.DType;
+import org.cce4j.core.tensor.Device;
+import org.cce4j.core.tensor.Tensor;
+import org.cce4j.transformer.backend.AttentionShape;
+import org.cce4j.transformer.backend.Backend;
+import org.cce4j.transformer.backend.CudaBackend;
+import org.cce4j.transformer.backend.RopeTable;
+import org.cce4j.transformer.model.Batch;
+import org.cce4j.transformer.model.ParameterStore;
+import org.cce4j.transformer.model.TransformerModel;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.TreeMap;
+
+/**
+ * Training-step throughput of a whole model on the GPU: forward, the CCE loss and the backward into
+ * every parameter's f32 gradient, on random weights and random token ids, with the device
+ * allocator's peak (weights, gradients and activations: what torch.cuda.max_memory_allocated counts).
+ * <pre>
+ *   ModelBenchmark --config tools/reference/model_configs/llama-3.2-1b.json [--seq 2048] [--batch 4|auto]
+ *                  [--steps 5] [--warmup 2] [--dtype bf16] [--recompute] [--profile]
+ * </pre>
+ * One JSON line per batch size. {@code --batch auto} measures one sequence, predicts the largest batch
+ * the card holds from the per-sequence memory and runs that (an out-of-memory error ends the program
+ * with exit code 3, so a script can retry smaller). {@code --profile} adds one step in which every
+ * backend operation is synchronized and timed, and prints the time per operation.
+ */
+public final class ModelBenchmark {
+    private ModelBenchmark() {}
+
+    public static void main(String[] args) throws Exception {
+        Map<String, String> a = new HashMap<>();
+        for (int i = 0; i < args.length; i++) {
+            String k = args[i].replaceFirst("^--", "");
+            if (k.equals("recompute") || k.equals("profile")) a.put(k, "true");
+            else a.put(k, args[++i]);
+        }
+        Path configPath = Path.of(a.getOrDefault("config", "tools/reference/model_configs/llama-3.2-1b.json"));
+        int seq = Integer.parseInt(a.getOrDefault("seq", "2048"));
+        int steps = Integer.parseInt(a.getOrDefault("steps", "5"));
+        int warmup = Integer.parseInt(a.getOrDefault("warmup", "2"));
+        DType dtype = DType.parse(a.getOrDefault("dtype", "bf16"));
+        boolean recompute = a.containsKey("recompute"), profile = a.containsKey("profile");
+        String batchArg = a.getOrDefault("batch", "auto");
+
+        ModelConfig config = ModelConfigParser.read(configPath);
+        CudaDevice dev = CudaDevice.get(0);
+        CudaBackend cuda = new CudaBackend(dev, dtype);
+        try (ParameterStore params = randomParameters(config, cuda, 1234)) {
+            TransformerModel model = new TransformerModel(config, params, cuda);
+            model.setRecompute(recompute);
+            String name = configPath.getFileName().toString().replaceFirst("\\.json$", "");
+            List<Integer> batches = new ArrayList<>();
+            if (batchArg.equals("auto")) {
+                Result one = run(model, dev, 1, seq, 1, 1);
+                System.out.println(one.json(name, dtype, recompute, "probe"));
+                long budget = dev.totalMemory() - (3L << 30);
+                long perSeq = Math.max(1, one.peakBytes - one.fixedBytes);
+                int predicted = (int) Math.max(1, (budget - one.fixedBytes) / perSeq);
+                System.err.printf(Locale.ROOT, "fixed %.0f MiB, %.0f MiB per sequence: batch %d%n", one.fixedBytes / 1048576.0,
+                        perSeq / 1048576.0, predicted);
+                batches.add(predicted);
+            } else {
+                for (String b : batchArg.split(",")) batches.add(Integer.parseInt(b.trim()));
+            }
+            for (int b : batches) {
+                Result r;
+                try {
+                    r = run(model, dev, b, seq, steps, warmup);
+                } catch (RuntimeException e) {
+                    if (String.valueOf(e.getMessage()).contains("OUT_OF_MEMORY")) {
+                        System.out.println("{\"model\":\"" + name + "\",\"batch\":" + b + ",\"error\":\"out of memory\"}");
+                        System.exit(3);
+                    }
+                    throw e;
+                }
+                System.out.println(r.json(name, dtype, recompute, "measured"));
+                if (profile) profile(config, params, cuda, dev, b, seq, recompute);
+            }
+        }
+    }
+
+    /** HF's initialization: N(0, 0.02²) for matrices and embeddings, norms at their identity (1, or 0 for Gemma's 1 + w), biases 0. */
+    static ParameterStore randomParameters(ModelConfig config, CudaBackend be, long seed) {
+        ParameterStore store = new ParameterStore();
+        CudaDevice dev = be.cudaDevice();
+        DType dt = be.computeDType();
+        var fill = dev.module("random.cu", List.of("CCE_ELEM=" + (dt == DType.F32 ? 0 : 1))).kernel("fill_normal");
+        int i = 0;
+        for (Map.Entry<String, long[]> e : HfWeightNames.expected(config).entrySet()) {
+            String n = e.getKey();
+            Tensor t = be.zeros(dt, e.getValue());
+            if (n.endsWith("norm.weight")) {
+                if (!config.family().unitOffsetRmsNorm()) {
+                    int bits = dt == DType.F32 ? Float.floatToRawIntBits(1f) : 0x3F803F80;
+                    dev.fill32(t.address(), bits, t.byteSize() / 4);
+                }
+            } else if (!n.endsWith(".bias")) {
+                fill.launch((int) ((t.numel() + 255) / 256), 1, 256, 0, t.address(), t.numel(), seed + 1000L * i++, 0.02f);
+            }
+            store.add(n, t, be, true);
+        }
+        dev.synchronize("random parameters");
+        return store;
+    }
+
+    record Result(int batch, int seq, double stepMs, double tokensPerSecond, long peakBytes, long fixedBytes, float loss) {
+        String json(String model, DType dtype, boolean recompute, String kind) {
+            return String.format(Locale.ROOT, "{\"impl\":\"cce4j\",\"kind\":\"%s\",\"model\":\"%s\",\"dtype\":\"%s\",\"recompute\":%b,"
+                            + "\"batch\":%d,\"seq\":%d,\"step_ms\":%.1f,\"tokens_per_s\":%.0f,\"peak_mib\":%.0f,\"weights_grads_mib\":%.0f,"
+                            + "\"loss\":%.4f}", kind, model, dtype.shortName(), recompute, batch, seq, stepMs, tokensPerSecond,
+                    peakBytes / 1048576.0, fixedBytes / 1048576.0, loss);
+        }
+    }
+
+    private static Batch randomBatch(ModelConfig config, int batch, int seq, long seed) {
+        SplittableRandom r = new SplittableRandom(seed);
+        int[] ids = new int[batch * seq];
+        for (int i = 0; i < ids.length; i++) ids[i] = r.nextInt(config.vocabSize());
+        return Batch.causal(batch, seq, ids);
+    }
+
+    private static float step(TransformerModel model, Batch b) {
+        try (TransformerModel.Pass pass = model.forward(b)) {
+            return model.loss(pass, CceImpl.CCE, true);
+        }
+    }
+
+    /** Median step time over {@code steps} steps after {@code warmup}; peak over the measured steps. */
+    static Result run(TransformerModel model, CudaDevice dev, int batch, int seq, int steps, int warmup) {
+        dev.allocator().releaseCache();
+        Batch b = randomBatch(model.config(), batch, seq, 7);
+        float loss = 0;
+        for (int i = 0; i < warmup; i++) loss = step(model, b);
+        dev.synchronize();
+        long fixed = dev.allocator().bytesInUse();
+        dev.allocator().resetPeak();
+        double[] ms = new double[steps];
+        for (int i = 0; i < steps; i++) {
+            long t0 = System.nanoTime();
+            loss = step(model, b);
+            dev.synchronize();
+            ms[i] = (System.nanoTime() - t0) / 1e6;
+        }
+        java.util.Arrays.sort(ms);
+        double median = ms[steps / 2];
+        return new Result(batch, seq, median, batch * (double) seq / (median / 1000), dev.allocator().peakBytes(), fixed, loss);
+    }
+
+    /** One step with every operation synchronized and timed; prints ms per operation, largest first. */
+    static void profile(ModelConfig config, ParameterStore params, CudaBackend cuda, CudaDevice dev, int batch, int seq, boolean recompute) {
+        TimedBackend timed = new TimedBackend(cuda, dev);
+        TransformerModel model = new TransformerModel(config, params, timed);
+        model.setRecompute(recompute);
+        Batch b = randomBatch(config, batch, seq, 7);
+        step(model, b);
+        timed.times.clear();
+        dev.synchronize();
+        long t0 = System.nanoTime();
+        step(model, b);
+        dev.synchronize();
+        double total = (System.nanoTime() - t0) / 1e6;
+        StringBuilder sb = new StringBuilder(String.format(Locale.ROOT, "{\"profile\":\"%s\",\"batch\":%d,\"step_ms\":%.1f,\"ops_ms\":{",
+                config.architecture(), batch, total));
+        List<Map.Entry<String, double[]>> ops = new ArrayList<>(timed.times.entrySet());
+        ops.sort((x, y) -> Double.compare(y.getValue()[0], x.getValue()[0]));
+        for (int i = 0; i < ops.size(); i++) {
+            if (i > 0) sb.append(',');
+            sb.append(String.format(Locale.ROOT, "\"%s\":[%.1f,%d]", ops.get(i).getKey(), ops.get(i).getValue()[0], (long) ops.get(i).getValue()[1]));
+        }
+        System.out.println(sb.append("}}"));
+    }
+
+    /** A backend that synchronizes around every operation and adds its wall time to a per-operation total (ms, calls). */
+    static final class TimedBackend implements Backend {
+        final Backend be;
+        final CudaDevice dev;
+        final Map<String, double[]> times = new TreeMap<>();
+
+        TimedBackend(Backend be, CudaDevice dev) {
+            this.be = be;
+            this.dev = dev;
+        }
+
+        private void timed(String op, Runnable r) {
+            dev.synchronize();
+            long t0 = System.nanoTime();
+            r.run();
+            dev.synchronize();
+            double[] t = times.computeIfAbsent(op, k -> new double[2]);
+            t[0] += (System.nanoTime() - t0) / 1e6;
+            t[1]++;
+        }
+
+        private static String shape(Tensor x, Tensor w) {
+            return x.dim(-1) + "x" + w.dim(0);
+        }
+
+        @Override public Device device() { return be.device(); }
+        @Override public DType computeDType() { return be.computeDType(); }
+        @Override public Tensor zeros(DType dtype, long... shape) {
+            Tensor[] out = new Tensor[1];
+            timed("zeros", () -> out[0] = be.zeros(dtype, shape));
+            return out[0];
+        }
+        @Override public Tensor upload(Tensor host, DType dtype) { return be.upload(host, dtype); }
+        @Override public Tensor downloadF32(Tensor t) { return be.downloadF32(t); }
+        @Override public void linear(Tensor x, Tensor w, Tensor b, Tensor y) { timed("linear " + shape(x, w), () -> be.linear(x, w, b, y)); }
+        @Override public void linearBackward(Tensor dy, Tensor x, Tensor w, Tensor dx, boolean acc, Tensor dw, Tensor db) {
+            timed("linearBackward " + shape(x, w), () -> be.linearBackward(dy, x, w, dx, acc, dw, db));
+        }
+        @Override public void rmsNorm(Tensor x, Tensor w, float eps, boolean unit, Tensor y, Tensor rstd) {
+            timed("rmsNorm", () -> be.rmsNorm(x, w, eps, unit, y, rstd));
+        }
+        @Override public void rmsNormBackward(Tensor dy, Tensor x, Tensor w, Tensor rstd, boolean unit, Tensor dx, Tensor dw) {
+            timed("rmsNormBackward", () -> be.rmsNormBackward(dy, x, w, rstd, unit, dx, dw));
+        }
+        @Override public void rope(Tensor x, int heads, RopeTable t, int[] pos, boolean inverse) {
+            timed(inverse ? "ropeBackward" : "rope", () -> be.rope(x, heads, t, pos, inverse));
+        }
+        @Override public void attention(AttentionShape s, Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse) {
+            timed("attention", () -> be.attention(s, q, k, v, out, lse));
+        }
+        @Override public void attentionBackward(AttentionShape s, Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse, Tensor dOut,
+                                                Tensor dq, Tensor dk, Tensor dv) {
+            timed("attentionBackward", () -> be.attentionBackward(s, q, k, v, out, lse, dOut, dq, dk, dv));
+        }
+        @Override public void gatedActivation(Activation act, Tensor g, Tensor u, Tensor out) {
+            timed("gatedActivation", () -> be.gatedActivation(act, g, u, out));
+        }
+        @Override public void gatedActivationBackward(Activation act, Tensor g, Tensor u, Tensor d, Tensor dg, Tensor du) {
+            timed("gatedActivationBackward", () -> be.gatedActivationBackward(act, g, u, d, dg, du));
+        }
+        @Override public void embedding(int[] ids, Tensor table, float scale, Tensor out) {
+            timed("embedding", () -> be.embedding(ids, table, scale, out));
+        }
+        @Override public void embeddingBackward(int[] ids, Tensor dOut, float scale, Tensor dTable) {
+            timed("embeddingBackward", () -> be.embeddingBackward(ids, dOut, scale, dTable));
+        }
+        @Override public void add(Tensor a, Tensor b, Tensor out) { timed("add", () -> be.add(a, b, out)); }
+        @Override public void softcap(Tensor x, float cap) { timed("softcap", () -> be.softcap(x, cap)); }
+        @Override public void copy(Tensor src, Tensor dst) { timed("copy", () -> be.copy(src, dst)); }
+        @Override public LinearCrossEntropy crossEntropy(CceImpl impl) {
+            LinearCrossEntropy inner = be.crossEntropy(impl);
+            return new LinearCrossEntropy() {
+                @Override public CceForward forward(CceInputs in, CceOptions o) {
+                    CceForward[] f = new CceForward[1];
+                    timed("cce forward", () -> f[0] = inner.forward(in, o));
+                    return f[0];
+                }
+                @Override public CceGradients backward(CceForward f, Tensor up, CceGradients into) {
+                    CceGradients[] g = new CceGradients[1];
+                    timed("cce backward", () -> g[0] = inner.backward(f, up, into));
+                    return g[0];
+                }
+            };
+        }
+    }
+}

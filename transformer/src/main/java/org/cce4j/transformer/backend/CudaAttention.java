@@ -1,0 +1,120 @@
+package org.cce4j.transformer.backend;
+
+import org.cce4j.core.cuda.CudaKernel;
+import org.cce4j.core.tensor.DType;
+import org.cce4j.core.tensor.Tensor;
+
+/**
+ * Attention on the GPU, choosing between two kernel families with the same contract as
+ * {@link CpuAttention} (see attention_common.cuh for the mask rule):
+ * <pre>
+ *   attention_mma.cu   bf16, head size a multiple of 16 up to 256: tensor cores, 64×64 tiles, one
+ *                      module per head size; backward = dQ kernel + dK/dV kernel (split in two
+ *                      launches, dV then dK, for heads above 128 to keep the accumulators in registers)
+ *   attention_simt.cu  f32 (parity mode) and any other head size up to 256: a warp per row
+ * </pre>
+ * Neither stores anything of size T×T; the backward recomputes probabilities from the saved lse.
+ */
+final class CudaAttention {
+    private static final int MAX_HEAD = 256;
+
+    private final CudaKernels k;
+    private final DeviceArrays arrays;
+    private final DType dtype;
+    boolean tensorCores = !"simt".equals(System.getenv("CCE4J_ATTENTION"));
+
+    CudaAttention(CudaKernels k, DeviceArrays arrays, DType dtype) {
+        this.k = k;
+        this.arrays = arrays;
+        this.dtype = dtype;
+    }
+
+    /** The mask arguments every kernel takes after the shape: window, docs, kvLo, qHi, keyMask. */
+    private Object[] maskArgs(AttentionShape s) {
+        long docs = 0, lo = 0, hi = 0, mask = 0;
+        if (s.documents() != null) {
+            DeviceArrays.Documents d = arrays.documents(s.documents(), s.seqLen());
+            docs = d.docs();
+            lo = d.kvLo();
+            hi = d.qHi();
+        }
+        if (s.keyMask() != null) mask = arrays.bytes(s.keyMask());
+        return new Object[] {s.window(), docs, lo, hi, mask};
+    }
+
+    boolean usesTensorCores(AttentionShape s, Tensor... ts) {
+        if (!tensorCores || dtype != DType.BF16 || s.headDim() % 16 != 0 || s.headDim() > MAX_HEAD) return false;
+        for (Tensor t : ts) if ((t.address() & 15) != 0) return false;
+        return true;
+    }
+
+    private static void check(AttentionShape s) {
+        if (s.headDim() > MAX_HEAD) throw new IllegalArgumentException("CUDA attention supports head sizes up to " + MAX_HEAD + ", not " + s.headDim());
+        if ((long) s.heads() * s.batch() > 65535) throw new IllegalArgumentException("too many heads × sequences for one launch: " + s);
+    }
+
+    private CudaKernel mma(String name, AttentionShape s) {
+        return k.kernel("attention_mma.cu", DType.BF16, name, "HD=" + s.headDim());
+    }
+
+    private CudaKernel simt(String name) {
+        return k.kernel("attention_simt.cu", dtype, name);
+    }
+
+    private static int tileSmem(AttentionShape s, int tiles, int extraInts) {
+        return tiles * 64 * (s.headDim() + 8) * 2 + extraInts * 4;
+    }
+
+    private static Object[] concat(Object[] a, Object[] b) {
+        Object[] r = new Object[a.length + b.length];
+        System.arraycopy(a, 0, r, 0, a.length);
+        System.arraycopy(b, 0, r, a.length, b.length);
+        return r;
+    }
+
+    void forward(AttentionShape s, Tensor q, Tensor kk, Tensor v, Tensor out, Tensor lse) {
+        check(s);
+        Object[] mask = maskArgs(s);
+        int tiles = (s.seqLen() + 63) / 64;
+        if (usesTensorCores(s, q, kk, v, out)) {
+            mma("attn_fwd_mma", s).launch(tiles, s.heads() * s.batch(), 128, tileSmem(s, 3, 128), concat(new Object[] {
+                    q.address(), kk.address(), v.address(), out.address(), lse.address(), s.seqLen(), s.heads(), s.kvHeads(),
+                    s.scale(), s.softcap()}, mask));
+        } else {
+            simt("attn_fwd_simt").launch(CudaKernels.warpBlocks((long) s.tokens() * s.heads()), 1, CudaKernels.THREADS, 0,
+                    concat(new Object[] {q.address(), kk.address(), v.address(), out.address(), lse.address(), s.batch(), s.seqLen(),
+                            s.heads(), s.kvHeads(), s.headDim(), s.scale(), s.softcap()}, mask));
+        }
+    }
+
+    void backward(AttentionShape s, Tensor q, Tensor kk, Tensor v, Tensor out, Tensor lse, Tensor dOut, Tensor dq, Tensor dk, Tensor dv) {
+        check(s);
+        Object[] mask = maskArgs(s);
+        long rows = s.tokens();
+        try (Tensor delta = k.device().empty(DType.F32, rows, s.heads())) {
+            simt("attn_delta").launch(CudaKernels.warpBlocks(rows * s.heads()), 1, CudaKernels.THREADS, 0,
+                    dOut.address(), out.address(), delta.address(), rows, s.heads(), s.headDim());
+            int tiles = (s.seqLen() + 63) / 64;
+            if (usesTensorCores(s, q, kk, v, out, dOut, dq, dk, dv)) {
+                Object[] common = {s.seqLen(), s.heads(), s.kvHeads(), s.scale(), s.softcap()};
+                mma("attn_bwd_dq_mma", s).launch(tiles, s.heads() * s.batch(), 128, tileSmem(s, 4, 128), concat(concat(new Object[] {
+                        q.address(), kk.address(), v.address(), dOut.address(), lse.address(), delta.address(), dq.address()}, common), mask));
+                Object[] kv = {q.address(), kk.address(), v.address(), dOut.address(), lse.address(), delta.address(), dk.address(), dv.address()};
+                int smem = tileSmem(s, 4, 192);
+                if (s.headDim() > 128) {
+                    mma("attn_bwd_dv_mma", s).launch(tiles, s.kvHeads() * s.batch(), 128, smem, concat(concat(kv, common), mask));
+                    mma("attn_bwd_dk_mma", s).launch(tiles, s.kvHeads() * s.batch(), 128, smem, concat(concat(kv, common), mask));
+                } else {
+                    mma("attn_bwd_dkdv_mma", s).launch(tiles, s.kvHeads() * s.batch(), 128, smem, concat(concat(kv, common), mask));
+                }
+            } else {
+                Object[] shape = {s.batch(), s.seqLen(), s.heads(), s.kvHeads(), s.headDim(), s.scale(), s.softcap()};
+                simt("attn_bwd_dq_simt").launch(CudaKernels.warpBlocks(rows * s.heads()), 1, CudaKernels.THREADS, 0, concat(concat(new Object[] {
+                        q.address(), kk.address(), v.address(), dOut.address(), lse.address(), delta.address(), dq.address()}, shape), mask));
+                simt("attn_bwd_dkdv_simt").launch(CudaKernels.warpBlocks(rows * s.kvHeads()), 1, CudaKernels.THREADS, 0, concat(concat(new Object[] {
+                        q.address(), kk.address(), v.address(), dOut.address(), lse.address(), delta.address(), dk.address(), dv.address()},
+                        shape), mask));
+            }
+        }
+    }
+}

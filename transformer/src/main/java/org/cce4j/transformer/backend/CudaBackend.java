@@ -1,0 +1,338 @@
+package org.cce4j.transformer.backend;
+
+import org.cce4j.checkpoints.hf.Activation;
+import org.cce4j.core.InvalidInputException;
+import org.cce4j.core.cuda.Cublas;
+import org.cce4j.core.cuda.CudaDevice;
+import org.cce4j.core.cuda.DeviceBuffer;
+import org.cce4j.core.loss.CceImpl;
+import org.cce4j.core.loss.LinearCrossEntropy;
+import org.cce4j.core.tensor.DType;
+import org.cce4j.core.tensor.Device;
+import org.cce4j.core.tensor.Tensor;
+
+import java.util.Arrays;
+import java.util.IdentityHashMap;
+import java.util.Map;
+
+/**
+ * The GPU backend: activations and weights stored in bf16 (or f32, the parity mode), every sum and
+ * every matrix accumulator in f32, parameter gradients in f32. Linear layers are cuBLAS GemmEx calls
+ * (dW accumulated straight into the f32 gradient with beta = 1); the rest are our kernels
+ * (norm.cu, elementwise.cu, attention_*.cu), all queued on the device's one stream, so nothing here
+ * waits for the GPU except uploads of a new batch's arrays and downloads.
+ */
+public final class CudaBackend implements Backend {
+    private final CudaDevice dev;
+    private final DType dtype;
+    private final CudaKernels k;
+    private final DeviceArrays arrays;
+    private final CudaAttention attention;
+    private final Map<RopeTable, RopeBuffers> ropes = new IdentityHashMap<>();
+
+    /** cos and sin of positions [0, positions) for one RoPE table, [positions, headDim/2] each. */
+    private record RopeBuffers(int positions, DeviceBuffer cos, DeviceBuffer sin) {}
+
+    public CudaBackend(CudaDevice dev, DType computeDType) {
+        if (computeDType != DType.F32 && computeDType != DType.BF16) {
+            throw new InvalidInputException("the CUDA backend computes in bf16 or f32, not " + computeDType.shortName());
+        }
+        this.dev = dev;
+        this.dtype = computeDType;
+        this.k = new CudaKernels(dev);
+        this.arrays = new DeviceArrays(dev);
+        this.attention = new CudaAttention(k, arrays, computeDType);
+    }
+
+    public CudaDevice cudaDevice() {
+        return dev;
+    }
+
+    /** Tensor-core attention where it applies (bf16, head size a multiple of 16), or the SIMT kernels everywhere (for tests). */
+    public void setTensorCoreAttention(boolean on) {
+        attention.tensorCores = on;
+    }
+
+    @Override
+    public Device device() {
+        return dev.device();
+    }
+
+    @Override
+    public DType computeDType() {
+        return dtype;
+    }
+
+    @Override
+    public Tensor zeros(DType dt, long... shape) {
+        return dev.zeros(dt, shape);
+    }
+
+    @Override
+    public Tensor upload(Tensor host, DType dt) {
+        if (!host.device().isCpu()) throw new IllegalArgumentException("upload of " + host + ": not a host tensor");
+        if (host.dtype() == dt) return dev.upload(host);
+        try (Tensor converted = host.to(dt)) {
+            return dev.upload(converted);
+        }
+    }
+
+    @Override
+    public Tensor downloadF32(Tensor t) {
+        if (t.device().isCpu()) return t.to(DType.F32);
+        Tensor host = dev.download(t);
+        if (host.dtype() == DType.F32) return host;
+        try (host) {
+            return host.to(DType.F32);
+        }
+    }
+
+    private static int rows(Tensor t) {
+        return Math.toIntExact(t.numel() / t.dim(-1));
+    }
+
+    /** Every tensor given is on this device in the compute dtype. */
+    private void require(String op, Tensor... ts) {
+        for (Tensor t : ts) {
+            if (t == null) continue;
+            if (t.dtype() != dtype || !t.device().equals(dev.device())) {
+                throw new IllegalArgumentException(op + ": expected " + dtype.shortName() + " on " + dev.device() + ", got " + t);
+            }
+        }
+    }
+
+    private void requireF32(String op, Tensor... ts) {
+        for (Tensor t : ts) {
+            if (t == null) continue;
+            if (t.dtype() != DType.F32 || !t.device().equals(dev.device())) {
+                throw new IllegalArgumentException(op + ": expected f32 on " + dev.device() + ", got " + t);
+            }
+        }
+    }
+
+    private static long addr(Tensor t) {
+        return t == null ? 0L : t.address();
+    }
+
+    // ---- linear ----------------------------------------------------------------------------
+
+    @Override
+    public void linear(Tensor x, Tensor w, Tensor b, Tensor y) {
+        require("linear", x, w, b, y);
+        int m = rows(x), kk = (int) x.dim(-1), n = (int) w.dim(0);
+        Cublas blas = dev.cublas();
+        blas.gemm(false, true, m, n, kk, 1f, x.address(), dtype, kk, w.address(), dtype, kk, 0f, y.address(), dtype, n);
+        if (b != null) {
+            long total = (long) m * n;
+            k.kernel("elementwise.cu", dtype, "bias_add").launch(CudaKernels.elementBlocks(total), 1, CudaKernels.THREADS, 0,
+                    y.address(), b.address(), total, n);
+        }
+    }
+
+    @Override
+    public void linearBackward(Tensor dy, Tensor x, Tensor w, Tensor dx, boolean accumulateDx, Tensor dw, Tensor db) {
+        require("linearBackward", dy, x, w, dx);
+        requireF32("linearBackward (parameter gradients)", dw, db);
+        int m = rows(x), kk = (int) x.dim(-1), n = (int) w.dim(0);
+        Cublas blas = dev.cublas();
+        if (dx != null) {
+            blas.gemm(false, false, m, kk, n, 1f, dy.address(), dtype, n, w.address(), dtype, kk, accumulateDx ? 1f : 0f,
+                    dx.address(), dtype, kk);
+        }
+        if (dw != null) {
+            blas.gemm(true, false, n, kk, m, 1f, dy.address(), dtype, n, x.address(), dtype, kk, 1f, dw.address(), DType.F32, kk);
+        }
+        if (db != null) {
+            CudaKernels.ColumnGrid g = CudaKernels.ColumnGrid.of(m, n);
+            k.kernel("elementwise.cu", dtype, "bias_grad").launch(g.blocksX(), g.blocksY(), g.threads(), 0,
+                    dy.address(), db.address(), m, n, g.chunk());
+        }
+    }
+
+    // ---- normalization ----------------------------------------------------------------------
+
+    @Override
+    public void rmsNorm(Tensor x, Tensor w, float eps, boolean unitOffset, Tensor y, Tensor rstd) {
+        require("rmsNorm", x, w, y);
+        requireF32("rmsNorm (rstd)", rstd);
+        int m = rows(x), d = (int) x.dim(-1);
+        k.kernel("norm.cu", dtype, "rmsnorm_fwd").launch(CudaKernels.warpBlocks(m), 1, CudaKernels.THREADS, 0,
+                x.address(), w.address(), y.address(), rstd.address(), m, d, eps, unitOffset ? 1 : 0);
+    }
+
+    @Override
+    public void rmsNormBackward(Tensor dy, Tensor x, Tensor w, Tensor rstd, boolean unitOffset, Tensor dx, Tensor dw) {
+        require("rmsNormBackward", dy, x, w, dx);
+        requireF32("rmsNormBackward (rstd, dw)", rstd, dw);
+        int m = rows(x), d = (int) x.dim(-1);
+        if (dx != null) {
+            k.kernel("norm.cu", dtype, "rmsnorm_bwd_dx").launch(CudaKernels.warpBlocks(m), 1, CudaKernels.THREADS, 0,
+                    dy.address(), x.address(), w.address(), rstd.address(), dx.address(), m, d, unitOffset ? 1 : 0);
+        }
+        if (dw != null) {
+            CudaKernels.ColumnGrid g = CudaKernels.ColumnGrid.of(m, d);
+            k.kernel("norm.cu", dtype, "rmsnorm_bwd_dw").launch(g.blocksX(), g.blocksY(), g.threads(), 0,
+                    dy.address(), x.address(), rstd.address(), dw.address(), m, d, g.chunk());
+        }
+    }
+
+    // ---- positions and attention ---------------------------------------------------------------
+
+    @Override
+    public void rope(Tensor x, int heads, RopeTable table, int[] positions, boolean inverse) {
+        require("rope", x);
+        int m = rows(x), half = table.headDim() / 2, width = (int) x.dim(-1);
+        if (width != heads * table.headDim()) {
+            throw new IllegalArgumentException("rope: rows of " + width + " are not " + heads + " heads of " + table.headDim());
+        }
+        if (positions.length != m) throw new IllegalArgumentException("rope: " + positions.length + " positions for " + m + " rows");
+        RopeBuffers rb = ropeBuffers(table, positions);
+        long n = (long) m * heads * half;
+        k.kernel("elementwise.cu", dtype, "rope").launch(CudaKernels.elementBlocks(n), 1, CudaKernels.THREADS, 0,
+                x.address(), arrays.ints(positions), rb.cos().pointer(), rb.sin().pointer(), n, heads, half, inverse ? -1f : 1f);
+    }
+
+    /** The table's cos/sin rows on the device, grown to cover every position given (computed on the host, as RopeTable does). */
+    private RopeBuffers ropeBuffers(RopeTable table, int[] positions) {
+        int max = 0;
+        for (int p : positions) {
+            if (p < 0) throw new InvalidInputException("negative position " + p);
+            max = Math.max(max, p);
+        }
+        RopeBuffers rb = ropes.get(table);
+        if (rb != null && rb.positions() > max) return rb;
+        int count = Math.max(max + 1, rb == null ? 0 : 2 * rb.positions());
+        int half = table.headDim() / 2;
+        float[] cos = new float[count * half], sin = new float[count * half];
+        float[] c = new float[half], s = new float[half];
+        for (int p = 0; p < count; p++) {
+            table.row(p, c, s);
+            System.arraycopy(c, 0, cos, p * half, half);
+            System.arraycopy(s, 0, sin, p * half, half);
+        }
+        if (rb != null) {
+            rb.cos().close();
+            rb.sin().close();
+        }
+        rb = new RopeBuffers(count, dev.uploadFloats(cos), dev.uploadFloats(sin));
+        ropes.put(table, rb);
+        return rb;
+    }
+
+    @Override
+    public void attention(AttentionShape shape, Tensor q, Tensor kk, Tensor v, Tensor out, Tensor lse) {
+        require("attention", q, kk, v, out);
+        requireF32("attention (lse)", lse);
+        attention.forward(shape, q, kk, v, out, lse);
+    }
+
+    @Override
+    public void attentionBackward(AttentionShape shape, Tensor q, Tensor kk, Tensor v, Tensor out, Tensor lse, Tensor dOut,
+                                  Tensor dq, Tensor dk, Tensor dv) {
+        require("attentionBackward", q, kk, v, out, dOut, dq, dk, dv);
+        requireF32("attentionBackward (lse)", lse);
+        attention.backward(shape, q, kk, v, out, lse, dOut, dq, dk, dv);
+    }
+
+    // ---- element-wise ------------------------------------------------------------------------
+
+    @Override
+    public void gatedActivation(Activation act, Tensor gate, Tensor up, Tensor out) {
+        require("gatedActivation", gate, up, out);
+        long n = gate.numel();
+        k.kernel("elementwise.cu", dtype, "gated_fwd").launch(CudaKernels.elementBlocks(n), 1, CudaKernels.THREADS, 0,
+                gate.address(), up.address(), out.address(), n, act.ordinal());
+    }
+
+    @Override
+    public void gatedActivationBackward(Activation act, Tensor gate, Tensor up, Tensor dOut, Tensor dGate, Tensor dUp) {
+        require("gatedActivationBackward", gate, up, dOut, dGate, dUp);
+        long n = gate.numel();
+        k.kernel("elementwise.cu", dtype, "gated_bwd").launch(CudaKernels.elementBlocks(n), 1, CudaKernels.THREADS, 0,
+                gate.address(), up.address(), dOut.address(), dGate.address(), dUp.address(), n, act.ordinal());
+    }
+
+    @Override
+    public void embedding(int[] ids, Tensor table, float scale, Tensor out) {
+        require("embedding", table, out);
+        int d = (int) table.dim(1), vocab = (int) table.dim(0);
+        checkIds(ids, vocab);
+        long n = (long) ids.length * d;
+        k.kernel("elementwise.cu", dtype, "embedding_fwd").launch(CudaKernels.elementBlocks(n), 1, CudaKernels.THREADS, 0,
+                arrays.ints(ids), table.address(), out.address(), n, d, scale);
+    }
+
+    @Override
+    public void embeddingBackward(int[] ids, Tensor dOut, float scale, Tensor dTable) {
+        require("embeddingBackward", dOut);
+        requireF32("embeddingBackward (dTable)", dTable);
+        int d = (int) dTable.dim(1);
+        checkIds(ids, (int) dTable.dim(0));
+        long n = (long) ids.length * d;
+        k.kernel("elementwise.cu", dtype, "embedding_bwd").launch(CudaKernels.elementBlocks(n), 1, CudaKernels.THREADS, 0,
+                arrays.ints(ids), dOut.address(), dTable.address(), n, d, scale);
+    }
+
+    private static void checkIds(int[] ids, int vocab) {
+        for (int r = 0; r < ids.length; r++) {
+            if (ids[r] < 0 || ids[r] >= vocab) throw new InvalidInputException("token id " + ids[r] + " at position " + r + " is outside [0, " + vocab + ")");
+        }
+    }
+
+    @Override
+    public void add(Tensor a, Tensor b, Tensor out) {
+        require("add", a, b, out);
+        long n = a.numel();
+        k.kernel("elementwise.cu", dtype, "add").launch(CudaKernels.elementBlocks(n), 1, CudaKernels.THREADS, 0,
+                a.address(), b.address(), out.address(), n);
+    }
+
+    @Override
+    public void softcap(Tensor x, float cap) {
+        require("softcap", x);
+        long n = x.numel();
+        k.kernel("elementwise.cu", dtype, "softcap").launch(CudaKernels.elementBlocks(n), 1, CudaKernels.THREADS, 0, x.address(), n, cap);
+    }
+
+    @Override
+    public void copy(Tensor src, Tensor dst) {
+        if (!Arrays.equals(src.shape(), dst.shape())) {
+            throw new IllegalArgumentException("copy from " + src + " into " + dst + ": shapes differ");
+        }
+        if (src.device().isCpu() && dst.device().isCpu()) {
+            dst.copyFrom(src);
+        } else if (src.device().isCpu()) {
+            try (Tensor converted = src.dtype() == dst.dtype() ? null : src.to(dst.dtype())) {
+                Tensor from = converted == null ? src : converted;
+                dev.copyToDevice(from.data(), dst.address(), dst.byteSize());
+            }
+        } else if (dst.device().isCpu()) {
+            try (Tensor host = downloadF32(src)) {
+                dst.copyFrom(host);
+            }
+        } else if (src.dtype() == dst.dtype()) {
+            dev.copyDeviceToDevice(src.address(), dst.address(), src.byteSize());
+        } else {
+            long n = src.numel();
+            if (src.dtype() == DType.F32 && dst.dtype() == DType.BF16) {
+                k.kernel("elementwise.cu", DType.BF16, "from_f32").launch(CudaKernels.elementBlocks(n), 1, CudaKernels.THREADS, 0,
+                        src.address(), dst.address(), n);
+            } else if (src.dtype() == DType.BF16 && dst.dtype() == DType.F32) {
+                k.kernel("elementwise.cu", DType.BF16, "to_f32").launch(CudaKernels.elementBlocks(n), 1, CudaKernels.THREADS, 0,
+                        src.address(), dst.address(), n);
+            } else {
+                throw new IllegalArgumentException("copy from " + src + " into " + dst + ": only f32 ↔ bf16 conversions are supported");
+            }
+        }
+    }
+
+    @Override
+    public LinearCrossEntropy crossEntropy(CceImpl impl) {
+        return LinearCrossEntropy.create(impl, dev.device());
+    }
+
+    @Override
+    public String toString() {
+        return "CudaBackend(" + dev + ", " + dtype.shortName() + ")";
+    }
+}

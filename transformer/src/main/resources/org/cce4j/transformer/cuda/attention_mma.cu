@@ -1,0 +1,404 @@
+// attention_mma.cu: FlashAttention-2-style attention on tensor cores for bf16 and head size HD (a
+// multiple of 16, at most 256; one module per HD). Tiles of 64 queries × 64 keys; 4 warps, each owning
+// 16 rows of the tile; the T×T scores exist only as one 16×64 register tile per warp at a time.
+//
+//   forward (CTA = 64 queries of one head):  S = Q·Kᵀ → mask, scale, softcap → online softmax (running
+//            max m and sum l per row) → O += P·V;   O /= l,  lse = m + log l
+//   dQ      (CTA = 64 queries of one head):  dP = dO·Vᵀ, S = Q·Kᵀ, dS = P∘(dP − δ)·scale·softcap'
+//            → dQ += dS·K
+//   dK, dV  (CTA = 64 keys of one kv head, over the group's query heads and the query tiles that can
+//            see them):  Sᵀ = K·Qᵀ, dPᵀ = V·dOᵀ → dV += Pᵀ·dO,  dK += dSᵀ·Q
+//            (MODE 1 / 2 computes only dV / only dK, to keep registers in check for large heads)
+//
+//   shared memory: tiles [64][HD + 8] bf16 (rows padded by 16 bytes, so the 8 rows one ldmatrix reads
+//   fall in distinct banks), loaded by cp.async with zero fill past the sequence's end.
+#include "attention_common.cuh"
+#include "mma_sync.cuh"
+
+#ifndef HD
+#define HD 64
+#endif
+#define LDS (HD + 8)
+#define TILE (64 * LDS)
+#define NB (HD / 8)
+
+#if HD % 16 != 0 || HD > 256
+#error "HD must be a multiple of 16, at most 256"
+#endif
+
+extern __shared__ __align__(16) unsigned char smem[];
+
+/** Rows [r0, r0 + 64) of a token-major matrix (row stride `stride`, from g) into s; rows ≥ valid are zeros. */
+__device__ __forceinline__ void load_tile(u16* s, const u16* g, int stride, int r0, int valid, int tid) {
+    constexpr int CH = HD / 8;
+    #pragma unroll 4
+    for (int idx = tid; idx < 64 * CH; idx += 128) {
+        const int r = idx / CH, c = idx - r * CH;
+        const bool ok = r < valid;
+        cp_async16(smem_addr(s + r * LDS + c * 8), ok ? (const void*)(g + (long long)(r0 + r) * stride + c * 8) : (const void*)g, ok);
+    }
+}
+
+/** acc (16×64) = A[aRow0 .. +16, :HD] · B[0 .. 64, :HD]ᵀ, both row-major tiles in shared memory. */
+__device__ __forceinline__ void mma_abt(float (&acc)[8][4], const u16* A, int aRow0, const u16* B, int lane) {
+    #pragma unroll
+    for (int j = 0; j < 8; j++)
+        #pragma unroll
+        for (int e = 0; e < 4; e++) acc[j][e] = 0.f;
+    #pragma unroll
+    for (int kk = 0; kk < HD; kk += 16) {
+        u32 a0, a1, a2, a3;
+        ldsm_x4(smem_addr(A + (aRow0 + (lane & 15)) * LDS + kk + (lane >> 4) * 8), a0, a1, a2, a3);
+        #pragma unroll
+        for (int j = 0; j < 8; j += 2) {
+            u32 b0, b1, b2, b3;
+            ldsm_x4(smem_addr(B + (j * 8 + (lane & 7) + (lane >> 4) * 8) * LDS + kk + ((lane >> 3) & 1) * 8), b0, b1, b2, b3);
+            mma_bf16(acc[j], a0, a1, a2, a3, b0, b1);
+            mma_bf16(acc[j + 1], a0, a1, a2, a3, b2, b3);
+        }
+    }
+}
+
+/** out (16×HD) += P (16×64, accumulator layout, rounded to bf16) · B[0 .. 64, :HD] (row-major tile). */
+__device__ __forceinline__ void mma_pb(float (&out)[NB][4], const float (&p)[8][4], const u16* B, int lane) {
+    #pragma unroll
+    for (int kb = 0; kb < 4; kb++) {
+        const u32 a0 = pack_bf16(p[2 * kb][0], p[2 * kb][1]), a1 = pack_bf16(p[2 * kb][2], p[2 * kb][3]);
+        const u32 a2 = pack_bf16(p[2 * kb + 1][0], p[2 * kb + 1][1]), a3 = pack_bf16(p[2 * kb + 1][2], p[2 * kb + 1][3]);
+        #pragma unroll
+        for (int nb = 0; nb < NB; nb += 2) {
+            u32 b0, b1, b2, b3;
+            ldsm_x4_t(smem_addr(B + (kb * 16 + (lane & 7) + ((lane >> 3) & 1) * 8) * LDS + nb * 8 + (lane >> 4) * 8), b0, b1, b2, b3);
+            mma_bf16(out[nb], a0, a1, a2, a3, b0, b1);
+            mma_bf16(out[nb + 1], a0, a1, a2, a3, b2, b3);
+        }
+    }
+}
+
+/** The score of element (row, col) of a tile and, in fac, d score / d (q·k). */
+__device__ __forceinline__ float tile_score(float acc, float scale, float cap, float invCap, float* fac) {
+    float x = acc * scale;
+    float f = scale;
+    if (cap > 0.f) {
+        const float t = tanh_fast(x * invCap);
+        x = cap * t;
+        f = scale * (1.f - t * t);
+    }
+    *fac = f;
+    return x;
+}
+
+/** Writes rows of a 16×HD accumulator (times the row's factor) as bf16 into a token-major matrix. */
+__device__ __forceinline__ void store_rows(u16* g, int stride, const int (&row)[2], const float (&mul)[2], const float (&acc)[NB][4],
+                                           int T, int lane) {
+    #pragma unroll
+    for (int hh = 0; hh < 2; hh++) {
+        if (row[hh] >= T) continue;
+        u16* out = g + (long long)row[hh] * stride;
+        #pragma unroll
+        for (int nb = 0; nb < NB; nb++) {
+            *(u32*)(out + nb * 8 + (lane & 3) * 2) = pack_bf16(acc[nb][hh * 2] * mul[hh], acc[nb][hh * 2 + 1] * mul[hh]);
+        }
+    }
+}
+
+__device__ __forceinline__ void zero(float (&acc)[NB][4]) {
+    #pragma unroll
+    for (int nb = 0; nb < NB; nb++)
+        #pragma unroll
+        for (int e = 0; e < 4; e++) acc[nb][e] = 0.f;
+}
+
+/** Key-tile metadata of keys [k0, k0 + 64): document and whether it may be attended to at all. */
+__device__ __forceinline__ void key_info(const AttnMask& m, long long tok0, int k0, int* sDoc, int* sOk, int tid) {
+    if (tid < 64) {
+        const int j = k0 + tid;
+        sDoc[tid] = (m.docs && j < m.T) ? m.docs[tok0 + j] : 0;
+        sOk[tid] = j < m.T && (!m.keyMask || m.keyMask[tok0 + j]);
+    }
+}
+
+/** The smallest first visible key over queries [q0, q0 + 64), through shared memory. */
+__device__ __forceinline__ int block_key_lo(const AttnMask& m, long long tok0, int q0, int* sLo, int tid) {
+    if (tid == 0) *sLo = q0;
+    __syncthreads();
+    if (tid < 64 && q0 + tid < m.T) atomicMin(sLo, attn_key_lo(m, tok0, q0 + tid));
+    __syncthreads();
+    return *sLo;
+}
+
+extern "C" __global__ void __launch_bounds__(128) attn_fwd_mma(
+        const u16* __restrict__ Q, const u16* __restrict__ K, const u16* __restrict__ V, u16* __restrict__ O,
+        float* __restrict__ LSE, int T, int H, int KVH, float scale, float cap, int window,
+        const int* docs, const int* kvLo, const int* qHi, const unsigned char* keyMask) {
+    u16* sQ = (u16*)smem;
+    u16* sK = sQ + TILE;
+    u16* sV = sK + TILE;
+    int* sDoc = (int*)(sV + TILE);
+    int* sOk = sDoc + 64;
+    __shared__ int sLo;
+    const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31;
+    const int h = blockIdx.y % H, b = blockIdx.y / H;
+    const int q0 = (gridDim.x - 1 - blockIdx.x) * 64; // the longest rows first
+    const int kvh = h / (H / KVH), qW = H * HD, kvW = KVH * HD;
+    const long long tok0 = (long long)b * T;
+    const AttnMask m{T, window, docs, kvLo, qHi, keyMask};
+    const u16* gK = K + tok0 * kvW + kvh * HD;
+    const u16* gV = V + tok0 * kvW + kvh * HD;
+    const float invCap = cap > 0.f ? 1.f / cap : 0.f;
+
+    load_tile(sQ, Q + tok0 * qW + h * HD, qW, q0, T - q0, tid);
+    cp_async_commit();
+    const int kBegin = block_key_lo(m, tok0, q0, &sLo, tid), kEnd = min(T, q0 + 64);
+
+    int row[2], rowDoc[2];
+    #pragma unroll
+    for (int hh = 0; hh < 2; hh++) {
+        row[hh] = q0 + warp * 16 + (lane >> 2) + hh * 8;
+        rowDoc[hh] = (docs && row[hh] < T) ? docs[tok0 + row[hh]] : 0;
+    }
+    float o[NB][4];
+    zero(o);
+    float mRow[2] = {CCE_NEG_INF, CCE_NEG_INF}, lRow[2] = {0.f, 0.f};
+
+    for (int k0 = kBegin; k0 < kEnd; k0 += 64) {
+        __syncthreads(); // the previous tile is no longer read
+        load_tile(sK, gK, kvW, k0, T - k0, tid);
+        cp_async_commit();
+        load_tile(sV, gV, kvW, k0, T - k0, tid);
+        cp_async_commit();
+        key_info(m, tok0, k0, sDoc, sOk, tid);
+        cp_async_wait_one(); // Q and K
+        __syncthreads();
+
+        float s[8][4];
+        mma_abt(s, sQ, warp * 16, sK, lane);
+        float tileMax[2] = {CCE_NEG_INF, CCE_NEG_INF};
+        #pragma unroll
+        for (int j = 0; j < 8; j++) {
+            #pragma unroll
+            for (int e = 0; e < 4; e++) {
+                const int hh = e >> 1, kc = j * 8 + (lane & 3) * 2 + (e & 1), col = k0 + kc, r = row[hh];
+                float fac;
+                const float x = tile_score(s[j][e], scale, cap, invCap, &fac);
+                const bool vis = sOk[kc] && col <= r && r < T && (window <= 0 || r - col < window) && (!docs || sDoc[kc] == rowDoc[hh]);
+                s[j][e] = vis ? x : CCE_NEG_INF;
+                tileMax[hh] = fmax_(tileMax[hh], s[j][e]);
+            }
+        }
+        float corr[2], mUse[2], rowSum[2] = {0.f, 0.f};
+        #pragma unroll
+        for (int hh = 0; hh < 2; hh++) {
+            float t = tileMax[hh];
+            t = fmax_(t, __shfl_xor_sync(0xffffffffu, t, 1));
+            t = fmax_(t, __shfl_xor_sync(0xffffffffu, t, 2));
+            const float mNew = fmax_(mRow[hh], t);
+            corr[hh] = mNew == CCE_NEG_INF ? 1.f : ex2_approx((mRow[hh] - mNew) * CCE_LOG2E);
+            mUse[hh] = mNew == CCE_NEG_INF ? 0.f : mNew;
+            mRow[hh] = mNew;
+        }
+        #pragma unroll
+        for (int j = 0; j < 8; j++) {
+            #pragma unroll
+            for (int e = 0; e < 4; e++) {
+                const float p = ex2_approx((s[j][e] - mUse[e >> 1]) * CCE_LOG2E);
+                s[j][e] = p;
+                rowSum[e >> 1] += p;
+            }
+        }
+        #pragma unroll
+        for (int hh = 0; hh < 2; hh++) lRow[hh] = lRow[hh] * corr[hh] + rowSum[hh];
+        #pragma unroll
+        for (int nb = 0; nb < NB; nb++) {
+            #pragma unroll
+            for (int e = 0; e < 4; e++) o[nb][e] *= corr[e >> 1];
+        }
+        cp_async_wait_all(); // V
+        __syncthreads();
+        mma_pb(o, s, sV, lane);
+    }
+
+    float inv[2];
+    #pragma unroll
+    for (int hh = 0; hh < 2; hh++) {
+        float l = lRow[hh];
+        l += __shfl_xor_sync(0xffffffffu, l, 1);
+        l += __shfl_xor_sync(0xffffffffu, l, 2);
+        inv[hh] = l > 0.f ? 1.f / l : 0.f;
+        if ((lane & 3) == 0 && row[hh] < T) {
+            LSE[(tok0 + row[hh]) * H + h] = l > 0.f ? mRow[hh] + logf(l) : CCE_NEG_INF;
+        }
+    }
+    store_rows(O + tok0 * qW + h * HD, qW, row, inv, o, T, lane);
+}
+
+extern "C" __global__ void __launch_bounds__(128) attn_bwd_dq_mma(
+        const u16* __restrict__ Q, const u16* __restrict__ K, const u16* __restrict__ V, const u16* __restrict__ dO,
+        const float* __restrict__ LSE, const float* __restrict__ delta, u16* __restrict__ dQ, int T, int H, int KVH,
+        float scale, float cap, int window, const int* docs, const int* kvLo, const int* qHi, const unsigned char* keyMask) {
+    u16* sQ = (u16*)smem;
+    u16* sdO = sQ + TILE;
+    u16* sK = sdO + TILE;
+    u16* sV = sK + TILE;
+    int* sDoc = (int*)(sV + TILE);
+    int* sOk = sDoc + 64;
+    __shared__ int sLo;
+    const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31;
+    const int h = blockIdx.y % H, b = blockIdx.y / H;
+    const int q0 = (gridDim.x - 1 - blockIdx.x) * 64;
+    const int kvh = h / (H / KVH), qW = H * HD, kvW = KVH * HD;
+    const long long tok0 = (long long)b * T;
+    const AttnMask m{T, window, docs, kvLo, qHi, keyMask};
+    const u16* gK = K + tok0 * kvW + kvh * HD;
+    const u16* gV = V + tok0 * kvW + kvh * HD;
+    const float invCap = cap > 0.f ? 1.f / cap : 0.f;
+
+    load_tile(sQ, Q + tok0 * qW + h * HD, qW, q0, T - q0, tid);
+    load_tile(sdO, dO + tok0 * qW + h * HD, qW, q0, T - q0, tid);
+    cp_async_commit();
+    const int kBegin = block_key_lo(m, tok0, q0, &sLo, tid), kEnd = min(T, q0 + 64);
+
+    int row[2], rowDoc[2];
+    float lse[2], dl[2];
+    #pragma unroll
+    for (int hh = 0; hh < 2; hh++) {
+        row[hh] = q0 + warp * 16 + (lane >> 2) + hh * 8;
+        const bool in = row[hh] < T;
+        rowDoc[hh] = (docs && in) ? docs[tok0 + row[hh]] : 0;
+        lse[hh] = in ? LSE[(tok0 + row[hh]) * H + h] : CCE_NEG_INF;
+        dl[hh] = in ? delta[(tok0 + row[hh]) * H + h] : 0.f;
+    }
+    float dq[NB][4];
+    zero(dq);
+
+    for (int k0 = kBegin; k0 < kEnd; k0 += 64) {
+        __syncthreads();
+        load_tile(sK, gK, kvW, k0, T - k0, tid);
+        load_tile(sV, gV, kvW, k0, T - k0, tid);
+        cp_async_commit();
+        key_info(m, tok0, k0, sDoc, sOk, tid);
+        cp_async_wait_all();
+        __syncthreads();
+
+        float dp[8][4], s[8][4];
+        mma_abt(dp, sdO, warp * 16, sV, lane);
+        mma_abt(s, sQ, warp * 16, sK, lane);
+        #pragma unroll
+        for (int j = 0; j < 8; j++) {
+            #pragma unroll
+            for (int e = 0; e < 4; e++) {
+                const int hh = e >> 1, kc = j * 8 + (lane & 3) * 2 + (e & 1), col = k0 + kc, r = row[hh];
+                float fac;
+                const float x = tile_score(s[j][e], scale, cap, invCap, &fac);
+                const bool vis = lse[hh] != CCE_NEG_INF && sOk[kc] && col <= r && r < T && (window <= 0 || r - col < window)
+                        && (!docs || sDoc[kc] == rowDoc[hh]);
+                const float p = vis ? ex2_approx((x - lse[hh]) * CCE_LOG2E) : 0.f;
+                dp[j][e] = p * (dp[j][e] - dl[hh]) * fac;
+            }
+        }
+        mma_pb(dq, dp, sK, lane);
+    }
+    const float one[2] = {1.f, 1.f};
+    store_rows(dQ + tok0 * qW + h * HD, qW, row, one, dq, T, lane);
+}
+
+template <int MODE>
+__device__ __forceinline__ void dkdv(const u16* __restrict__ Q, const u16* __restrict__ K, const u16* __restrict__ V,
+                                     const u16* __restrict__ dO, const float* __restrict__ LSE, const float* __restrict__ delta,
+                                     u16* __restrict__ dK, u16* __restrict__ dV, int T, int H, int KVH, float scale, float cap,
+                                     int window, const int* docs, const int* kvLo, const int* qHi, const unsigned char* keyMask) {
+    u16* sK = (u16*)smem;
+    u16* sV = sK + TILE;
+    u16* sQ = sV + TILE;
+    u16* sdO = sQ + TILE;
+    float* sLse = (float*)(sdO + TILE);
+    float* sDelta = sLse + 64;
+    int* sDoc = (int*)(sDelta + 64);
+    __shared__ int sHi;
+    const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31;
+    const int kvh = blockIdx.y % KVH, b = blockIdx.y / KVH, k0 = blockIdx.x * 64;
+    const int groups = H / KVH, qW = H * HD, kvW = KVH * HD;
+    const long long tok0 = (long long)b * T;
+    const AttnMask m{T, window, docs, kvLo, qHi, keyMask};
+    const float invCap = cap > 0.f ? 1.f / cap : 0.f;
+
+    load_tile(sK, K + tok0 * kvW + kvh * HD, kvW, k0, T - k0, tid);
+    load_tile(sV, V + tok0 * kvW + kvh * HD, kvW, k0, T - k0, tid);
+    cp_async_commit();
+    if (tid == 0) sHi = k0;
+    __syncthreads();
+    if (tid < 64 && k0 + tid < T) atomicMax(&sHi, attn_query_hi(m, tok0, k0 + tid));
+    __syncthreads();
+    const int qEnd = min(T, sHi);
+
+    int key[2], keyDoc[2];
+    bool keyOk[2];
+    #pragma unroll
+    for (int hh = 0; hh < 2; hh++) {
+        key[hh] = k0 + warp * 16 + (lane >> 2) + hh * 8;
+        const bool in = key[hh] < T;
+        keyDoc[hh] = (docs && in) ? docs[tok0 + key[hh]] : 0;
+        keyOk[hh] = in && (!keyMask || keyMask[tok0 + key[hh]]);
+    }
+    float dk[MODE == 1 ? 1 : NB][4], dv[MODE == 2 ? 1 : NB][4];
+    if constexpr (MODE != 1) zero(dk);
+    if constexpr (MODE != 2) zero(dv);
+
+    for (int g = 0; g < groups; g++) {
+        const int h = kvh * groups + g;
+        const u16* gQ = Q + tok0 * qW + h * HD;
+        const u16* gdO = dO + tok0 * qW + h * HD;
+        for (int q0 = k0; q0 < qEnd; q0 += 64) {
+            __syncthreads();
+            load_tile(sQ, gQ, qW, q0, T - q0, tid);
+            load_tile(sdO, gdO, qW, q0, T - q0, tid);
+            cp_async_commit();
+            if (tid < 64) {
+                const int q = q0 + tid;
+                const bool in = q < T;
+                sLse[tid] = in ? LSE[(tok0 + q) * H + h] : CCE_NEG_INF;
+                sDelta[tid] = in ? delta[(tok0 + q) * H + h] : 0.f;
+                sDoc[tid] = (docs && in) ? docs[tok0 + q] : 0;
+            }
+            cp_async_wait_all();
+            __syncthreads();
+
+            float st[8][4], dpt[8][4];
+            mma_abt(st, sK, warp * 16, sQ, lane);
+            if constexpr (MODE != 1) mma_abt(dpt, sV, warp * 16, sdO, lane);
+            #pragma unroll
+            for (int j = 0; j < 8; j++) {
+                #pragma unroll
+                for (int e = 0; e < 4; e++) {
+                    const int hh = e >> 1, qc = j * 8 + (lane & 3) * 2 + (e & 1), q = q0 + qc, kj = key[hh];
+                    float fac;
+                    const float x = tile_score(st[j][e], scale, cap, invCap, &fac);
+                    const float l = sLse[qc];
+                    const bool vis = keyOk[hh] && l != CCE_NEG_INF && q >= kj && q < T && (window <= 0 || q - kj < window)
+                            && (!docs || sDoc[qc] == keyDoc[hh]);
+                    const float p = vis ? ex2_approx((x - l) * CCE_LOG2E) : 0.f;
+                    st[j][e] = p;
+                    if constexpr (MODE != 1) dpt[j][e] = p * (dpt[j][e] - sDelta[qc]) * fac;
+                }
+            }
+            if constexpr (MODE != 2) mma_pb(dv, st, sdO, lane);
+            if constexpr (MODE != 1) mma_pb(dk, dpt, sQ, lane);
+        }
+    }
+    cp_async_wait_all(); // nothing may still be in flight into shared memory when the CTA ends
+    const float one[2] = {1.f, 1.f};
+    if constexpr (MODE != 1) store_rows(dK + tok0 * kvW + kvh * HD, kvW, key, one, dk, T, lane);
+    if constexpr (MODE != 2) store_rows(dV + tok0 * kvW + kvh * HD, kvW, key, one, dv, T, lane);
+}
+
+#define DKDV_KERNEL(name, mode)                                                                                      \
+    extern "C" __global__ void __launch_bounds__(128) name(                                                          \
+            const u16* __restrict__ Q, const u16* __restrict__ K, const u16* __restrict__ V, const u16* __restrict__ dO, \
+            const float* __restrict__ LSE, const float* __restrict__ delta, u16* __restrict__ dK, u16* __restrict__ dV,   \
+            int T, int H, int KVH, float scale, float cap, int window, const int* docs, const int* kvLo, const int* qHi,   \
+            const unsigned char* keyMask) {                                                                              \
+        dkdv<mode>(Q, K, V, dO, LSE, delta, dK, dV, T, H, KVH, scale, cap, window, docs, kvLo, qHi, keyMask);          \
+    }
+DKDV_KERNEL(attn_bwd_dkdv_mma, 0)
+DKDV_KERNEL(attn_bwd_dv_mma, 1)
+DKDV_KERNEL(attn_bwd_dk_mma, 2)

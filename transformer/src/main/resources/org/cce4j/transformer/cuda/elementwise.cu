@@ -1,0 +1,115 @@
+// elementwise.cu: the small memory-bound operations of a decoder layer, one thread per element (or
+// per rotated pair), grid-stride, arithmetic in f32 whatever the storage type. Activation codes are
+// the ordinals of org.cce4j.checkpoints.hf.Activation: 0 SiLU, 1 GELU (tanh), 2 GELU (erf), 3 ReLU.
+#include "tx_common.cuh"
+
+#define SQRT_2_OVER_PI 0.7978845608028654f
+#define GELU_C 0.044715f
+#define INV_SQRT_2 0.7071067811865476f
+#define INV_SQRT_2PI 0.3989422804014327f
+
+__device__ __forceinline__ float act_fwd(int act, float x) {
+    switch (act) {
+        case 0: return x / (1.f + expf(-x));
+        case 1: return 0.5f * x * (1.f + tanhf(SQRT_2_OVER_PI * (x + GELU_C * x * x * x)));
+        case 2: return 0.5f * x * (1.f + erff(x * INV_SQRT_2));
+        default: return x > 0.f ? x : 0.f;
+    }
+}
+
+__device__ __forceinline__ float act_bwd(int act, float x) {
+    switch (act) {
+        case 0: {
+            const float s = 1.f / (1.f + expf(-x));
+            return s * (1.f + x * (1.f - s));
+        }
+        case 1: {
+            const float t = tanhf(SQRT_2_OVER_PI * (x + GELU_C * x * x * x));
+            return 0.5f * (1.f + t) + 0.5f * x * (1.f - t * t) * SQRT_2_OVER_PI * (1.f + 3.f * GELU_C * x * x);
+        }
+        case 2: return 0.5f * (1.f + erff(x * INV_SQRT_2)) + x * expf(-0.5f * x * x) * INV_SQRT_2PI;
+        default: return x > 0.f ? 1.f : 0.f;
+    }
+}
+
+extern "C" __global__ void gated_fwd(const elem_t* __restrict__ gate, const elem_t* __restrict__ up, elem_t* __restrict__ out,
+                                     long long n, int act) {
+    GRID_STRIDE(i, n) out[i] = to_storage(act_fwd(act, ld(gate, i)) * ld(up, i));
+}
+
+extern "C" __global__ void gated_bwd(const elem_t* __restrict__ gate, const elem_t* __restrict__ up, const elem_t* __restrict__ dOut,
+                                     elem_t* __restrict__ dGate, elem_t* __restrict__ dUp, long long n, int act) {
+    GRID_STRIDE(i, n) {
+        const float g = ld(gate, i), u = ld(up, i), d = ld(dOut, i);
+        dGate[i] = to_storage(d * u * act_bwd(act, g));
+        dUp[i] = to_storage(d * act_fwd(act, g));
+    }
+}
+
+/** out = a + b; out may alias a or b. */
+extern "C" __global__ void add(const elem_t* a, const elem_t* b, elem_t* out, long long n) {
+    GRID_STRIDE(i, n) out[i] = to_storage(ld(a, i) + ld(b, i));
+}
+
+extern "C" __global__ void softcap(elem_t* x, long long n, float cap) {
+    GRID_STRIDE(i, n) x[i] = to_storage(cap * tanhf(ld(x, i) / cap));
+}
+
+extern "C" __global__ void to_f32(const elem_t* __restrict__ in, float* __restrict__ out, long long n) {
+    GRID_STRIDE(i, n) out[i] = ld(in, i);
+}
+
+extern "C" __global__ void from_f32(const float* __restrict__ in, elem_t* __restrict__ out, long long n) {
+    GRID_STRIDE(i, n) out[i] = to_storage(in[i]);
+}
+
+/** y[r, j] += bias[j] over a [rows, cols] matrix. */
+extern "C" __global__ void bias_add(elem_t* y, const elem_t* __restrict__ bias, long long n, int cols) {
+    GRID_STRIDE(i, n) y[i] = to_storage(ld(y, i) + ld(bias, i % cols));
+}
+
+/** db[j] += Σ dy[r, j] over rows [blockIdx.y·chunk, +chunk), one thread per column. */
+extern "C" __global__ void bias_grad(const elem_t* __restrict__ dy, float* __restrict__ db, int rows, int cols, int chunk) {
+    const int col = blockIdx.x * blockDim.x + threadIdx.x;
+    if (col >= cols) return;
+    const int r0 = blockIdx.y * chunk, r1 = min(rows, r0 + chunk);
+    float s = 0.f;
+    for (int r = r0; r < r1; r++) s += ld(dy, (long long)r * cols + col);
+    if (r1 > r0) atomicAdd(&db[col], s);
+}
+
+/** out[r, :] = table[ids[r], :] · scale. */
+extern "C" __global__ void embedding_fwd(const int* __restrict__ ids, const elem_t* __restrict__ table, elem_t* __restrict__ out,
+                                         long long n, int d, float scale) {
+    GRID_STRIDE(i, n) {
+        const long long r = i / d, c = i - r * d;
+        out[i] = to_storage(ld(table, (long long)ids[r] * d + c) * scale);
+    }
+}
+
+/** dTable[ids[r], :] += dOut[r, :] · scale (f32, atomics: a token may repeat). */
+extern "C" __global__ void embedding_bwd(const int* __restrict__ ids, const elem_t* __restrict__ dOut, float* __restrict__ dTable,
+                                         long long n, int d, float scale) {
+    GRID_STRIDE(i, n) {
+        const long long r = i / d, c = i - r * d;
+        atomicAdd(&dTable[(long long)ids[r] * d + c], ld(dOut, i) * scale);
+    }
+}
+
+/**
+ * Rotary embedding in place over x [rows, heads·2·half] (HF's rotate_half layout); cos, sin are
+ * [positions, half] tables, pos[r] the row's position; sign −1 applies the inverse rotation.
+ */
+extern "C" __global__ void rope(elem_t* x, const int* __restrict__ pos, const float* __restrict__ cosT, const float* __restrict__ sinT,
+                                long long n, int heads, int half, float sign) {
+    GRID_STRIDE(t, n) {
+        const long long rh = t / half;            // row · heads + head
+        const int i = (int)(t - rh * half);
+        const long long r = rh / heads;
+        const long long lo = rh * 2 * half + i, hi = lo + half;
+        const float c = cosT[(long long)pos[r] * half + i], s = sinT[(long long)pos[r] * half + i];
+        const float a = ld(x, lo), b = ld(x, hi);
+        x[lo] = to_storage(a * c - sign * b * s);
+        x[hi] = to_storage(b * c + sign * a * s);
+    }
+}

@@ -1,0 +1,347 @@
+package org.cce4j.transformer.backend;
+
+import org.cce4j.checkpoints.hf.Activation;
+import org.cce4j.checkpoints.hf.RopeParameters;
+import org.cce4j.core.cuda.CudaDevice;
+import org.cce4j.core.cuda.GpuAvailability;
+import org.cce4j.core.tensor.DType;
+import org.cce4j.core.tensor.Tensor;
+import org.cce4j.core.testing.RelativeError;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.EnumSource;
+import org.junit.jupiter.params.provider.MethodSource;
+import org.junit.jupiter.params.provider.ValueSource;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.SplittableRandom;
+import java.util.stream.Stream;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+/**
+ * Every CudaBackend operation against CpuBackend on fresh random inputs of ragged sizes, in the f32
+ * mode and in bf16. The inputs are drawn exactly representable in the mode's storage type, so both
+ * backends see the same numbers; what remains is arithmetic order (f32: ~1e-6) and, in bf16, the
+ * rounding of outputs and of the attention kernels' bf16 operands P and dS (~2^-9 per element).
+ * Outputs are poisoned (NaN) before each GPU call, so an element the kernels skip fails the test.
+ */
+@Tag("gpu")
+class CudaBackendTest {
+    private final CpuBackend cpu = new CpuBackend();
+    private final SplittableRandom rnd = new SplittableRandom(11);
+
+    enum Mode {
+        // f32: both sides in f32 with different summation orders and exp/tanh within 2 ulp; the attention
+        // gradients sum terms of both signs (dS), which costs a few more bits
+        F32(DType.F32, 1e-5, 5e-5), BF16(DType.BF16, 1e-2, 2e-2);
+
+        final DType dtype;
+        final double tol, attentionBackwardTol;
+
+        Mode(DType dtype, double tol, double attentionBackwardTol) {
+            this.dtype = dtype;
+            this.tol = tol;
+            this.attentionBackwardTol = attentionBackwardTol;
+        }
+    }
+
+    private CudaBackend backend(Mode mode) {
+        CudaDevice dev = GpuAvailability.require();
+        return new CudaBackend(dev, mode.dtype);
+    }
+
+    /** A host f32 tensor of N(0, scale²) values rounded to the storage type. */
+    private Tensor random(DType storage, double scale, long... shape) {
+        Tensor t = Tensor.zeros(DType.F32, shape);
+        for (long i = 0; i < t.numel(); i++) t.setFloat(i, (float) (rnd.nextGaussian() * scale));
+        if (storage == DType.F32) return t;
+        try (Tensor r = t.to(storage); t) {
+            return r.to(DType.F32);
+        }
+    }
+
+    /** A device tensor of the backend's dtype filled with NaN, so unwritten elements show. */
+    private static Tensor poisoned(CudaBackend be, DType dt, long... shape) {
+        Tensor t = be.zeros(dt, shape);
+        if (dt == DType.F32) be.cudaDevice().fill32(t.address(), Float.floatToRawIntBits(Float.NaN), t.numel());
+        else be.cudaDevice().memset(t.address(), (byte) 0xff, t.byteSize());
+        return t;
+    }
+
+    private static void assertClose(Tensor expected, CudaBackend be, Tensor actual, double tol, String what) {
+        try (Tensor got = be.downloadF32(actual)) {
+            RelativeError.assertClose(expected.toDoubleArray(), got.toDoubleArray(), tol, what + " (" + be.computeDType().shortName() + ")");
+        }
+    }
+
+    private static Tensor copyOf(Tensor t) {
+        return t.to(DType.F32);
+    }
+
+    // ---- linear ----------------------------------------------------------------------------
+
+    @ParameterizedTest
+    @EnumSource(Mode.class)
+    void linearForwardAndBackward(Mode mode) {
+        CudaBackend be = backend(mode);
+        int m = 37, k = 48, n = 29;
+        DType s = mode.dtype;
+        try (Tensor x = random(s, 1, m, k); Tensor w = random(s, 0.2, n, k); Tensor b = random(s, 1, n);
+             Tensor dy = random(s, 1, m, n); Tensor dx0 = random(s, 1, m, k); Tensor dw0 = random(DType.F32, 1, n, k);
+             Tensor db0 = random(DType.F32, 1, n);
+             Tensor y = Tensor.zeros(DType.F32, m, n); Tensor dx = copyOf(dx0); Tensor dw = copyOf(dw0); Tensor db = copyOf(db0);
+             Tensor gx = be.upload(x, s); Tensor gw = be.upload(w, s); Tensor gb = be.upload(b, s); Tensor gdy = be.upload(dy, s);
+             Tensor gy = poisoned(be, s, m, n); Tensor gdx = be.upload(dx0, s); Tensor gdw = be.upload(dw0, DType.F32);
+             Tensor gdb = be.upload(db0, DType.F32)) {
+            cpu.linear(x, w, b, y);
+            be.linear(gx, gw, gb, gy);
+            assertClose(y, be, gy, mode.tol, "linear y");
+            cpu.linearBackward(dy, x, w, dx, true, dw, db);
+            be.linearBackward(gdy, gx, gw, gdx, true, gdw, gdb);
+            assertClose(dx, be, gdx, mode.tol, "linear dx (accumulated)");
+            assertClose(dw, be, gdw, mode.tol, "linear dw");
+            assertClose(db, be, gdb, mode.tol, "linear db");
+            cpu.linearBackward(dy, x, w, dx, false, null, null);
+            be.linearBackward(gdy, gx, gw, gdx, false, null, null);
+            assertClose(dx, be, gdx, mode.tol, "linear dx (overwritten)");
+        }
+    }
+
+    // ---- normalization ----------------------------------------------------------------------
+
+    @ParameterizedTest
+    @EnumSource(Mode.class)
+    void rmsNormForwardAndBackward(Mode mode) {
+        CudaBackend be = backend(mode);
+        DType s = mode.dtype;
+        for (boolean unit : new boolean[] {false, true}) {
+            int m = 19, d = 70;
+            try (Tensor x = random(s, 2, m, d); Tensor w = random(s, 0.5, d); Tensor dy = random(s, 1, m, d);
+                 Tensor dw0 = random(DType.F32, 1, d);
+                 Tensor y = Tensor.zeros(DType.F32, m, d); Tensor rstd = Tensor.zeros(DType.F32, m);
+                 Tensor dx = Tensor.zeros(DType.F32, m, d); Tensor dw = copyOf(dw0);
+                 Tensor gx = be.upload(x, s); Tensor gw = be.upload(w, s); Tensor gdy = be.upload(dy, s);
+                 Tensor gy = poisoned(be, s, m, d); Tensor grstd = poisoned(be, DType.F32, m);
+                 Tensor gdx = poisoned(be, s, m, d); Tensor gdw = be.upload(dw0, DType.F32)) {
+                cpu.rmsNorm(x, w, 1e-6f, unit, y, rstd);
+                be.rmsNorm(gx, gw, 1e-6f, unit, gy, grstd);
+                assertClose(y, be, gy, mode.tol, "rmsNorm y, unitOffset " + unit);
+                assertClose(rstd, be, grstd, 1e-5, "rmsNorm rstd");
+                cpu.rmsNormBackward(dy, x, w, rstd, unit, dx, dw);
+                be.rmsNormBackward(gdy, gx, gw, grstd, unit, gdx, gdw);
+                assertClose(dx, be, gdx, mode.tol, "rmsNorm dx, unitOffset " + unit);
+                assertClose(dw, be, gdw, mode.tol, "rmsNorm dw, unitOffset " + unit);
+            }
+        }
+    }
+
+    // ---- rope ------------------------------------------------------------------------------
+
+    @ParameterizedTest
+    @EnumSource(Mode.class)
+    void ropeAndItsInverse(Mode mode) {
+        CudaBackend be = backend(mode);
+        DType s = mode.dtype;
+        for (int hd : new int[] {10, 64}) {
+            RopeTable table = new RopeTable(RopeParameters.plain(10000), hd, 4096);
+            int m = 13, heads = 3;
+            int[] pos = new int[m];
+            for (int i = 0; i < m; i++) pos[i] = rnd.nextInt(700);
+            try (Tensor x = random(s, 1, m, heads * hd); Tensor gx = be.upload(x, s)) {
+                cpu.rope(x, heads, table, pos, false);
+                be.rope(gx, heads, table, pos, false);
+                assertClose(x, be, gx, mode.tol, "rope, head size " + hd);
+                cpu.rope(x, heads, table, pos, true);
+                be.rope(gx, heads, table, pos, true);
+                assertClose(x, be, gx, mode.tol, "inverse rope, head size " + hd);
+            }
+        }
+    }
+
+    // ---- attention -------------------------------------------------------------------------
+
+    record Case(String name, int batch, int seqLen, int heads, int kvHeads, int headDim, float softcap, int window,
+                boolean packed, boolean padded) {
+        @Override
+        public String toString() {
+            return name;
+        }
+    }
+
+    static Stream<Arguments> attentionCases() {
+        List<Case> cases = List.of(
+                new Case("causal hd64 T130", 2, 130, 4, 2, 64, 0, 0, false, false),
+                new Case("gqa4 hd16 T37", 2, 37, 4, 1, 16, 0, 0, false, false),
+                new Case("one token hd64", 3, 1, 2, 2, 64, 0, 0, false, false),
+                new Case("softcap+window hd256 T100", 1, 100, 2, 1, 256, 2f, 23, false, false),
+                new Case("hd128 T70 window", 2, 70, 2, 2, 128, 0, 9, false, false),
+                new Case("packed hd64 T150", 2, 150, 4, 2, 64, 0, 0, true, false),
+                new Case("padded hd64 T66", 2, 66, 2, 1, 64, 0, 0, false, true),
+                new Case("packed+padded+softcap hd16 T90", 2, 90, 2, 2, 16, 3f, 0, true, true),
+                new Case("simt head 8", 2, 45, 4, 2, 8, 0, 5, true, true),
+                new Case("simt head 24", 1, 40, 2, 1, 24, 2f, 0, false, false));
+        List<Arguments> args = new ArrayList<>();
+        for (Mode m : Mode.values()) {
+            for (Case c : cases) {
+                args.add(Arguments.of(m, c, true));
+                if (m == Mode.BF16 && c.headDim() % 16 == 0) args.add(Arguments.of(m, c, false));
+            }
+        }
+        return args.stream();
+    }
+
+    private AttentionShape shape(Case c) {
+        int n = c.batch() * c.seqLen();
+        int[] docs = null;
+        boolean[] mask = null;
+        if (c.packed()) {
+            docs = new int[n];
+            for (int b = 0; b < c.batch(); b++) {
+                int doc = 0;
+                for (int i = 0; i < c.seqLen(); i++) {
+                    if (i > 0 && rnd.nextInt(25) == 0) doc++;
+                    docs[b * c.seqLen() + i] = doc;
+                }
+            }
+        }
+        if (c.padded()) {
+            mask = new boolean[n];
+            for (int b = 0; b < c.batch(); b++) {
+                int pad = rnd.nextInt(Math.max(1, c.seqLen() / 3)) + 1; // left padding: the first rows see no key at all
+                for (int i = 0; i < c.seqLen(); i++) mask[b * c.seqLen() + i] = i >= pad;
+            }
+        }
+        return new AttentionShape(c.batch(), c.seqLen(), c.heads(), c.kvHeads(), c.headDim(), (float) (1 / Math.sqrt(c.headDim())),
+                c.softcap(), c.window(), docs, mask);
+    }
+
+    @ParameterizedTest(name = "{0} {1} tensor cores {2}")
+    @MethodSource("attentionCases")
+    void attentionForwardAndBackward(Mode mode, Case c, boolean tensorCores) {
+        CudaBackend be = backend(mode);
+        be.setTensorCoreAttention(tensorCores);
+        DType s = mode.dtype;
+        AttentionShape sh = shape(c);
+        long m = sh.tokens(), qw = (long) c.heads() * c.headDim(), kw = (long) c.kvHeads() * c.headDim();
+        double qScale = c.softcap() > 0 ? 3 : 1;
+        try (Tensor q = random(s, qScale, m, qw); Tensor k = random(s, 1, m, kw); Tensor v = random(s, 1, m, kw);
+             Tensor dOut = random(s, 1, m, qw);
+             Tensor out = Tensor.zeros(DType.F32, m, qw); Tensor lse = Tensor.zeros(DType.F32, m, c.heads());
+             Tensor dq = Tensor.zeros(DType.F32, m, qw); Tensor dk = Tensor.zeros(DType.F32, m, kw); Tensor dv = Tensor.zeros(DType.F32, m, kw);
+             Tensor gq = be.upload(q, s); Tensor gk = be.upload(k, s); Tensor gv = be.upload(v, s); Tensor gdOut = be.upload(dOut, s);
+             Tensor gout = poisoned(be, s, m, qw); Tensor glse = poisoned(be, DType.F32, m, c.heads());
+             Tensor gdq = poisoned(be, s, m, qw); Tensor gdk = poisoned(be, s, m, kw); Tensor gdv = poisoned(be, s, m, kw)) {
+            cpu.attention(sh, q, k, v, out, lse);
+            be.attention(sh, gq, gk, gv, gout, glse);
+            assertClose(out, be, gout, mode.tol, c + " out");
+            assertLseClose(lse, be.downloadF32(glse), c + " lse");
+            // the backward reads the backend's own forward output, as the model does
+            try (Tensor ourOut = be.downloadF32(gout)) {
+                cpu.attentionBackward(sh, q, k, v, ourOut, lse, dOut, dq, dk, dv);
+            }
+            be.attentionBackward(sh, gq, gk, gv, gout, glse, gdOut, gdq, gdk, gdv);
+            assertClose(dq, be, gdq, mode.attentionBackwardTol, c + " dq");
+            assertClose(dk, be, gdk, mode.attentionBackwardTol, c + " dk");
+            assertClose(dv, be, gdv, mode.attentionBackwardTol, c + " dv");
+        }
+    }
+
+    /** Same rows without any visible key (−inf), the others within 1e-5 relative. */
+    private static void assertLseClose(Tensor expected, Tensor actual, String what) {
+        try (actual) {
+            List<Double> e = new ArrayList<>(), a = new ArrayList<>();
+            for (long i = 0; i < expected.numel(); i++) {
+                float x = expected.getFloat(i), y = actual.getFloat(i);
+                assertEquals(x == Float.NEGATIVE_INFINITY, y == Float.NEGATIVE_INFINITY, what + ": row " + i + " is " + y + ", expected " + x);
+                if (x != Float.NEGATIVE_INFINITY) {
+                    e.add((double) x);
+                    a.add((double) y);
+                }
+            }
+            RelativeError.assertClose(e.stream().mapToDouble(Double::doubleValue).toArray(),
+                    a.stream().mapToDouble(Double::doubleValue).toArray(), 1e-3, what);
+        }
+    }
+
+    // ---- element-wise ------------------------------------------------------------------------
+
+    @ParameterizedTest
+    @EnumSource(Mode.class)
+    void gatedActivations(Mode mode) {
+        CudaBackend be = backend(mode);
+        DType s = mode.dtype;
+        int n = 1003;
+        for (Activation act : Activation.values()) {
+            try (Tensor gate = random(s, 2, n); Tensor up = random(s, 1, n); Tensor dOut = random(s, 1, n);
+                 Tensor out = Tensor.zeros(DType.F32, n); Tensor dGate = Tensor.zeros(DType.F32, n); Tensor dUp = Tensor.zeros(DType.F32, n);
+                 Tensor gg = be.upload(gate, s); Tensor gu = be.upload(up, s); Tensor gd = be.upload(dOut, s);
+                 Tensor gout = poisoned(be, s, n); Tensor gdg = poisoned(be, s, n); Tensor gdu = poisoned(be, s, n)) {
+                cpu.gatedActivation(act, gate, up, out);
+                be.gatedActivation(act, gg, gu, gout);
+                assertClose(out, be, gout, mode.tol, act + " forward");
+                cpu.gatedActivationBackward(act, gate, up, dOut, dGate, dUp);
+                be.gatedActivationBackward(act, gg, gu, gd, gdg, gdu);
+                assertClose(dGate, be, gdg, mode.tol, act + " dGate");
+                assertClose(dUp, be, gdu, mode.tol, act + " dUp");
+            }
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(Mode.class)
+    void embeddingForwardAndScatterAdd(Mode mode) {
+        CudaBackend be = backend(mode);
+        DType s = mode.dtype;
+        int vocab = 11, d = 33, rows = 50;
+        int[] ids = new int[rows];
+        for (int i = 0; i < rows; i++) ids[i] = rnd.nextInt(vocab);
+        try (Tensor table = random(s, 1, vocab, d); Tensor dOut = random(s, 1, rows, d); Tensor dTable0 = random(DType.F32, 1, vocab, d);
+             Tensor out = Tensor.zeros(DType.F32, rows, d); Tensor dTable = copyOf(dTable0);
+             Tensor gt = be.upload(table, s); Tensor gd = be.upload(dOut, s); Tensor gout = poisoned(be, s, rows, d);
+             Tensor gdt = be.upload(dTable0, DType.F32)) {
+            cpu.embedding(ids, table, 1.7f, out);
+            be.embedding(ids, gt, 1.7f, gout);
+            assertClose(out, be, gout, mode.tol, "embedding");
+            cpu.embeddingBackward(ids, dOut, 1.7f, dTable);
+            be.embeddingBackward(ids, gd, 1.7f, gdt);
+            assertClose(dTable, be, gdt, 1e-5, "embedding backward");
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(Mode.class)
+    void addSoftcapAndCopy(Mode mode) {
+        CudaBackend be = backend(mode);
+        DType s = mode.dtype;
+        int n = 777;
+        try (Tensor a = random(s, 1, 3, n); Tensor b = random(s, 1, 3, n); Tensor x = random(s, 20, n);
+             Tensor sum = Tensor.zeros(DType.F32, 3, n);
+             Tensor ga = be.upload(a, s); Tensor gb = be.upload(b, s); Tensor gx = be.upload(x, s); Tensor gsum = poisoned(be, s, 3, n)) {
+            cpu.add(a, b, sum);
+            be.add(ga, gb, gsum);
+            assertClose(sum, be, gsum, mode.tol, "add");
+            be.add(ga, gb, ga); // out aliasing an input
+            assertClose(sum, be, ga, mode.tol, "add in place");
+            cpu.softcap(x, 5f);
+            be.softcap(gx, 5f);
+            assertClose(x, be, gx, mode.tol, "softcap");
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(ints = {1, 1000, 4099})
+    void copyConvertsBetweenF32AndBf16(int n) {
+        CudaBackend be = backend(Mode.BF16);
+        try (Tensor x = random(DType.F32, 3, n); Tensor rounded = x.to(DType.BF16); Tensor expected = rounded.to(DType.F32);
+             Tensor g32 = be.upload(x, DType.F32); Tensor g16 = poisoned(be, DType.BF16, n); Tensor back = poisoned(be, DType.F32, n);
+             Tensor host = Tensor.zeros(DType.F32, n)) {
+            be.copy(g32, g16);
+            be.copy(g16, back);
+            be.copy(back, host);
+            for (int i = 0; i < n; i++) assertEquals(expected.getFloat(i), host.getFloat(i), "element " + i + " of f32 → bf16 → f32");
+        }
+    }
+}
