@@ -79,29 +79,40 @@ def main():
     a = p.parse_args()
     name = os.path.basename(a.config).removesuffix(".json")
     for attn in a.attn.split(","):
-        model, cfg = build(a.config, attn)
-        head = dict(impl="torch", attn=attn, model=name, torch=torch.__version__, transformers=transformers.__version__,
-                    device=torch.cuda.get_device_name())
-        batches = [] if a.batch == "auto" else [int(b) for b in a.batch.split(",")]
-        if a.batch == "auto":
-            r = measure(model, cfg.vocab_size, 1, a.seq, 1, 1)
-            print(json.dumps(dict(head, kind="probe", **r)), flush=True)
-            budget = torch.cuda.get_device_properties(0).total_memory - (3 << 30)
-            per_seq = max(1, (r["peak_mib"] - r["weights_grads_mib"]) << 20)
-            batches = [max(1, (budget - (r["weights_grads_mib"] << 20)) // per_seq)]
-        while batches:
-            b = batches.pop(0)
-            try:
-                r = measure(model, cfg.vocab_size, b, a.seq, a.steps, a.warmup)
-                print(json.dumps(dict(head, kind="measured", **r)), flush=True)
-            except torch.OutOfMemoryError:
-                print(json.dumps(dict(head, batch=b, error="out of memory")), flush=True)
-                model.zero_grad(set_to_none=True)
-                free()
-                if a.batch == "auto" and b > 1:
-                    batches.insert(0, b - 1)
-        del model
+        try:
+            run(a, name, attn)
+        except Exception as e:  # one attention implementation failing must not hide the others
+            print(json.dumps(dict(impl="torch", attn=attn, model=name, error=repr(e)[:300])), flush=True)
         free()
+
+
+def run(a, name, attn):
+    """Probe, predict and measure one attention implementation (eager, sdpa)."""
+    model, cfg = build(a.config, attn)
+    head = dict(impl="torch", attn=attn, model=name, torch=torch.__version__, transformers=transformers.__version__,
+                device=torch.cuda.get_device_name())
+    batches = [] if a.batch == "auto" else [int(b) for b in a.batch.split(",")]
+    if a.batch == "auto":
+        r = measure(model, cfg.vocab_size, 1, a.seq, 1, 1)
+        print(json.dumps(dict(head, kind="probe", **r)), flush=True)
+        budget = torch.cuda.get_device_properties(0).total_memory - (3 << 30)
+        per_seq = max(1, (r["peak_mib"] - r["weights_grads_mib"]) << 20)
+        batches = [max(1, (budget - (r["weights_grads_mib"] << 20)) // per_seq)]
+    while batches:
+        b = batches.pop(0)
+        oom = False
+        try:
+            r = measure(model, cfg.vocab_size, b, a.seq, a.steps, a.warmup)
+            print(json.dumps(dict(head, kind="measured", **r)), flush=True)
+        except torch.OutOfMemoryError:
+            oom = True  # freed below, once the exception (and the activations its traceback holds) is gone
+        if oom:
+            print(json.dumps(dict(head, batch=b, error="out of memory")), flush=True)
+            model.zero_grad(set_to_none=True)
+            free()
+            if a.batch == "auto" and b > 1:
+                batches.insert(0, b - 1)
+    del model
 
 
 if __name__ == "__main__":

@@ -36,13 +36,14 @@ import java.util.TreeMap;
  * every parameter's f32 gradient, on random weights and random token ids, with the device
  * allocator's peak (weights, gradients and activations: what torch.cuda.max_memory_allocated counts).
  * <pre>
- *   ModelBenchmark --config tools/reference/model_configs/llama-3.2-1b.json [--seq 2048] [--batch 4|auto]
+ *   ModelBenchmark --config tools/reference/model_configs/llama-3.2-1b.json [--seq 2048] [--batch auto,4,...]
  *                  [--steps 5] [--warmup 2] [--dtype bf16] [--recompute] [--profile]
  * </pre>
- * One JSON line per batch size. {@code --batch auto} measures one sequence, predicts the largest batch
- * the card holds from the per-sequence memory and runs that (an out-of-memory error ends the program
- * with exit code 3, so a script can retry smaller). {@code --profile} adds one step in which every
- * backend operation is synchronized and timed, and prints the time per operation.
+ * One JSON line per batch size of the list. {@code auto} measures one sequence, predicts the largest
+ * batch the card holds from the per-sequence memory and runs that (an out-of-memory error ends the
+ * program with exit code 3, so a script can retry smaller). {@code --profile} adds, after the first
+ * batch size, one step in which every backend operation is synchronized and timed, and prints the
+ * time per operation.
  */
 public final class ModelBenchmark {
     private ModelBenchmark() {}
@@ -69,20 +70,20 @@ public final class ModelBenchmark {
             TransformerModel model = new TransformerModel(config, params, cuda);
             model.setRecompute(recompute);
             String name = configPath.getFileName().toString().replaceFirst("\\.json$", "");
-            List<Integer> batches = new ArrayList<>();
-            if (batchArg.equals("auto")) {
-                Result one = run(model, dev, 1, seq, 1, 1);
-                System.out.println(one.json(name, dtype, recompute, "probe"));
-                long budget = dev.totalMemory() - (3L << 30);
-                long perSeq = Math.max(1, one.peakBytes - one.fixedBytes);
-                int predicted = (int) Math.max(1, (budget - one.fixedBytes) / perSeq);
-                System.err.printf(Locale.ROOT, "fixed %.0f MiB, %.0f MiB per sequence: batch %d%n", one.fixedBytes / 1048576.0,
-                        perSeq / 1048576.0, predicted);
-                batches.add(predicted);
-            } else {
-                for (String b : batchArg.split(",")) batches.add(Integer.parseInt(b.trim()));
-            }
-            for (int b : batches) {
+            boolean first = true;
+            for (String arg : batchArg.split(",")) {
+                int b;
+                if (arg.trim().equals("auto")) {
+                    Result one = run(model, dev, 1, seq, 1, 1);
+                    System.out.println(one.json(name, dtype, recompute, "probe"));
+                    long budget = dev.totalMemory() - (3L << 30);
+                    long perSeq = Math.max(1, one.peakBytes - one.fixedBytes);
+                    b = (int) Math.max(1, (budget - one.fixedBytes) / perSeq);
+                    System.err.printf(Locale.ROOT, "fixed %.0f MiB, %.0f MiB per sequence: batch %d%n", one.fixedBytes / 1048576.0,
+                            perSeq / 1048576.0, b);
+                } else {
+                    b = Integer.parseInt(arg.trim());
+                }
                 Result r;
                 try {
                     r = run(model, dev, b, seq, steps, warmup);
@@ -94,7 +95,8 @@ public final class ModelBenchmark {
                     throw e;
                 }
                 System.out.println(r.json(name, dtype, recompute, "measured"));
-                if (profile) profile(config, params, cuda, dev, b, seq, recompute);
+                if (profile && first) profile(config, params, cuda, dev, b, seq, recompute);
+                first = false;
             }
         }
     }

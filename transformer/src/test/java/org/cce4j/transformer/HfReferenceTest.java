@@ -17,6 +17,8 @@ import org.junit.jupiter.params.provider.MethodSource;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -66,8 +68,20 @@ class HfReferenceTest {
 
     /** Logits, loss and every parameter gradient of fixture {@code name} on {@code backend}, within {@code tol}. */
     static void check(String name, Backend backend, boolean recompute, double tol) throws Exception {
+        String what = name + " on " + backend.device() + " " + backend.computeDType().shortName();
+        errors(name, backend, recompute).forEach((tensor, err) ->
+                assertTrue(err <= tol, what + " " + tensor + ": relative error " + err + " > " + tol));
+    }
+
+    /**
+     * ‖ours − transformers‖ / ‖transformers‖ of the logits, the loss and every parameter gradient (in
+     * that order, keyed "logits", "loss", "grad.NAME"); every value is checked finite and every
+     * reference gradient present.
+     */
+    static Map<String, Double> errors(String name, Backend backend, boolean recompute) throws Exception {
         Path folder = ROOT.resolve(name);
         String what = name + " on " + backend.device() + " " + backend.computeDType().shortName();
+        Map<String, Double> errors = new LinkedHashMap<>();
         try (HfCheckpoint ckpt = HfCheckpoint.open(folder);
              SafetensorsFile ref = SafetensorsFile.open(folder.resolve("reference.safetensors"));
              TransformerModel model = new TransformerModel(ckpt.config(), ParameterStore.load(ckpt.config(), ckpt.weights(), backend), backend)) {
@@ -75,21 +89,26 @@ class HfReferenceTest {
             Batch batch = batchOf(ref);
             try (TransformerModel.Pass pass = model.forward(batch); Tensor logits = model.logits(pass);
                  Tensor hostLogits = backend.downloadF32(logits)) {
-                RelativeError.assertClose(ref.tensor("logits").toDoubleArray(), hostLogits.toDoubleArray(), tol, what + " logits");
+                errors.put("logits", error(ref.tensor("logits").toDoubleArray(), hostLogits.toDoubleArray(), what + " logits"));
                 float loss = model.loss(pass, CceImpl.CCE_EXACT, true);
-                RelativeError.assertClose(new double[] {ref.tensor("loss").getDouble(0)}, new double[] {loss}, tol, what + " loss");
+                errors.put("loss", error(new double[] {ref.tensor("loss").getDouble(0)}, new double[] {loss}, what + " loss"));
             }
-            int checked = 0;
             for (Parameter p : model.parameters().all()) {
                 String key = "grad." + p.name();
                 assertTrue(ref.contains(key), "the reference has no " + key);
                 try (Tensor grad = backend.downloadF32(p.existingGrad())) {
-                    RelativeError.assertClose(ref.tensor(key).toDoubleArray(), grad.toDoubleArray(), tol, what + " " + key);
+                    errors.put(key, error(ref.tensor(key).toDoubleArray(), grad.toDoubleArray(), what + " " + key));
                 }
-                checked++;
             }
-            assertEquals(ref.names().stream().filter(n -> n.startsWith("grad.")).count(), checked, "every reference gradient was compared");
+            assertEquals(ref.names().stream().filter(n -> n.startsWith("grad.")).count(), errors.size() - 2,
+                    "every reference gradient was compared");
         }
+        return errors;
+    }
+
+    private static double error(double[] expected, double[] actual, String what) {
+        for (int i = 0; i < actual.length; i++) assertTrue(Double.isFinite(actual[i]), what + ": element " + i + " is " + actual[i]);
+        return RelativeError.of(expected, actual);
     }
 
     static Batch batchOf(SafetensorsFile ref) {

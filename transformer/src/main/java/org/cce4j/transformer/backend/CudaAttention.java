@@ -9,8 +9,9 @@ import org.cce4j.core.tensor.Tensor;
  * {@link CpuAttention} (see attention_common.cuh for the mask rule):
  * <pre>
  *   attention_mma.cu   bf16, head size a multiple of 16 up to 256: tensor cores, 64×64 tiles, one
- *                      module per head size; backward = dQ kernel + dK/dV kernel (split in two
- *                      launches, dV then dK, for heads above 128 to keep the accumulators in registers)
+ *                      module per head size, streamed tiles double-buffered up to head size 128;
+ *                      backward = dQ kernel + dK/dV kernel (split in two launches, dV then dK, for
+ *                      heads above 128 to keep the accumulators in registers)
  *   attention_simt.cu  f32 (parity mode) and any other head size up to 256: a warp per row
  * </pre>
  * Neither stores anything of size T×T; the backward recomputes probabilities from the saved lse.
@@ -61,8 +62,15 @@ final class CudaAttention {
         return k.kernel("attention_simt.cu", dtype, name);
     }
 
-    private static int tileSmem(AttentionShape s, int tiles, int extraInts) {
-        return tiles * 64 * (s.headDim() + 8) * 2 + extraInts * 4;
+    /** Buffers of the streamed tiles (STAGES in attention_mma.cu): two up to head size 128, one above. */
+    private static int stages(AttentionShape s) {
+        return s.headDim() <= 128 ? 2 : 1;
+    }
+
+    /** Dynamic shared memory: {@code fixed} resident tiles, {@code streamed} tiles and {@code meta} words per stage. */
+    private static int tileSmem(AttentionShape s, int fixed, int streamed, int meta) {
+        int st = stages(s);
+        return (fixed + streamed * st) * 64 * (s.headDim() + 8) * 2 + meta * st * 64 * 4;
     }
 
     private static Object[] concat(Object[] a, Object[] b) {
@@ -77,7 +85,7 @@ final class CudaAttention {
         Object[] mask = maskArgs(s);
         int tiles = (s.seqLen() + 63) / 64;
         if (usesTensorCores(s, q, kk, v, out)) {
-            mma("attn_fwd_mma", s).launch(tiles, s.heads() * s.batch(), 128, tileSmem(s, 3, 128), concat(new Object[] {
+            mma("attn_fwd_mma", s).launch(tiles, s.heads() * s.batch(), 128, tileSmem(s, 1, 2, 2), concat(new Object[] {
                     q.address(), kk.address(), v.address(), out.address(), lse.address(), s.seqLen(), s.heads(), s.kvHeads(),
                     s.scale(), s.softcap()}, mask));
         } else {
@@ -97,10 +105,10 @@ final class CudaAttention {
             int tiles = (s.seqLen() + 63) / 64;
             if (usesTensorCores(s, q, kk, v, out, dOut, dq, dk, dv)) {
                 Object[] common = {s.seqLen(), s.heads(), s.kvHeads(), s.scale(), s.softcap()};
-                mma("attn_bwd_dq_mma", s).launch(tiles, s.heads() * s.batch(), 128, tileSmem(s, 4, 128), concat(concat(new Object[] {
+                mma("attn_bwd_dq_mma", s).launch(tiles, s.heads() * s.batch(), 128, tileSmem(s, 2, 2, 2), concat(concat(new Object[] {
                         q.address(), kk.address(), v.address(), dOut.address(), lse.address(), delta.address(), dq.address()}, common), mask));
                 Object[] kv = {q.address(), kk.address(), v.address(), dOut.address(), lse.address(), delta.address(), dk.address(), dv.address()};
-                int smem = tileSmem(s, 4, 192);
+                int smem = tileSmem(s, 2, 2, 3);
                 if (s.headDim() > 128) {
                     mma("attn_bwd_dv_mma", s).launch(tiles, s.kvHeads() * s.batch(), 128, smem, concat(concat(kv, common), mask));
                     mma("attn_bwd_dk_mma", s).launch(tiles, s.kvHeads() * s.batch(), 128, smem, concat(concat(kv, common), mask));

@@ -110,8 +110,11 @@ public final class CudaBackend implements Backend {
         }
     }
 
-    private static long addr(Tensor t) {
-        return t == null ? 0L : t.address();
+    /** Whether n elements of every tensor given can move as 16-byte vectors (the *_vec kernels, vec flags). */
+    private boolean vectors(long n, Tensor... ts) {
+        if (n % (16 / dtype.byteSize()) != 0) return false;
+        for (Tensor t : ts) if (t != null && (t.address() & 15) != 0) return false;
+        return true;
     }
 
     // ---- linear ----------------------------------------------------------------------------
@@ -157,7 +160,7 @@ public final class CudaBackend implements Backend {
         requireF32("rmsNorm (rstd)", rstd);
         int m = rows(x), d = (int) x.dim(-1);
         k.kernel("norm.cu", dtype, "rmsnorm_fwd").launch(CudaKernels.warpBlocks(m), 1, CudaKernels.THREADS, 0,
-                x.address(), w.address(), y.address(), rstd.address(), m, d, eps, unitOffset ? 1 : 0);
+                x.address(), w.address(), y.address(), rstd.address(), m, d, eps, unitOffset ? 1 : 0, vectors(d, x, w, y) ? 1 : 0);
     }
 
     @Override
@@ -167,7 +170,8 @@ public final class CudaBackend implements Backend {
         int m = rows(x), d = (int) x.dim(-1);
         if (dx != null) {
             k.kernel("norm.cu", dtype, "rmsnorm_bwd_dx").launch(CudaKernels.warpBlocks(m), 1, CudaKernels.THREADS, 0,
-                    dy.address(), x.address(), w.address(), rstd.address(), dx.address(), m, d, unitOffset ? 1 : 0);
+                    dy.address(), x.address(), w.address(), rstd.address(), dx.address(), m, d, unitOffset ? 1 : 0,
+                    vectors(d, dy, x, w, dx) ? 1 : 0);
         }
         if (dw != null) {
             CudaKernels.ColumnGrid g = CudaKernels.ColumnGrid.of(m, d);
@@ -240,6 +244,12 @@ public final class CudaBackend implements Backend {
     public void gatedActivation(Activation act, Tensor gate, Tensor up, Tensor out) {
         require("gatedActivation", gate, up, out);
         long n = gate.numel();
+        if (vectors(n, gate, up, out)) {
+            long nv = n / (16 / dtype.byteSize());
+            k.kernel("elementwise.cu", dtype, "gated_fwd_vec").launch(CudaKernels.elementBlocks(nv), 1, CudaKernels.THREADS, 0,
+                    gate.address(), up.address(), out.address(), nv, act.ordinal());
+            return;
+        }
         k.kernel("elementwise.cu", dtype, "gated_fwd").launch(CudaKernels.elementBlocks(n), 1, CudaKernels.THREADS, 0,
                 gate.address(), up.address(), out.address(), n, act.ordinal());
     }
@@ -248,6 +258,12 @@ public final class CudaBackend implements Backend {
     public void gatedActivationBackward(Activation act, Tensor gate, Tensor up, Tensor dOut, Tensor dGate, Tensor dUp) {
         require("gatedActivationBackward", gate, up, dOut, dGate, dUp);
         long n = gate.numel();
+        if (vectors(n, gate, up, dOut, dGate, dUp)) {
+            long nv = n / (16 / dtype.byteSize());
+            k.kernel("elementwise.cu", dtype, "gated_bwd_vec").launch(CudaKernels.elementBlocks(nv), 1, CudaKernels.THREADS, 0,
+                    gate.address(), up.address(), dOut.address(), dGate.address(), dUp.address(), nv, act.ordinal());
+            return;
+        }
         k.kernel("elementwise.cu", dtype, "gated_bwd").launch(CudaKernels.elementBlocks(n), 1, CudaKernels.THREADS, 0,
                 gate.address(), up.address(), dOut.address(), dGate.address(), dUp.address(), n, act.ordinal());
     }
@@ -283,6 +299,12 @@ public final class CudaBackend implements Backend {
     public void add(Tensor a, Tensor b, Tensor out) {
         require("add", a, b, out);
         long n = a.numel();
+        if (vectors(n, a, b, out)) {
+            long nv = n / (16 / dtype.byteSize());
+            k.kernel("elementwise.cu", dtype, "add_vec").launch(CudaKernels.elementBlocks(nv), 1, CudaKernels.THREADS, 0,
+                    a.address(), b.address(), out.address(), nv);
+            return;
+        }
         k.kernel("elementwise.cu", dtype, "add").launch(CudaKernels.elementBlocks(n), 1, CudaKernels.THREADS, 0,
                 a.address(), b.address(), out.address(), n);
     }

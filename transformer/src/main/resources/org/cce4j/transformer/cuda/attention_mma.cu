@@ -11,7 +11,9 @@
 //            (MODE 1 / 2 computes only dV / only dK, to keep registers in check for large heads)
 //
 //   shared memory: tiles [64][HD + 8] bf16 (rows padded by 16 bytes, so the 8 rows one ldmatrix reads
-//   fall in distinct banks), loaded by cp.async with zero fill past the sequence's end.
+//   fall in distinct banks), loaded by cp.async with zero fill past the sequence's end. The streamed
+//   tiles (K, V in the forward and dQ; Q, dO in dK/dV) are double-buffered where shared memory allows
+//   (STAGES = 2 up to HD 128): tile t+1 is in flight while tile t is computed.
 #include "attention_common.cuh"
 #include "mma_sync.cuh"
 
@@ -21,6 +23,7 @@
 #define LDS (HD + 8)
 #define TILE (64 * LDS)
 #define NB (HD / 8)
+#define STAGES (HD <= 128 ? 2 : 1)
 
 #if HD % 16 != 0 || HD > 256
 #error "HD must be a multiple of 16, at most 256"
@@ -127,15 +130,44 @@ __device__ __forceinline__ int block_key_lo(const AttnMask& m, long long tok0, i
     return *sLo;
 }
 
+/**
+ * The pipelined loop over n streamed tiles: issue(t, buf) starts tile t's cp.async loads (and writes its
+ * metadata) into buffer buf, compute(t, buf) uses it. With two stages tile t+1 loads during tile t.
+ */
+template <typename Issue, typename Compute>
+__device__ __forceinline__ void pipeline(int n, Issue issue, Compute compute) {
+    issue(0, 0);
+    cp_async_commit();
+    for (int t = 0; t < n; t++) {
+        const int buf = STAGES == 2 ? (t & 1) : 0;
+        if (STAGES == 2) {
+            if (t + 1 < n) issue(t + 1, buf ^ 1); // the buffer tile t − 1 used; freed by the barrier ending it
+            cp_async_commit();
+            cp_async_wait_one();
+        } else {
+            cp_async_wait_all();
+        }
+        __syncthreads();
+        compute(t, buf);
+        __syncthreads(); // every warp is done with buf before it is loaded again
+        if (STAGES == 1 && t + 1 < n) {
+            issue(t + 1, 0);
+            cp_async_commit();
+        }
+    }
+    cp_async_wait_all();
+}
+
 extern "C" __global__ void __launch_bounds__(128) attn_fwd_mma(
         const u16* __restrict__ Q, const u16* __restrict__ K, const u16* __restrict__ V, u16* __restrict__ O,
         float* __restrict__ LSE, int T, int H, int KVH, float scale, float cap, int window,
         const int* docs, const int* kvLo, const int* qHi, const unsigned char* keyMask) {
+    // shared: Q | K[STAGES] | V[STAGES] | doc[STAGES][64] | ok[STAGES][64]
     u16* sQ = (u16*)smem;
     u16* sK = sQ + TILE;
-    u16* sV = sK + TILE;
-    int* sDoc = (int*)(sV + TILE);
-    int* sOk = sDoc + 64;
+    u16* sV = sK + STAGES * TILE;
+    int* sDoc = (int*)(sV + STAGES * TILE);
+    int* sOk = sDoc + STAGES * 64;
     __shared__ int sLo;
     const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31;
     const int h = blockIdx.y % H, b = blockIdx.y / H;
@@ -147,8 +179,7 @@ extern "C" __global__ void __launch_bounds__(128) attn_fwd_mma(
     const u16* gV = V + tok0 * kvW + kvh * HD;
     const float invCap = cap > 0.f ? 1.f / cap : 0.f;
 
-    load_tile(sQ, Q + tok0 * qW + h * HD, qW, q0, T - q0, tid);
-    cp_async_commit();
+    load_tile(sQ, Q + tok0 * qW + h * HD, qW, q0, T - q0, tid); // committed with the first K/V tile
     const int kBegin = block_key_lo(m, tok0, q0, &sLo, tid), kEnd = min(T, q0 + 64);
 
     int row[2], rowDoc[2];
@@ -161,18 +192,18 @@ extern "C" __global__ void __launch_bounds__(128) attn_fwd_mma(
     zero(o);
     float mRow[2] = {CCE_NEG_INF, CCE_NEG_INF}, lRow[2] = {0.f, 0.f};
 
-    for (int k0 = kBegin; k0 < kEnd; k0 += 64) {
-        __syncthreads(); // the previous tile is no longer read
-        load_tile(sK, gK, kvW, k0, T - k0, tid);
-        cp_async_commit();
-        load_tile(sV, gV, kvW, k0, T - k0, tid);
-        cp_async_commit();
-        key_info(m, tok0, k0, sDoc, sOk, tid);
-        cp_async_wait_one(); // Q and K
-        __syncthreads();
-
+    auto issue = [&](int t, int buf) {
+        const int k0 = kBegin + t * 64;
+        load_tile(sK + buf * TILE, gK, kvW, k0, T - k0, tid);
+        load_tile(sV + buf * TILE, gV, kvW, k0, T - k0, tid);
+        key_info(m, tok0, k0, sDoc + buf * 64, sOk + buf * 64, tid);
+    };
+    auto compute = [&](int t, int buf) {
+        const int k0 = kBegin + t * 64;
+        const int* kDoc = sDoc + buf * 64;
+        const int* kOk = sOk + buf * 64;
         float s[8][4];
-        mma_abt(s, sQ, warp * 16, sK, lane);
+        mma_abt(s, sQ, warp * 16, sK + buf * TILE, lane);
         float tileMax[2] = {CCE_NEG_INF, CCE_NEG_INF};
         #pragma unroll
         for (int j = 0; j < 8; j++) {
@@ -181,7 +212,7 @@ extern "C" __global__ void __launch_bounds__(128) attn_fwd_mma(
                 const int hh = e >> 1, kc = j * 8 + (lane & 3) * 2 + (e & 1), col = k0 + kc, r = row[hh];
                 float fac;
                 const float x = tile_score(s[j][e], scale, cap, invCap, &fac);
-                const bool vis = sOk[kc] && col <= r && r < T && (window <= 0 || r - col < window) && (!docs || sDoc[kc] == rowDoc[hh]);
+                const bool vis = kOk[kc] && col <= r && r < T && (window <= 0 || r - col < window) && (!docs || kDoc[kc] == rowDoc[hh]);
                 s[j][e] = vis ? x : CCE_NEG_INF;
                 tileMax[hh] = fmax_(tileMax[hh], s[j][e]);
             }
@@ -189,10 +220,10 @@ extern "C" __global__ void __launch_bounds__(128) attn_fwd_mma(
         float corr[2], mUse[2], rowSum[2] = {0.f, 0.f};
         #pragma unroll
         for (int hh = 0; hh < 2; hh++) {
-            float t = tileMax[hh];
-            t = fmax_(t, __shfl_xor_sync(0xffffffffu, t, 1));
-            t = fmax_(t, __shfl_xor_sync(0xffffffffu, t, 2));
-            const float mNew = fmax_(mRow[hh], t);
+            float tm = tileMax[hh];
+            tm = fmax_(tm, __shfl_xor_sync(0xffffffffu, tm, 1));
+            tm = fmax_(tm, __shfl_xor_sync(0xffffffffu, tm, 2));
+            const float mNew = fmax_(mRow[hh], tm);
             corr[hh] = mNew == CCE_NEG_INF ? 1.f : ex2_approx((mRow[hh] - mNew) * CCE_LOG2E);
             mUse[hh] = mNew == CCE_NEG_INF ? 0.f : mNew;
             mRow[hh] = mNew;
@@ -213,10 +244,9 @@ extern "C" __global__ void __launch_bounds__(128) attn_fwd_mma(
             #pragma unroll
             for (int e = 0; e < 4; e++) o[nb][e] *= corr[e >> 1];
         }
-        cp_async_wait_all(); // V
-        __syncthreads();
-        mma_pb(o, s, sV, lane);
-    }
+        mma_pb(o, s, sV + buf * TILE, lane);
+    };
+    pipeline((kEnd - kBegin + 63) / 64, issue, compute);
 
     float inv[2];
     #pragma unroll
@@ -236,12 +266,13 @@ extern "C" __global__ void __launch_bounds__(128) attn_bwd_dq_mma(
         const u16* __restrict__ Q, const u16* __restrict__ K, const u16* __restrict__ V, const u16* __restrict__ dO,
         const float* __restrict__ LSE, const float* __restrict__ delta, u16* __restrict__ dQ, int T, int H, int KVH,
         float scale, float cap, int window, const int* docs, const int* kvLo, const int* qHi, const unsigned char* keyMask) {
+    // shared: Q | dO | K[STAGES] | V[STAGES] | doc[STAGES][64] | ok[STAGES][64]
     u16* sQ = (u16*)smem;
     u16* sdO = sQ + TILE;
     u16* sK = sdO + TILE;
-    u16* sV = sK + TILE;
-    int* sDoc = (int*)(sV + TILE);
-    int* sOk = sDoc + 64;
+    u16* sV = sK + STAGES * TILE;
+    int* sDoc = (int*)(sV + STAGES * TILE);
+    int* sOk = sDoc + STAGES * 64;
     __shared__ int sLo;
     const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31;
     const int h = blockIdx.y % H, b = blockIdx.y / H;
@@ -255,7 +286,6 @@ extern "C" __global__ void __launch_bounds__(128) attn_bwd_dq_mma(
 
     load_tile(sQ, Q + tok0 * qW + h * HD, qW, q0, T - q0, tid);
     load_tile(sdO, dO + tok0 * qW + h * HD, qW, q0, T - q0, tid);
-    cp_async_commit();
     const int kBegin = block_key_lo(m, tok0, q0, &sLo, tid), kEnd = min(T, q0 + 64);
 
     int row[2], rowDoc[2];
@@ -271,18 +301,19 @@ extern "C" __global__ void __launch_bounds__(128) attn_bwd_dq_mma(
     float dq[NB][4];
     zero(dq);
 
-    for (int k0 = kBegin; k0 < kEnd; k0 += 64) {
-        __syncthreads();
-        load_tile(sK, gK, kvW, k0, T - k0, tid);
-        load_tile(sV, gV, kvW, k0, T - k0, tid);
-        cp_async_commit();
-        key_info(m, tok0, k0, sDoc, sOk, tid);
-        cp_async_wait_all();
-        __syncthreads();
-
+    auto issue = [&](int t, int buf) {
+        const int k0 = kBegin + t * 64;
+        load_tile(sK + buf * TILE, gK, kvW, k0, T - k0, tid);
+        load_tile(sV + buf * TILE, gV, kvW, k0, T - k0, tid);
+        key_info(m, tok0, k0, sDoc + buf * 64, sOk + buf * 64, tid);
+    };
+    auto compute = [&](int t, int buf) {
+        const int k0 = kBegin + t * 64;
+        const int* kDoc = sDoc + buf * 64;
+        const int* kOk = sOk + buf * 64;
         float dp[8][4], s[8][4];
-        mma_abt(dp, sdO, warp * 16, sV, lane);
-        mma_abt(s, sQ, warp * 16, sK, lane);
+        mma_abt(dp, sdO, warp * 16, sV + buf * TILE, lane);
+        mma_abt(s, sQ, warp * 16, sK + buf * TILE, lane);
         #pragma unroll
         for (int j = 0; j < 8; j++) {
             #pragma unroll
@@ -290,14 +321,15 @@ extern "C" __global__ void __launch_bounds__(128) attn_bwd_dq_mma(
                 const int hh = e >> 1, kc = j * 8 + (lane & 3) * 2 + (e & 1), col = k0 + kc, r = row[hh];
                 float fac;
                 const float x = tile_score(s[j][e], scale, cap, invCap, &fac);
-                const bool vis = lse[hh] != CCE_NEG_INF && sOk[kc] && col <= r && r < T && (window <= 0 || r - col < window)
-                        && (!docs || sDoc[kc] == rowDoc[hh]);
+                const bool vis = lse[hh] != CCE_NEG_INF && kOk[kc] && col <= r && r < T && (window <= 0 || r - col < window)
+                        && (!docs || kDoc[kc] == rowDoc[hh]);
                 const float p = vis ? ex2_approx((x - lse[hh]) * CCE_LOG2E) : 0.f;
                 dp[j][e] = p * (dp[j][e] - dl[hh]) * fac;
             }
         }
-        mma_pb(dq, dp, sK, lane);
-    }
+        mma_pb(dq, dp, sK + buf * TILE, lane);
+    };
+    pipeline((kEnd - kBegin + 63) / 64, issue, compute);
     const float one[2] = {1.f, 1.f};
     store_rows(dQ + tok0 * qW + h * HD, qW, row, one, dq, T, lane);
 }
@@ -307,13 +339,14 @@ __device__ __forceinline__ void dkdv(const u16* __restrict__ Q, const u16* __res
                                      const u16* __restrict__ dO, const float* __restrict__ LSE, const float* __restrict__ delta,
                                      u16* __restrict__ dK, u16* __restrict__ dV, int T, int H, int KVH, float scale, float cap,
                                      int window, const int* docs, const int* kvLo, const int* qHi, const unsigned char* keyMask) {
+    // shared: K | V | Q[STAGES] | dO[STAGES] | lse[STAGES][64] | delta[STAGES][64] | doc[STAGES][64]
     u16* sK = (u16*)smem;
     u16* sV = sK + TILE;
     u16* sQ = sV + TILE;
-    u16* sdO = sQ + TILE;
-    float* sLse = (float*)(sdO + TILE);
-    float* sDelta = sLse + 64;
-    int* sDoc = (int*)(sDelta + 64);
+    u16* sdO = sQ + STAGES * TILE;
+    float* sLse = (float*)(sdO + STAGES * TILE);
+    float* sDelta = sLse + STAGES * 64;
+    int* sDoc = (int*)(sDelta + STAGES * 64);
     __shared__ int sHi;
     const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31;
     const int kvh = blockIdx.y % KVH, b = blockIdx.y / KVH, k0 = blockIdx.x * 64;
@@ -322,14 +355,13 @@ __device__ __forceinline__ void dkdv(const u16* __restrict__ Q, const u16* __res
     const AttnMask m{T, window, docs, kvLo, qHi, keyMask};
     const float invCap = cap > 0.f ? 1.f / cap : 0.f;
 
-    load_tile(sK, K + tok0 * kvW + kvh * HD, kvW, k0, T - k0, tid);
+    load_tile(sK, K + tok0 * kvW + kvh * HD, kvW, k0, T - k0, tid); // committed with the first Q/dO tile
     load_tile(sV, V + tok0 * kvW + kvh * HD, kvW, k0, T - k0, tid);
-    cp_async_commit();
     if (tid == 0) sHi = k0;
     __syncthreads();
     if (tid < 64 && k0 + tid < T) atomicMax(&sHi, attn_query_hi(m, tok0, k0 + tid));
     __syncthreads();
-    const int qEnd = min(T, sHi);
+    const int qTiles = (min(T, sHi) - k0 + 63) / 64;
 
     int key[2], keyDoc[2];
     bool keyOk[2];
@@ -344,48 +376,48 @@ __device__ __forceinline__ void dkdv(const u16* __restrict__ Q, const u16* __res
     if constexpr (MODE != 1) zero(dk);
     if constexpr (MODE != 2) zero(dv);
 
-    for (int g = 0; g < groups; g++) {
-        const int h = kvh * groups + g;
-        const u16* gQ = Q + tok0 * qW + h * HD;
-        const u16* gdO = dO + tok0 * qW + h * HD;
-        for (int q0 = k0; q0 < qEnd; q0 += 64) {
-            __syncthreads();
-            load_tile(sQ, gQ, qW, q0, T - q0, tid);
-            load_tile(sdO, gdO, qW, q0, T - q0, tid);
-            cp_async_commit();
-            if (tid < 64) {
-                const int q = q0 + tid;
-                const bool in = q < T;
-                sLse[tid] = in ? LSE[(tok0 + q) * H + h] : CCE_NEG_INF;
-                sDelta[tid] = in ? delta[(tok0 + q) * H + h] : 0.f;
-                sDoc[tid] = (docs && in) ? docs[tok0 + q] : 0;
-            }
-            cp_async_wait_all();
-            __syncthreads();
-
-            float st[8][4], dpt[8][4];
-            mma_abt(st, sK, warp * 16, sQ, lane);
-            if constexpr (MODE != 1) mma_abt(dpt, sV, warp * 16, sdO, lane);
-            #pragma unroll
-            for (int j = 0; j < 8; j++) {
-                #pragma unroll
-                for (int e = 0; e < 4; e++) {
-                    const int hh = e >> 1, qc = j * 8 + (lane & 3) * 2 + (e & 1), q = q0 + qc, kj = key[hh];
-                    float fac;
-                    const float x = tile_score(st[j][e], scale, cap, invCap, &fac);
-                    const float l = sLse[qc];
-                    const bool vis = keyOk[hh] && l != CCE_NEG_INF && q >= kj && q < T && (window <= 0 || q - kj < window)
-                            && (!docs || sDoc[qc] == keyDoc[hh]);
-                    const float p = vis ? ex2_approx((x - l) * CCE_LOG2E) : 0.f;
-                    st[j][e] = p;
-                    if constexpr (MODE != 1) dpt[j][e] = p * (dpt[j][e] - sDelta[qc]) * fac;
-                }
-            }
-            if constexpr (MODE != 2) mma_pb(dv, st, sdO, lane);
-            if constexpr (MODE != 1) mma_pb(dk, dpt, sQ, lane);
+    // tile t: query head kvh·groups + t / qTiles, queries k0 + (t % qTiles)·64 ...
+    auto issue = [&](int t, int buf) {
+        const int h = kvh * groups + t / qTiles, q0 = k0 + (t % qTiles) * 64;
+        load_tile(sQ + buf * TILE, Q + tok0 * qW + h * HD, qW, q0, T - q0, tid);
+        load_tile(sdO + buf * TILE, dO + tok0 * qW + h * HD, qW, q0, T - q0, tid);
+        if (tid < 64) {
+            const int q = q0 + tid;
+            const bool in = q < T;
+            sLse[buf * 64 + tid] = in ? LSE[(tok0 + q) * H + h] : CCE_NEG_INF;
+            sDelta[buf * 64 + tid] = in ? delta[(tok0 + q) * H + h] : 0.f;
+            sDoc[buf * 64 + tid] = (docs && in) ? docs[tok0 + q] : 0;
         }
-    }
-    cp_async_wait_all(); // nothing may still be in flight into shared memory when the CTA ends
+    };
+    auto compute = [&](int t, int buf) {
+        const int q0 = k0 + (t % qTiles) * 64;
+        const u16* tQ = sQ + buf * TILE;
+        const u16* tdO = sdO + buf * TILE;
+        const float* qLse = sLse + buf * 64;
+        const float* qDelta = sDelta + buf * 64;
+        const int* qDoc = sDoc + buf * 64;
+        float st[8][4], dpt[8][4];
+        mma_abt(st, sK, warp * 16, tQ, lane);
+        if constexpr (MODE != 1) mma_abt(dpt, sV, warp * 16, tdO, lane);
+        #pragma unroll
+        for (int j = 0; j < 8; j++) {
+            #pragma unroll
+            for (int e = 0; e < 4; e++) {
+                const int hh = e >> 1, qc = j * 8 + (lane & 3) * 2 + (e & 1), q = q0 + qc, kj = key[hh];
+                float fac;
+                const float x = tile_score(st[j][e], scale, cap, invCap, &fac);
+                const float l = qLse[qc];
+                const bool vis = keyOk[hh] && l != CCE_NEG_INF && q >= kj && q < T && (window <= 0 || q - kj < window)
+                        && (!docs || qDoc[qc] == keyDoc[hh]);
+                const float p = vis ? ex2_approx((x - l) * CCE_LOG2E) : 0.f;
+                st[j][e] = p;
+                if constexpr (MODE != 1) dpt[j][e] = p * (dpt[j][e] - qDelta[qc]) * fac;
+            }
+        }
+        if constexpr (MODE != 2) mma_pb(dv, st, tdO, lane);
+        if constexpr (MODE != 1) mma_pb(dk, dpt, tQ, lane);
+    };
+    pipeline(groups * qTiles, issue, compute);
     const float one[2] = {1.f, 1.f};
     if constexpr (MODE != 1) store_rows(dK + tok0 * kvW + kvh * HD, kvW, key, one, dk, T, lane);
     if constexpr (MODE != 2) store_rows(dV + tok0 * kvW + kvh * HD, kvW, key, one, dv, T, lane);

@@ -37,6 +37,18 @@ extern "C" __global__ void gated_fwd(const elem_t* __restrict__ gate, const elem
     GRID_STRIDE(i, n) out[i] = to_storage(act_fwd(act, ld(gate, i)) * ld(up, i));
 }
 
+/** gated_fwd over n / VEC whole vectors. */
+extern "C" __global__ void gated_fwd_vec(const Vec* __restrict__ gate, const Vec* __restrict__ up, Vec* __restrict__ out,
+                                         long long nv, int act) {
+    GRID_STRIDE(i, nv) {
+        const Vec g = gate[i], u = up[i];
+        Vec o;
+        #pragma unroll
+        for (int e = 0; e < VEC; e++) o.v[e] = to_storage(act_fwd(act, elem_to_f32(g.v[e])) * elem_to_f32(u.v[e]));
+        out[i] = o;
+    }
+}
+
 extern "C" __global__ void gated_bwd(const elem_t* __restrict__ gate, const elem_t* __restrict__ up, const elem_t* __restrict__ dOut,
                                      elem_t* __restrict__ dGate, elem_t* __restrict__ dUp, long long n, int act) {
     GRID_STRIDE(i, n) {
@@ -46,9 +58,37 @@ extern "C" __global__ void gated_bwd(const elem_t* __restrict__ gate, const elem
     }
 }
 
+/** gated_bwd over n / VEC whole vectors. */
+extern "C" __global__ void gated_bwd_vec(const Vec* __restrict__ gate, const Vec* __restrict__ up, const Vec* __restrict__ dOut,
+                                         Vec* __restrict__ dGate, Vec* __restrict__ dUp, long long nv, int act) {
+    GRID_STRIDE(i, nv) {
+        const Vec gv = gate[i], uv = up[i], dv = dOut[i];
+        Vec dg, du;
+        #pragma unroll
+        for (int e = 0; e < VEC; e++) {
+            const float g = elem_to_f32(gv.v[e]), u = elem_to_f32(uv.v[e]), d = elem_to_f32(dv.v[e]);
+            dg.v[e] = to_storage(d * u * act_bwd(act, g));
+            du.v[e] = to_storage(d * act_fwd(act, g));
+        }
+        dGate[i] = dg;
+        dUp[i] = du;
+    }
+}
+
 /** out = a + b; out may alias a or b. */
 extern "C" __global__ void add(const elem_t* a, const elem_t* b, elem_t* out, long long n) {
     GRID_STRIDE(i, n) out[i] = to_storage(ld(a, i) + ld(b, i));
+}
+
+/** add over n / VEC whole vectors; out may alias a or b. */
+extern "C" __global__ void add_vec(const Vec* a, const Vec* b, Vec* out, long long nv) {
+    GRID_STRIDE(i, nv) {
+        const Vec x = a[i], y = b[i];
+        Vec o;
+        #pragma unroll
+        for (int e = 0; e < VEC; e++) o.v[e] = to_storage(elem_to_f32(x.v[e]) + elem_to_f32(y.v[e]));
+        out[i] = o;
+    }
 }
 
 extern "C" __global__ void softcap(elem_t* x, long long n, float cap) {
@@ -96,20 +136,32 @@ extern "C" __global__ void embedding_bwd(const int* __restrict__ ids, const elem
     }
 }
 
+template <typename I>
+__device__ __forceinline__ void rope_at(elem_t* x, const int* __restrict__ pos, const float* __restrict__ cosT,
+                                        const float* __restrict__ sinT, I t, int heads, int half, float sign) {
+    const I rh = t / half;            // row · heads + head
+    const int i = (int)(t - rh * half);
+    const I r = rh / heads;
+    const long long lo = (long long)rh * 2 * half + i, hi = lo + half;
+    const long long c0 = (long long)pos[r] * half + i;
+    const float c = cosT[c0], s = sinT[c0];
+    const float a = ld(x, lo), b = ld(x, hi);
+    x[lo] = to_storage(a * c - sign * b * s);
+    x[hi] = to_storage(b * c + sign * a * s);
+}
+
 /**
  * Rotary embedding in place over x [rows, heads·2·half] (HF's rotate_half layout); cos, sin are
- * [positions, half] tables, pos[r] the row's position; sign −1 applies the inverse rotation.
+ * [positions, half] tables, pos[r] the row's position; sign −1 applies the inverse rotation. One thread
+ * per rotated pair; 32-bit index arithmetic when the pairs fit.
  */
 extern "C" __global__ void rope(elem_t* x, const int* __restrict__ pos, const float* __restrict__ cosT, const float* __restrict__ sinT,
                                 long long n, int heads, int half, float sign) {
-    GRID_STRIDE(t, n) {
-        const long long rh = t / half;            // row · heads + head
-        const int i = (int)(t - rh * half);
-        const long long r = rh / heads;
-        const long long lo = rh * 2 * half + i, hi = lo + half;
-        const float c = cosT[(long long)pos[r] * half + i], s = sinT[(long long)pos[r] * half + i];
-        const float a = ld(x, lo), b = ld(x, hi);
-        x[lo] = to_storage(a * c - sign * b * s);
-        x[hi] = to_storage(b * c + sign * a * s);
+    if (n < (1LL << 31)) {
+        for (unsigned t = blockIdx.x * blockDim.x + threadIdx.x; t < (unsigned)n; t += gridDim.x * blockDim.x) {
+            rope_at<unsigned>(x, pos, cosT, sinT, t, heads, half, sign);
+        }
+    } else {
+        GRID_STRIDE(t, n) rope_at<long long>(x, pos, cosT, sinT, t, heads, half, sign);
     }
 }

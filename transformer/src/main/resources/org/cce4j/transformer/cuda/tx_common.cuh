@@ -20,3 +20,12 @@ __device__ __forceinline__ elem_t to_storage(float x) {
 
 #define GRID_STRIDE(i, n) \
     for (long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x; i < (n); i += (long long)gridDim.x * blockDim.x)
+
+/**
+ * 16 bytes of storage elements (8 bf16 or 4 f32), for kernels that move whole vectors: the host picks
+ * the vector kernels only when every pointer is 16-byte aligned and the length a multiple of VEC.
+ */
+#define VEC (16 / (int)sizeof(elem_t))
+struct __align__(16) Vec {
+    elem_t v[VEC];
+};

@@ -117,8 +117,8 @@ class CudaBackendTest {
     void rmsNormForwardAndBackward(Mode mode) {
         CudaBackend be = backend(mode);
         DType s = mode.dtype;
-        for (boolean unit : new boolean[] {false, true}) {
-            int m = 19, d = 70;
+        for (int d : new int[] {70, 64}) for (boolean unit : new boolean[] {false, true}) { // 64: the 16-byte vector path
+            int m = 19;
             try (Tensor x = random(s, 2, m, d); Tensor w = random(s, 0.5, d); Tensor dy = random(s, 1, m, d);
                  Tensor dw0 = random(DType.F32, 1, d);
                  Tensor y = Tensor.zeros(DType.F32, m, d); Tensor rstd = Tensor.zeros(DType.F32, m);
@@ -128,11 +128,11 @@ class CudaBackendTest {
                  Tensor gdx = poisoned(be, s, m, d); Tensor gdw = be.upload(dw0, DType.F32)) {
                 cpu.rmsNorm(x, w, 1e-6f, unit, y, rstd);
                 be.rmsNorm(gx, gw, 1e-6f, unit, gy, grstd);
-                assertClose(y, be, gy, mode.tol, "rmsNorm y, unitOffset " + unit);
+                assertClose(y, be, gy, mode.tol, "rmsNorm y, d " + d + ", unitOffset " + unit);
                 assertClose(rstd, be, grstd, 1e-5, "rmsNorm rstd");
                 cpu.rmsNormBackward(dy, x, w, rstd, unit, dx, dw);
                 be.rmsNormBackward(gdy, gx, gw, grstd, unit, gdx, gdw);
-                assertClose(dx, be, gdx, mode.tol, "rmsNorm dx, unitOffset " + unit);
+                assertClose(dx, be, gdx, mode.tol, "rmsNorm dx, d " + d + ", unitOffset " + unit);
                 assertClose(dw, be, gdw, mode.tol, "rmsNorm dw, unitOffset " + unit);
             }
         }
@@ -273,19 +273,18 @@ class CudaBackendTest {
     void gatedActivations(Mode mode) {
         CudaBackend be = backend(mode);
         DType s = mode.dtype;
-        int n = 1003;
-        for (Activation act : Activation.values()) {
+        for (int n : new int[] {1003, 1024}) for (Activation act : Activation.values()) { // 1024: the 16-byte vector path
             try (Tensor gate = random(s, 2, n); Tensor up = random(s, 1, n); Tensor dOut = random(s, 1, n);
                  Tensor out = Tensor.zeros(DType.F32, n); Tensor dGate = Tensor.zeros(DType.F32, n); Tensor dUp = Tensor.zeros(DType.F32, n);
                  Tensor gg = be.upload(gate, s); Tensor gu = be.upload(up, s); Tensor gd = be.upload(dOut, s);
                  Tensor gout = poisoned(be, s, n); Tensor gdg = poisoned(be, s, n); Tensor gdu = poisoned(be, s, n)) {
                 cpu.gatedActivation(act, gate, up, out);
                 be.gatedActivation(act, gg, gu, gout);
-                assertClose(out, be, gout, mode.tol, act + " forward");
+                assertClose(out, be, gout, mode.tol, act + " forward, n " + n);
                 cpu.gatedActivationBackward(act, gate, up, dOut, dGate, dUp);
                 be.gatedActivationBackward(act, gg, gu, gd, gdg, gdu);
-                assertClose(dGate, be, gdg, mode.tol, act + " dGate");
-                assertClose(dUp, be, gdu, mode.tol, act + " dUp");
+                assertClose(dGate, be, gdg, mode.tol, act + " dGate, n " + n);
+                assertClose(dUp, be, gdu, mode.tol, act + " dUp, n " + n);
             }
         }
     }
@@ -316,7 +315,7 @@ class CudaBackendTest {
     void addSoftcapAndCopy(Mode mode) {
         CudaBackend be = backend(mode);
         DType s = mode.dtype;
-        int n = 777;
+        for (int n : new int[] {777, 256}) // 256 rows of 3: the 16-byte vector path
         try (Tensor a = random(s, 1, 3, n); Tensor b = random(s, 1, 3, n); Tensor x = random(s, 20, n);
              Tensor sum = Tensor.zeros(DType.F32, 3, n);
              Tensor ga = be.upload(a, s); Tensor gb = be.upload(b, s); Tensor gx = be.upload(x, s); Tensor gsum = poisoned(be, s, 3, n)) {
