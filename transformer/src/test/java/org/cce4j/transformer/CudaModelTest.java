@@ -1,5 +1,7 @@
 package org.cce4j.transformer;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import org.cce4j.core.cuda.GpuAvailability;
 import org.cce4j.core.tensor.DType;
 import org.cce4j.core.tensor.Device;
@@ -10,6 +12,8 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
+import java.io.IOException;
+import java.nio.file.Files;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.stream.Stream;
@@ -20,13 +24,14 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * The whole model on the CUDA backend against every transformers reference (logits, loss, every
  * parameter gradient), also with recomputation, and packed rows against their documents run alone.
  * <p>
- * f32 mode: within 1e-4, like the CPU. bf16 mode: every tensor within 2e-2, or within 1.25× the worst
- * error that bf16 storage alone causes on the same model where that is larger. Rounding every weight
- * and activation to bf16 while doing all arithmetic in f32 ({@link Bf16StorageBackend} on the CPU)
- * already lands at 2.2-6.3e-2 on the q/k projection gradients of these tiny models (dS = P∘(dP − δ)
- * cancels, and a k bias gradient is a sum of dk over keys that is nearly zero), so 2e-2 flat cannot be
- * met by any implementation that stores bf16. Which tensor is worst moves with the rounding (per tensor,
- * ours and the emulation differ by up to 2× either way), hence the model-wide yardstick.
+ * f32 mode: within 1e-4, like the CPU. bf16 mode: every tensor within 2e-2, or, where larger, within
+ * the worst error of either yardstick on the same model: transformers itself run in bf16
+ * (hf-reference/transformers-bf16.jsonl, from tools/reference/hf_bf16_error.py on the GPU machine), or
+ * 1.25× bf16 storage alone ({@link Bf16StorageBackend}: every weight and activation rounded to bf16,
+ * all arithmetic in f32). Both land at 2-8e-2 on the q/k projection and q-norm gradients of these tiny
+ * models (dS = P∘(dP − δ) cancels; a k bias gradient is a sum of dk over keys that is nearly zero), so
+ * 2e-2 flat cannot be met by any implementation that stores bf16. Which tensor is worst moves with the
+ * rounding (per tensor, ours and the emulation differ by up to 2× either way), hence model-wide yardsticks.
  */
 @Tag("gpu")
 class CudaModelTest {
@@ -54,9 +59,22 @@ class CudaModelTest {
         }
         double storageWorst = HfReferenceTest.errors(name, new Bf16StorageBackend(), false).values().stream()
                 .mapToDouble(Double::doubleValue).max().orElseThrow();
-        double tol = Math.max(BF16_TOL, BF16_STORAGE_FACTOR * storageWorst);
+        double transformersWorst = transformersBf16Worst(name);
+        double tol = Math.max(BF16_TOL, Math.max(BF16_STORAGE_FACTOR * storageWorst, transformersWorst));
         HfReferenceTest.errors(name, be, recompute).forEach((tensor, err) -> assertTrue(err <= tol,
-                name + " bf16 " + tensor + ": relative error " + err + " > " + tol + " (bf16 storage alone: worst " + storageWorst + ")"));
+                name + " bf16 " + tensor + ": relative error " + err + " > " + tol + " (bf16 storage alone: worst " + storageWorst
+                        + ", transformers in bf16: worst " + transformersWorst + ")"));
+    }
+
+    /** The worst of logits, loss and gradient errors transformers made in bf16 on fixture {@code name}. */
+    static double transformersBf16Worst(String name) throws IOException {
+        for (String line : Files.readAllLines(HfReferenceTest.ROOT.resolve("transformers-bf16.jsonl"))) {
+            JsonNode n = new ObjectMapper().readTree(line);
+            if (n.get("fixture").asText().equals(name)) {
+                return Math.max(n.get("worst_grad").asDouble(), Math.max(n.get("logits").asDouble(), n.get("loss").asDouble()));
+            }
+        }
+        throw new IllegalStateException("transformers-bf16.jsonl has no line for " + name);
     }
 
     @ParameterizedTest(name = "{0} {1}")

@@ -43,6 +43,11 @@ final class CudaAttention {
         return new Object[] {s.window(), docs, lo, hi, mask};
     }
 
+    /** maskArgs plus the per-block documents the tensor-core kernels take last. */
+    private Object[] mmaMaskArgs(AttentionShape s) {
+        return concat(maskArgs(s), new Object[] {arrays.blockDocuments(s.documents(), s.keyMask(), s.batch(), s.seqLen())});
+    }
+
     boolean usesTensorCores(AttentionShape s, Tensor... ts) {
         if (!tensorCores || dtype != DType.BF16 || s.headDim() % 16 != 0 || s.headDim() > MAX_HEAD) return false;
         for (Tensor t : ts) if ((t.address() & 15) != 0) return false;
@@ -82,13 +87,14 @@ final class CudaAttention {
 
     void forward(AttentionShape s, Tensor q, Tensor kk, Tensor v, Tensor out, Tensor lse) {
         check(s);
-        Object[] mask = maskArgs(s);
         int tiles = (s.seqLen() + 63) / 64;
         if (usesTensorCores(s, q, kk, v, out)) {
+            Object[] mask = mmaMaskArgs(s);
             mma("attn_fwd_mma", s).launch(tiles, s.heads() * s.batch(), 128, tileSmem(s, 1, 2, 2), concat(new Object[] {
                     q.address(), kk.address(), v.address(), out.address(), lse.address(), s.seqLen(), s.heads(), s.kvHeads(),
                     s.scale(), s.softcap()}, mask));
         } else {
+            Object[] mask = maskArgs(s);
             simt("attn_fwd_simt").launch(CudaKernels.warpBlocks((long) s.tokens() * s.heads()), 1, CudaKernels.THREADS, 0,
                     concat(new Object[] {q.address(), kk.address(), v.address(), out.address(), lse.address(), s.batch(), s.seqLen(),
                             s.heads(), s.kvHeads(), s.headDim(), s.scale(), s.softcap()}, mask));
@@ -97,13 +103,13 @@ final class CudaAttention {
 
     void backward(AttentionShape s, Tensor q, Tensor kk, Tensor v, Tensor out, Tensor lse, Tensor dOut, Tensor dq, Tensor dk, Tensor dv) {
         check(s);
-        Object[] mask = maskArgs(s);
         long rows = s.tokens();
         try (Tensor delta = k.device().empty(DType.F32, rows, s.heads())) {
             simt("attn_delta").launch(CudaKernels.warpBlocks(rows * s.heads()), 1, CudaKernels.THREADS, 0,
                     dOut.address(), out.address(), delta.address(), rows, s.heads(), s.headDim());
             int tiles = (s.seqLen() + 63) / 64;
             if (usesTensorCores(s, q, kk, v, out, dOut, dq, dk, dv)) {
+                Object[] mask = mmaMaskArgs(s);
                 Object[] common = {s.seqLen(), s.heads(), s.kvHeads(), s.scale(), s.softcap()};
                 mma("attn_bwd_dq_mma", s).launch(tiles, s.heads() * s.batch(), 128, tileSmem(s, 2, 2, 2), concat(concat(new Object[] {
                         q.address(), kk.address(), v.address(), dOut.address(), lse.address(), delta.address(), dq.address()}, common), mask));
@@ -116,6 +122,7 @@ final class CudaAttention {
                     mma("attn_bwd_dkdv_mma", s).launch(tiles, s.kvHeads() * s.batch(), 128, smem, concat(concat(kv, common), mask));
                 }
             } else {
+                Object[] mask = maskArgs(s);
                 Object[] shape = {s.batch(), s.seqLen(), s.heads(), s.kvHeads(), s.headDim(), s.scale(), s.softcap()};
                 simt("attn_bwd_dq_simt").launch(CudaKernels.warpBlocks(rows * s.heads()), 1, CudaKernels.THREADS, 0, concat(concat(new Object[] {
                         q.address(), kk.address(), v.address(), dOut.address(), lse.address(), delta.address(), dq.address()}, shape), mask));

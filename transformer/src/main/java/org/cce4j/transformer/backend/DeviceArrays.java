@@ -65,6 +65,41 @@ final class DeviceArrays implements AutoCloseable {
     }
 
     /**
+     * Per 64-token block of each sequence ([batch][ceil(T/64)]): the block's document when every token
+     * of it exists, is not padding and belongs to that one document (0 without documents), else −1 (also
+     * for negative document ids). The tensor-core attention skips the per-element mask on such blocks.
+     * 0 (no array) when there are neither documents nor padding.
+     */
+    long blockDocuments(int[] docs, boolean[] keyMask, int batch, int seqLen) {
+        if (docs == null && keyMask == null) return 0;
+        Object key = docs != null ? docs : keyMask;
+        int hash = (Arrays.hashCode(docs) * 31 + Arrays.hashCode(keyMask)) * 31 + seqLen;
+        return (long) lookup(key, hash, "blocks", () -> {
+            DeviceBuffer b = dev.uploadInts(blockDocuments(docs, keyMask, batch, seqLen, 64));
+            return new Entry(key, hash, "blocks", new DeviceBuffer[] {b}, b.pointer());
+        });
+    }
+
+    static int[] blockDocuments(int[] docs, boolean[] keyMask, int batch, int seqLen, int block) {
+        int blocks = (seqLen + block - 1) / block;
+        int[] out = new int[batch * blocks];
+        for (int b = 0; b < batch; b++) {
+            for (int k = 0; k < blocks; k++) {
+                int start = b * seqLen + k * block;
+                int doc = -1;
+                if ((k + 1) * block <= seqLen) {
+                    doc = docs == null ? 0 : docs[start];
+                    for (int i = start; i < start + block && doc >= 0; i++) {
+                        if ((keyMask != null && !keyMask[i]) || (docs != null && docs[i] != doc)) doc = -1;
+                    }
+                }
+                out[b * blocks + k] = Math.max(doc, -1);
+            }
+        }
+        return out;
+    }
+
+    /**
      * Per token (index within its sequence): kvLo = the first position of the sequence with the same
      * document id, qHi = one past the last such position.
      */

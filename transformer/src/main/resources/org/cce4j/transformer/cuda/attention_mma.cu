@@ -14,6 +14,11 @@
 //   fall in distinct banks), loaded by cp.async with zero fill past the sequence's end. The streamed
 //   tiles (K, V in the forward and dQ; Q, dO in dK/dV) are double-buffered where shared memory allows
 //   (STAGES = 2 up to HD 128): tile t+1 is in flight while tile t is computed.
+//
+//   Tiles start at multiples of 64 within the sequence. A warp's 16×64 tile that lies wholly inside
+//   the visible region (below the diagonal, inside the window, keys of one document with no padding:
+//   blockDoc[b, tile] ≥ 0, computed on the host) skips the per-element mask: most tiles of a long
+//   sequence take that path.
 #include "attention_common.cuh"
 #include "mma_sync.cuh"
 
@@ -24,6 +29,35 @@
 #define TILE (64 * LDS)
 #define NB (HD / 8)
 #define STAGES (HD <= 128 ? 2 : 1)
+
+/** A compile-time bool for generic lambdas (NVRTC has no <type_traits>). */
+template <bool B>
+struct Flag {
+    static constexpr bool value = B;
+};
+
+/**
+ * The document of 64-token block blk of sequence b when all of its tokens exist, are not padding and
+ * share one document (0 without documents), else −1; with neither documents nor padding every block
+ * that ends inside the sequence qualifies.
+ */
+__device__ __forceinline__ int block_doc(const int* blockDoc, int T, int b, int blk) {
+    if (blk * 64 + 64 > T) return -1;
+    return blockDoc ? blockDoc[b * ((T + 63) / 64) + blk] : 0;
+}
+
+/**
+ * Whether every query of a warp's rows [r0, r0 + 16) sees every key of [k0, k0 + 64): the keys end at or
+ * before the first row, the last row is within the window of the first key, the rows exist, and the key
+ * block is one document that is also each row's. Uniform across the warp (__all_sync).
+ */
+__device__ __forceinline__ bool rows_see_tile(const int* docs, const int* blockDoc, int T, int window, int b, int r0, int k0,
+                                              const int (&rowDoc)[2]) {
+    if (!(k0 + 63 <= r0 && r0 + 16 <= T && (window <= 0 || r0 + 15 - k0 < window))) return false;
+    const int bd = block_doc(blockDoc, T, b, k0 / 64);
+    if (bd < 0) return false;
+    return !docs || __all_sync(0xffffffffu, rowDoc[0] == bd && rowDoc[1] == bd);
+}
 
 #if HD % 16 != 0 || HD > 256
 #error "HD must be a multiple of 16, at most 256"
@@ -161,7 +195,7 @@ __device__ __forceinline__ void pipeline(int n, Issue issue, Compute compute) {
 extern "C" __global__ void __launch_bounds__(128) attn_fwd_mma(
         const u16* __restrict__ Q, const u16* __restrict__ K, const u16* __restrict__ V, u16* __restrict__ O,
         float* __restrict__ LSE, int T, int H, int KVH, float scale, float cap, int window,
-        const int* docs, const int* kvLo, const int* qHi, const unsigned char* keyMask) {
+        const int* docs, const int* kvLo, const int* qHi, const unsigned char* keyMask, const int* blockDoc) {
     // shared: Q | K[STAGES] | V[STAGES] | doc[STAGES][64] | ok[STAGES][64]
     u16* sQ = (u16*)smem;
     u16* sK = sQ + TILE;
@@ -180,7 +214,7 @@ extern "C" __global__ void __launch_bounds__(128) attn_fwd_mma(
     const float invCap = cap > 0.f ? 1.f / cap : 0.f;
 
     load_tile(sQ, Q + tok0 * qW + h * HD, qW, q0, T - q0, tid); // committed with the first K/V tile
-    const int kBegin = block_key_lo(m, tok0, q0, &sLo, tid), kEnd = min(T, q0 + 64);
+    const int kBegin = block_key_lo(m, tok0, q0, &sLo, tid) / 64 * 64, kEnd = min(T, q0 + 64);
 
     int row[2], rowDoc[2];
     #pragma unroll
@@ -205,18 +239,25 @@ extern "C" __global__ void __launch_bounds__(128) attn_fwd_mma(
         float s[8][4];
         mma_abt(s, sQ, warp * 16, sK + buf * TILE, lane);
         float tileMax[2] = {CCE_NEG_INF, CCE_NEG_INF};
-        #pragma unroll
-        for (int j = 0; j < 8; j++) {
+        auto score = [&](auto full) {
             #pragma unroll
-            for (int e = 0; e < 4; e++) {
-                const int hh = e >> 1, kc = j * 8 + (lane & 3) * 2 + (e & 1), col = k0 + kc, r = row[hh];
-                float fac;
-                const float x = tile_score(s[j][e], scale, cap, invCap, &fac);
-                const bool vis = kOk[kc] && col <= r && r < T && (window <= 0 || r - col < window) && (!docs || kDoc[kc] == rowDoc[hh]);
-                s[j][e] = vis ? x : CCE_NEG_INF;
-                tileMax[hh] = fmax_(tileMax[hh], s[j][e]);
+            for (int j = 0; j < 8; j++) {
+                #pragma unroll
+                for (int e = 0; e < 4; e++) {
+                    const int hh = e >> 1, kc = j * 8 + (lane & 3) * 2 + (e & 1), col = k0 + kc, r = row[hh];
+                    float fac;
+                    const float x = tile_score(s[j][e], scale, cap, invCap, &fac);
+                    bool vis = true;
+                    if constexpr (!decltype(full)::value) {
+                        vis = kOk[kc] && col <= r && r < T && (window <= 0 || r - col < window) && (!docs || kDoc[kc] == rowDoc[hh]);
+                    }
+                    s[j][e] = vis ? x : CCE_NEG_INF;
+                    tileMax[hh] = fmax_(tileMax[hh], s[j][e]);
+                }
             }
-        }
+        };
+        if (rows_see_tile(docs, blockDoc, T, window, b, q0 + warp * 16, k0, rowDoc)) score(Flag<true>{});
+        else score(Flag<false>{});
         float corr[2], mUse[2], rowSum[2] = {0.f, 0.f};
         #pragma unroll
         for (int hh = 0; hh < 2; hh++) {
@@ -265,7 +306,8 @@ extern "C" __global__ void __launch_bounds__(128) attn_fwd_mma(
 extern "C" __global__ void __launch_bounds__(128) attn_bwd_dq_mma(
         const u16* __restrict__ Q, const u16* __restrict__ K, const u16* __restrict__ V, const u16* __restrict__ dO,
         const float* __restrict__ LSE, const float* __restrict__ delta, u16* __restrict__ dQ, int T, int H, int KVH,
-        float scale, float cap, int window, const int* docs, const int* kvLo, const int* qHi, const unsigned char* keyMask) {
+        float scale, float cap, int window, const int* docs, const int* kvLo, const int* qHi, const unsigned char* keyMask,
+        const int* blockDoc) {
     // shared: Q | dO | K[STAGES] | V[STAGES] | doc[STAGES][64] | ok[STAGES][64]
     u16* sQ = (u16*)smem;
     u16* sdO = sQ + TILE;
@@ -286,7 +328,7 @@ extern "C" __global__ void __launch_bounds__(128) attn_bwd_dq_mma(
 
     load_tile(sQ, Q + tok0 * qW + h * HD, qW, q0, T - q0, tid);
     load_tile(sdO, dO + tok0 * qW + h * HD, qW, q0, T - q0, tid);
-    const int kBegin = block_key_lo(m, tok0, q0, &sLo, tid), kEnd = min(T, q0 + 64);
+    const int kBegin = block_key_lo(m, tok0, q0, &sLo, tid) / 64 * 64, kEnd = min(T, q0 + 64);
 
     int row[2], rowDoc[2];
     float lse[2], dl[2];
@@ -314,19 +356,26 @@ extern "C" __global__ void __launch_bounds__(128) attn_bwd_dq_mma(
         float dp[8][4], s[8][4];
         mma_abt(dp, sdO, warp * 16, sV + buf * TILE, lane);
         mma_abt(s, sQ, warp * 16, sK + buf * TILE, lane);
-        #pragma unroll
-        for (int j = 0; j < 8; j++) {
+        auto grad = [&](auto full) {
             #pragma unroll
-            for (int e = 0; e < 4; e++) {
-                const int hh = e >> 1, kc = j * 8 + (lane & 3) * 2 + (e & 1), col = k0 + kc, r = row[hh];
-                float fac;
-                const float x = tile_score(s[j][e], scale, cap, invCap, &fac);
-                const bool vis = lse[hh] != CCE_NEG_INF && kOk[kc] && col <= r && r < T && (window <= 0 || r - col < window)
-                        && (!docs || kDoc[kc] == rowDoc[hh]);
-                const float p = vis ? ex2_approx((x - lse[hh]) * CCE_LOG2E) : 0.f;
-                dp[j][e] = p * (dp[j][e] - dl[hh]) * fac;
+            for (int j = 0; j < 8; j++) {
+                #pragma unroll
+                for (int e = 0; e < 4; e++) {
+                    const int hh = e >> 1, kc = j * 8 + (lane & 3) * 2 + (e & 1), col = k0 + kc, r = row[hh];
+                    float fac;
+                    const float x = tile_score(s[j][e], scale, cap, invCap, &fac);
+                    bool vis = true;
+                    if constexpr (!decltype(full)::value) {
+                        vis = lse[hh] != CCE_NEG_INF && kOk[kc] && col <= r && r < T && (window <= 0 || r - col < window)
+                                && (!docs || kDoc[kc] == rowDoc[hh]);
+                    }
+                    const float p = vis ? ex2_approx((x - lse[hh]) * CCE_LOG2E) : 0.f;
+                    dp[j][e] = p * (dp[j][e] - dl[hh]) * fac;
+                }
             }
-        }
+        };
+        if (rows_see_tile(docs, blockDoc, T, window, b, q0 + warp * 16, k0, rowDoc)) grad(Flag<true>{});
+        else grad(Flag<false>{});
         mma_pb(dq, dp, sK + buf * TILE, lane);
     };
     pipeline((kEnd - kBegin + 63) / 64, issue, compute);
@@ -338,7 +387,8 @@ template <int MODE>
 __device__ __forceinline__ void dkdv(const u16* __restrict__ Q, const u16* __restrict__ K, const u16* __restrict__ V,
                                      const u16* __restrict__ dO, const float* __restrict__ LSE, const float* __restrict__ delta,
                                      u16* __restrict__ dK, u16* __restrict__ dV, int T, int H, int KVH, float scale, float cap,
-                                     int window, const int* docs, const int* kvLo, const int* qHi, const unsigned char* keyMask) {
+                                     int window, const int* docs, const int* kvLo, const int* qHi, const unsigned char* keyMask,
+                                     const int* blockDoc) {
     // shared: K | V | Q[STAGES] | dO[STAGES] | lse[STAGES][64] | delta[STAGES][64] | doc[STAGES][64]
     u16* sK = (u16*)smem;
     u16* sV = sK + TILE;
@@ -399,21 +449,31 @@ __device__ __forceinline__ void dkdv(const u16* __restrict__ Q, const u16* __res
         float st[8][4], dpt[8][4];
         mma_abt(st, sK, warp * 16, tQ, lane);
         if constexpr (MODE != 1) mma_abt(dpt, sV, warp * 16, tdO, lane);
-        #pragma unroll
-        for (int j = 0; j < 8; j++) {
+        auto grad = [&](auto full) {
             #pragma unroll
-            for (int e = 0; e < 4; e++) {
-                const int hh = e >> 1, qc = j * 8 + (lane & 3) * 2 + (e & 1), q = q0 + qc, kj = key[hh];
-                float fac;
-                const float x = tile_score(st[j][e], scale, cap, invCap, &fac);
-                const float l = qLse[qc];
-                const bool vis = keyOk[hh] && l != CCE_NEG_INF && q >= kj && q < T && (window <= 0 || q - kj < window)
-                        && (!docs || qDoc[qc] == keyDoc[hh]);
-                const float p = vis ? ex2_approx((x - l) * CCE_LOG2E) : 0.f;
-                st[j][e] = p;
-                if constexpr (MODE != 1) dpt[j][e] = p * (dpt[j][e] - qDelta[qc]) * fac;
+            for (int j = 0; j < 8; j++) {
+                #pragma unroll
+                for (int e = 0; e < 4; e++) {
+                    const int hh = e >> 1, qc = j * 8 + (lane & 3) * 2 + (e & 1), q = q0 + qc, kj = key[hh];
+                    float fac;
+                    const float x = tile_score(st[j][e], scale, cap, invCap, &fac);
+                    const float l = qLse[qc];
+                    bool vis = true;
+                    if constexpr (!decltype(full)::value) {
+                        vis = keyOk[hh] && l != CCE_NEG_INF && q >= kj && q < T && (window <= 0 || q - kj < window)
+                                && (!docs || qDoc[qc] == keyDoc[hh]);
+                    }
+                    const float p = vis ? ex2_approx((x - l) * CCE_LOG2E) : 0.f;
+                    st[j][e] = p;
+                    if constexpr (MODE != 1) dpt[j][e] = p * (dpt[j][e] - qDelta[qc]) * fac;
+                }
             }
-        }
+        };
+        // the warp's 16 keys [k0 + 16·warp, +16) against queries [q0, q0 + 64): all visible when the queries
+        // are at or after the last key, within the window of the first, and both blocks are one document
+        const int wk0 = k0 + warp * 16, kd = block_doc(blockDoc, T, b, k0 / 64), qd = block_doc(blockDoc, T, b, q0 / 64);
+        if (q0 >= wk0 + 15 && (window <= 0 || q0 + 63 - wk0 < window) && kd >= 0 && qd == kd) grad(Flag<true>{});
+        else grad(Flag<false>{});
         if constexpr (MODE != 2) mma_pb(dv, st, tdO, lane);
         if constexpr (MODE != 1) mma_pb(dk, dpt, tQ, lane);
     };
@@ -428,8 +488,8 @@ __device__ __forceinline__ void dkdv(const u16* __restrict__ Q, const u16* __res
             const u16* __restrict__ Q, const u16* __restrict__ K, const u16* __restrict__ V, const u16* __restrict__ dO, \
             const float* __restrict__ LSE, const float* __restrict__ delta, u16* __restrict__ dK, u16* __restrict__ dV,   \
             int T, int H, int KVH, float scale, float cap, int window, const int* docs, const int* kvLo, const int* qHi,   \
-            const unsigned char* keyMask) {                                                                              \
-        dkdv<mode>(Q, K, V, dO, LSE, delta, dK, dV, T, H, KVH, scale, cap, window, docs, kvLo, qHi, keyMask);          \
+            const unsigned char* keyMask, const int* blockDoc) {                                                         \
+        dkdv<mode>(Q, K, V, dO, LSE, delta, dK, dV, T, H, KVH, scale, cap, window, docs, kvLo, qHi, keyMask, blockDoc); \
     }
 DKDV_KERNEL(attn_bwd_dkdv_mma, 0)
 DKDV_KERNEL(attn_bwd_dv_mma, 1)

@@ -163,8 +163,9 @@ class CudaBackendTest {
 
     // ---- attention -------------------------------------------------------------------------
 
+    /** An attention shape; docSpan > 0 packs documents of about that many tokens, padded adds left padding. */
     record Case(String name, int batch, int seqLen, int heads, int kvHeads, int headDim, float softcap, int window,
-                boolean packed, boolean padded) {
+                int docSpan, boolean padded) {
         @Override
         public String toString() {
             return name;
@@ -173,16 +174,19 @@ class CudaBackendTest {
 
     static Stream<Arguments> attentionCases() {
         List<Case> cases = List.of(
-                new Case("causal hd64 T130", 2, 130, 4, 2, 64, 0, 0, false, false),
-                new Case("gqa4 hd16 T37", 2, 37, 4, 1, 16, 0, 0, false, false),
-                new Case("one token hd64", 3, 1, 2, 2, 64, 0, 0, false, false),
-                new Case("softcap+window hd256 T100", 1, 100, 2, 1, 256, 2f, 23, false, false),
-                new Case("hd128 T70 window", 2, 70, 2, 2, 128, 0, 9, false, false),
-                new Case("packed hd64 T150", 2, 150, 4, 2, 64, 0, 0, true, false),
-                new Case("padded hd64 T66", 2, 66, 2, 1, 64, 0, 0, false, true),
-                new Case("packed+padded+softcap hd16 T90", 2, 90, 2, 2, 16, 3f, 0, true, true),
-                new Case("simt head 8", 2, 45, 4, 2, 8, 0, 5, true, true),
-                new Case("simt head 24", 1, 40, 2, 1, 24, 2f, 0, false, false));
+                new Case("causal hd64 T130", 2, 130, 4, 2, 64, 0, 0, 0, false),
+                new Case("gqa4 hd16 T37", 2, 37, 4, 1, 16, 0, 0, 0, false),
+                new Case("one token hd64", 3, 1, 2, 2, 64, 0, 0, 0, false),
+                new Case("softcap+window hd256 T100", 1, 100, 2, 1, 256, 2f, 23, 0, false),
+                new Case("hd128 T70 window", 2, 70, 2, 2, 128, 0, 9, 0, false),
+                new Case("window hd64 T300", 1, 300, 2, 1, 64, 0, 100, 0, false),
+                new Case("packed hd64 T150", 2, 150, 4, 2, 64, 0, 0, 25, false),
+                new Case("long documents hd64 T333", 2, 333, 2, 1, 64, 0, 0, 150, false),
+                new Case("padded hd64 T200", 2, 200, 2, 1, 64, 0, 0, 0, true),
+                new Case("packed+padded+softcap hd16 T90", 2, 90, 2, 2, 16, 3f, 0, 25, true),
+                new Case("long documents+padded+window hd256 T260", 1, 260, 2, 2, 256, 0, 150, 120, true),
+                new Case("simt head 8", 2, 45, 4, 2, 8, 0, 5, 25, true),
+                new Case("simt head 24", 1, 40, 2, 1, 24, 2f, 0, 0, false));
         List<Arguments> args = new ArrayList<>();
         for (Mode m : Mode.values()) {
             for (Case c : cases) {
@@ -197,12 +201,12 @@ class CudaBackendTest {
         int n = c.batch() * c.seqLen();
         int[] docs = null;
         boolean[] mask = null;
-        if (c.packed()) {
+        if (c.docSpan() > 0) {
             docs = new int[n];
             for (int b = 0; b < c.batch(); b++) {
                 int doc = 0;
                 for (int i = 0; i < c.seqLen(); i++) {
-                    if (i > 0 && rnd.nextInt(25) == 0) doc++;
+                    if (i > 0 && rnd.nextInt(c.docSpan()) == 0) doc++;
                     docs[b * c.seqLen() + i] = doc;
                 }
             }
