@@ -30,12 +30,6 @@
 #define NB (HD / 8)
 #define STAGES (HD <= 128 ? 2 : 1)
 
-/** A compile-time bool for generic lambdas (NVRTC has no <type_traits>). */
-template <bool B>
-struct Flag {
-    static constexpr bool value = B;
-};
-
 /**
  * The document of 64-token block blk of sequence b when all of its tokens exist, are not padding and
  * share one document (0 without documents), else −1; with neither documents nor padding every block
@@ -239,7 +233,7 @@ extern "C" __global__ void __launch_bounds__(128) attn_fwd_mma(
         float s[8][4];
         mma_abt(s, sQ, warp * 16, sK + buf * TILE, lane);
         float tileMax[2] = {CCE_NEG_INF, CCE_NEG_INF};
-        auto score = [&](auto full) {
+        auto score = [&](const bool full) {
             #pragma unroll
             for (int j = 0; j < 8; j++) {
                 #pragma unroll
@@ -248,7 +242,7 @@ extern "C" __global__ void __launch_bounds__(128) attn_fwd_mma(
                     float fac;
                     const float x = tile_score(s[j][e], scale, cap, invCap, &fac);
                     bool vis = true;
-                    if constexpr (!decltype(full)::value) {
+                    if (!full) { // a constant once the lambda is inlined into each call below
                         vis = kOk[kc] && col <= r && r < T && (window <= 0 || r - col < window) && (!docs || kDoc[kc] == rowDoc[hh]);
                     }
                     s[j][e] = vis ? x : CCE_NEG_INF;
@@ -256,8 +250,8 @@ extern "C" __global__ void __launch_bounds__(128) attn_fwd_mma(
                 }
             }
         };
-        if (rows_see_tile(docs, blockDoc, T, window, b, q0 + warp * 16, k0, rowDoc)) score(Flag<true>{});
-        else score(Flag<false>{});
+        if (rows_see_tile(docs, blockDoc, T, window, b, q0 + warp * 16, k0, rowDoc)) score(true);
+        else score(false);
         float corr[2], mUse[2], rowSum[2] = {0.f, 0.f};
         #pragma unroll
         for (int hh = 0; hh < 2; hh++) {
@@ -356,7 +350,7 @@ extern "C" __global__ void __launch_bounds__(128) attn_bwd_dq_mma(
         float dp[8][4], s[8][4];
         mma_abt(dp, sdO, warp * 16, sV + buf * TILE, lane);
         mma_abt(s, sQ, warp * 16, sK + buf * TILE, lane);
-        auto grad = [&](auto full) {
+        auto grad = [&](const bool full) {
             #pragma unroll
             for (int j = 0; j < 8; j++) {
                 #pragma unroll
@@ -365,7 +359,7 @@ extern "C" __global__ void __launch_bounds__(128) attn_bwd_dq_mma(
                     float fac;
                     const float x = tile_score(s[j][e], scale, cap, invCap, &fac);
                     bool vis = true;
-                    if constexpr (!decltype(full)::value) {
+                    if (!full) { // a constant once the lambda is inlined into each call below
                         vis = lse[hh] != CCE_NEG_INF && kOk[kc] && col <= r && r < T && (window <= 0 || r - col < window)
                                 && (!docs || kDoc[kc] == rowDoc[hh]);
                     }
@@ -374,8 +368,8 @@ extern "C" __global__ void __launch_bounds__(128) attn_bwd_dq_mma(
                 }
             }
         };
-        if (rows_see_tile(docs, blockDoc, T, window, b, q0 + warp * 16, k0, rowDoc)) grad(Flag<true>{});
-        else grad(Flag<false>{});
+        if (rows_see_tile(docs, blockDoc, T, window, b, q0 + warp * 16, k0, rowDoc)) grad(true);
+        else grad(false);
         mma_pb(dq, dp, sK + buf * TILE, lane);
     };
     pipeline((kEnd - kBegin + 63) / 64, issue, compute);
@@ -449,7 +443,7 @@ __device__ __forceinline__ void dkdv(const u16* __restrict__ Q, const u16* __res
         float st[8][4], dpt[8][4];
         mma_abt(st, sK, warp * 16, tQ, lane);
         if constexpr (MODE != 1) mma_abt(dpt, sV, warp * 16, tdO, lane);
-        auto grad = [&](auto full) {
+        auto grad = [&](const bool full) {
             #pragma unroll
             for (int j = 0; j < 8; j++) {
                 #pragma unroll
@@ -459,7 +453,7 @@ __device__ __forceinline__ void dkdv(const u16* __restrict__ Q, const u16* __res
                     const float x = tile_score(st[j][e], scale, cap, invCap, &fac);
                     const float l = qLse[qc];
                     bool vis = true;
-                    if constexpr (!decltype(full)::value) {
+                    if (!full) { // a constant once the lambda is inlined into each call below
                         vis = keyOk[hh] && l != CCE_NEG_INF && q >= kj && q < T && (window <= 0 || q - kj < window)
                                 && (!docs || qDoc[qc] == keyDoc[hh]);
                     }
@@ -472,8 +466,8 @@ __device__ __forceinline__ void dkdv(const u16* __restrict__ Q, const u16* __res
         // the warp's 16 keys [k0 + 16·warp, +16) against queries [q0, q0 + 64): all visible when the queries
         // are at or after the last key, within the window of the first, and both blocks are one document
         const int wk0 = k0 + warp * 16, kd = block_doc(blockDoc, T, b, k0 / 64), qd = block_doc(blockDoc, T, b, q0 / 64);
-        if (q0 >= wk0 + 15 && (window <= 0 || q0 + 63 - wk0 < window) && kd >= 0 && qd == kd) grad(Flag<true>{});
-        else grad(Flag<false>{});
+        if (q0 >= wk0 + 15 && (window <= 0 || q0 + 63 - wk0 < window) && kd >= 0 && qd == kd) grad(true);
+        else grad(false);
         if constexpr (MODE != 2) mma_pb(dv, st, tdO, lane);
         if constexpr (MODE != 1) mma_pb(dk, dpt, tQ, lane);
     };
