@@ -15,7 +15,8 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
 /**
  * cuBLAS ({@code libcublas.so.13}, else {@code .12}) through FFM, just what the materialized
- * baseline needs: a handle bound to our stream and {@code cublasGemmEx} with f32 accumulation.
+ * baseline and the transformer's linear layers need: a handle bound to our stream and
+ * {@code cublasGemmEx} with f32 accumulation.
  * cuBLAS is column-major; {@link #gemmRowMajor} hides that for row-major operands.
  */
 public final class Cublas {
