@@ -1,5 +1,6 @@
 package org.cce4j.trainer;
 
+import org.cce4j.core.InvalidInputException;
 import org.cce4j.core.tensor.DeviceChoice;
 import org.cce4j.core.tensor.Devices;
 import picocli.CommandLine.Option;
@@ -21,7 +22,7 @@ public final class CommonOptions {
         try {
             choice = Devices.choose(device);
         } catch (IllegalArgumentException e) {
-            throw new org.cce4j.core.InvalidInputException(e.getMessage());
+            throw new InvalidInputException(e.getMessage());
         }
         if (verbose) {
             err.println("device: " + choice.device() + " (" + choice.reason() + ")");

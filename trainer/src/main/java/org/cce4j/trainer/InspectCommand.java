@@ -30,8 +30,9 @@ import java.util.concurrent.Callable;
  * without a listing.
  */
 @Command(name = "inspect",
-        description = {"List the tensors (name, dtype, shape), metadata and config summary of a .safetensors file,",
-                "a Hugging Face model folder (config.json + model.safetensors or shards) or a PEFT adapter folder."},
+        description = {"Lists the tensors, metadata and config of a safetensors file, model folder or adapter.",
+                "PATH: a .safetensors file, a Hugging Face model folder (config.json + model.safetensors or shards)",
+                "or a PEFT adapter folder; for each tensor its name, dtype and shape."},
         mixinStandardHelpOptions = true)
 final class InspectCommand implements Callable<Integer> {
     @Parameters(index = "0", paramLabel = "PATH", description = "a .safetensors file, a model folder or an adapter folder")

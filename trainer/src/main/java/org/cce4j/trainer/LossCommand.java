@@ -22,7 +22,10 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
 
+import java.io.IOException;
 import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.Locale;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -127,7 +130,7 @@ public final class LossCommand implements Callable<Integer> {
         }
     }
 
-    private void write(CceForward f, CceGradients g, long n) throws java.io.IOException {
+    private void write(CceForward f, CceGradients g, long n) throws IOException {
         List<Tensor> host = new ArrayList<>();
         try {
             Map<String, Tensor> out = new LinkedHashMap<>();
@@ -141,7 +144,7 @@ public final class LossCommand implements Callable<Integer> {
             List<TensorEntry> entries = new ArrayList<>();
             out.forEach((name, t) -> entries.add(TensorEntry.of(name, t)));
             SafetensorsWriter.write(output, Map.of("producer", "cce4j loss", "impl", impl.cliName(), "reduction",
-                    reduction.name().toLowerCase(java.util.Locale.ROOT)), entries);
+                    reduction.name().toLowerCase(Locale.ROOT)), entries);
         } finally {
             for (Tensor t : host) t.close();
         }
@@ -161,8 +164,8 @@ public final class LossCommand implements Callable<Integer> {
 
     private static Tensor ones(long n, long[] eShape) {
         float[] one = new float[Math.toIntExact(n)];
-        java.util.Arrays.fill(one, 1f);
-        return Tensor.of(one, java.util.Arrays.copyOf(eShape, eShape.length - 1));
+        Arrays.fill(one, 1f);
+        return Tensor.of(one, Arrays.copyOf(eShape, eShape.length - 1));
     }
 
     private void requireFloat(Tensor t, String name) {

@@ -8,6 +8,7 @@ import org.cce4j.core.loss.CceImpl;
 import org.cce4j.core.loss.CceInputs;
 import org.cce4j.core.loss.CceOptions;
 import org.cce4j.core.loss.LinearCrossEntropy;
+import org.cce4j.core.tensor.DType;
 import org.cce4j.core.tensor.Tensor;
 import org.cce4j.transformer.backend.Backend;
 import org.cce4j.transformer.backend.RopeTable;
@@ -110,7 +111,7 @@ public final class TransformerModel implements AutoCloseable {
             x = next;
         }
         pass.normed = backend.zeros(backend.computeDType(), m, h);
-        pass.rstd = backend.zeros(org.cce4j.core.tensor.DType.F32, m);
+        pass.rstd = backend.zeros(DType.F32, m);
         backend.rmsNorm(x, finalNorm.value(), (float) config.rmsNormEps(), config.family().unitOffsetRmsNorm(), pass.normed, pass.rstd);
         return pass;
     }
@@ -139,7 +140,7 @@ public final class TransformerModel implements AutoCloseable {
              CceForward f = cce.forward(new CceInputs(pass.normed.reshape(b.batch(), b.seqLen(), config.hiddenSize()),
                      head.value(), labels, null, null), lossOptions())) {
             if (!backward) return f.lossValue();
-            try (Tensor dNormed = backend.zeros(org.cce4j.core.tensor.DType.F32, b.batch(), b.seqLen(), config.hiddenSize());
+            try (Tensor dNormed = backend.zeros(DType.F32, b.batch(), b.seqLen(), config.hiddenSize());
                  Tensor up = Tensor.scalar(1f)) {
                 cce.backward(f, up, new CceGradients(dNormed, head.gradOrNull(), null));
                 backward(pass, dNormed.reshape(b.tokens(), config.hiddenSize()));
