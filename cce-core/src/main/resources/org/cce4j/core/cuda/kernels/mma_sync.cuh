@@ -1,5 +1,6 @@
-// mma_sync.cuh: the warp-level tensor-core pieces the attention kernels are built from (sm_80+, bf16
-// operands, f32 accumulators): cp.async tile loads, ldmatrix fragment loads and mma.sync.m16n8k16.
+// mma_sync.cuh: the warp-level tensor-core pieces the CCE backward and the attention kernels are
+// built from (sm_80+, 16-bit operands, f32 accumulators): cp.async tile loads, ldmatrix fragment
+// loads and mma.sync.m16n8k16 (bf16 here; the CCE backward adds its f16 twin).
 // Fragment layout of a 16×8 accumulator c[4] in lane L: rows L/4 (c0, c1) and L/4 + 8 (c2, c3),
 // columns (L%4)·2 + {0, 1}; two neighbouring 16×8 accumulators are exactly the A fragment of a
 // 16×16 operand once packed to bf16 (the FlashAttention-2 trick that keeps P in registers).
