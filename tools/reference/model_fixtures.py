@@ -4,7 +4,11 @@ transformers computes for a fixed batch (in float64 from the saved weights, so t
 exact to well below our 1e-4 tolerance).
 
 Run where PyTorch and transformers are installed (the GPU machine):
-    python3 tools/reference/model_fixtures.py OUT_DIR
+    python3 tools/reference/model_fixtures.py OUT_DIR [--init wide|default]
+--init wide (the default, hf-reference/): weights redrawn with std 0.2 (norm weights 1 ± 0.3), larger
+than transformers' init so that every path of the model matters in f32. --init default
+(hf-reference-default-init/): the weights transformers' own initialization gives (std 0.02, norms
+at their neutral value), the scale a real checkpoint's bf16 rounding sees; the bf16 tests use both.
 Writes OUT_DIR/<name>/ (a Hugging Face folder: config.json, *.safetensors) and
 OUT_DIR/<name>/reference.safetensors with:
     input_ids [B,T] int64, attention_mask [B,T] int64, labels [B,T] int64,
@@ -20,6 +24,8 @@ from safetensors.torch import save_file
 
 torch.manual_seed(0)
 OUT = sys.argv[1]
+INIT = sys.argv[sys.argv.index("--init") + 1] if "--init" in sys.argv else "wide"
+assert INIT in ("wide", "default"), INIT
 
 SMALL = dict(vocab_size=97, hidden_size=32, intermediate_size=48, num_hidden_layers=2,
              num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=64,
@@ -75,11 +81,12 @@ for name, cls_name, overrides, dtype, shard, padded in CASES:
     config = build(cls_name, overrides)
     config._attn_implementation = "eager"
     model = transformers.AutoModelForCausalLM.from_config(config, attn_implementation="eager")
-    with torch.no_grad():  # larger random weights than the init, so that every path matters
-        for p in model.parameters():
-            p.normal_(0.0, 0.2 if p.dim() > 1 else 0.3)
-            if p.dim() == 1 and name.startswith("gemma") is False:
-                p.add_(1.0)
+    if INIT == "wide":
+        with torch.no_grad():  # larger random weights than the init, so that every path matters
+            for p in model.parameters():
+                p.normal_(0.0, 0.2 if p.dim() > 1 else 0.3)
+                if p.dim() == 1 and name.startswith("gemma") is False:
+                    p.add_(1.0)
     model = model.to(dtype)
     folder = os.path.join(OUT, name)
     kwargs = {"safe_serialization": True}
@@ -109,7 +116,7 @@ for name, cls_name, overrides, dtype, shard, padded in CASES:
     for pname, p in ref.named_parameters():
         tensors["grad." + pname] = p.grad.detach().to(torch.float32).contiguous()
     save_file(tensors, os.path.join(folder, "reference.safetensors"))
-    manifest[name] = {"loss": float(out.loss), "params": [n for n, _ in ref.named_parameters()],
+    manifest[name] = {"init": INIT, "loss": float(out.loss), "params": [n for n, _ in ref.named_parameters()],
                       "transformers": transformers.__version__, "torch": torch.__version__}
     print(name, "loss", float(out.loss), "files", sorted(os.listdir(folder)))
 

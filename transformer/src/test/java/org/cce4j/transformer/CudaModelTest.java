@@ -61,7 +61,12 @@ class CudaModelTest {
                 .mapToDouble(Double::doubleValue).max().orElseThrow();
         double transformersWorst = transformersBf16Worst(name);
         double tol = Math.max(BF16_TOL, Math.max(BF16_STORAGE_FACTOR * storageWorst, transformersWorst));
-        HfReferenceTest.errors(name, be, recompute).forEach((tensor, err) -> assertTrue(err <= tol,
+        java.util.Map<String, Double> errors = HfReferenceTest.errors(name, be, recompute);
+        java.util.Map.Entry<String, Double> worst = errors.entrySet().stream().max(java.util.Map.Entry.comparingByValue()).orElseThrow();
+        System.out.printf(java.util.Locale.ROOT, "bf16 %s%s: worst %s %.3e (logits %.3e, loss %.3e; tolerance %.3e, storage %.3e, transformers %.3e)%n",
+                name, recompute ? " recompute" : "", worst.getKey(), worst.getValue(), errors.get("logits"), errors.get("loss"),
+                tol, storageWorst, transformersWorst);
+        errors.forEach((tensor, err) -> assertTrue(err <= tol,
                 name + " bf16 " + tensor + ": relative error " + err + " > " + tol + " (bf16 storage alone: worst " + storageWorst
                         + ", transformers in bf16: worst " + transformersWorst + ")"));
     }

@@ -55,15 +55,24 @@ class HfReferenceTest {
         check(name, new CpuBackend(), recompute, TOL);
     }
 
-    /** The fixtures, from the test class path (so the GPU bundle, run from elsewhere, finds them too). */
+    /**
+     * The fixtures, from the test class path (so the GPU bundle, run from elsewhere, finds them too);
+     * {@code CCE4J_HF_REFERENCE_ROOT} points the tests at another set (fresh output of model_fixtures.py).
+     */
     private static Path fixtureRoot() {
-        java.net.URL url = HfReferenceTest.class.getResource("/hf-reference");
+        return fixtureRoot("hf-reference", "CCE4J_HF_REFERENCE_ROOT");
+    }
+
+    static Path fixtureRoot(String resource, String overrideVariable) {
+        String override = System.getenv(overrideVariable);
+        if (override != null && !override.isBlank()) return Path.of(override);
+        java.net.URL url = HfReferenceTest.class.getResource("/" + resource);
         try {
             if (url != null && "file".equals(url.getProtocol())) return Path.of(url.toURI());
         } catch (java.net.URISyntaxException e) {
             throw new IllegalStateException(e);
         }
-        return Path.of("src/test/resources/hf-reference");
+        return Path.of("src/test/resources/" + resource);
     }
 
     /** Logits, loss and every parameter gradient of fixture {@code name} on {@code backend}, within {@code tol}. */

@@ -11,6 +11,7 @@ import java.util.List;
  *   cce_backward_mma.cu    sm_80+, bf16/f16, D % 8 == 0: mma.sync backward tiles
  *   cce_simt.cu            anything else (f32 exact, odd D, other GPUs): CTA = 64 rows × a vocab split
  *   cce_rows.cu            merge, plan, one-hot backward
+ *   cce_dense.cu           the gradient block of the dense (cuBLAS) backward
  * </pre>
  * The vocabulary is cut into S splits of whole 256-entry tiles, S chosen so that the CTAs fill
  * whole waves of the device ({@link #splits}).
@@ -22,7 +23,7 @@ final class CceKernels {
     static final int BACKWARD_SMEM = (64 * 257 + 256 * 32) * 4;
     static final int BACKWARD_MMA_SMEM = 64 * 264 * 2 + 2 * (64 + 256) * 40 * 2;
 
-    final CudaModule simt, rows, wgmma, mma;
+    final CudaModule simt, rows, dense, wgmma, mma;
     final DType elem;
     private final CudaDevice dev;
     private volatile CudaModule wgmmaCluster;
@@ -33,6 +34,7 @@ final class CceKernels {
         List<String> defs = List.of("CCE_ELEM=" + code(elem));
         simt = dev.module("cce_simt.cu", defs);
         rows = dev.module("cce_rows.cu", defs);
+        dense = dev.module("cce_dense.cu", defs);
         wgmma = tensorCoresAvailable(dev, elem) ? dev.module("cce_forward_wgmma.cu", defs) : null;
         mma = elem != DType.F32 && dev.computeCapability() >= 80 && !"1".equals(System.getenv("CCE4J_FORCE_SIMT"))
                 ? dev.module("cce_backward_mma.cu", defs) : null;

@@ -22,23 +22,62 @@ import java.util.concurrent.ConcurrentHashMap;
  * forward:  [wgmma | simt] kernel → per (row, split) max and Σexp, target logits, per-tile max logit
  *           cce_merge → lse, token losses;  the reduced loss is summed on the host (N floats)
  * backward: cce_group_stats + cce_plan → the 64×256 tiles whose gradient can reach filterEps
- *           (from the forward's tile maxima: skipped tiles are never recomputed)
- *           cce_backward_mma (bf16/f16, tensor cores) or cce_backward_simt over those tiles → dE, dC, dBias
- *           (+=, f32 atomics)
+ *           (from the forward's tile maxima: skipped tiles are never recomputed), then either
+ *           tiled:  cce_backward_mma (bf16/f16, tensor cores) or cce_backward_simt over those tiles
+ *                   → dE, dC, dBias (+=, f32 atomics)
+ *           dense:  {@link CceDenseBackward}, chunks of cuBLAS products, when at least
+ *                   {@link #DENSE_FRACTION} of the tiles are active (always in exact mode)
  *           cce_target_backward → the one-hot part, O(N·D)
  * </pre>
- * {@code exact} (cce-exact) visits every tile. Vocabulary sorting is not needed on this path: the
+ * {@code exact} (cce-exact) skips nothing. Vocabulary sorting is not needed on this path: the
  * skip test works per tile from what the forward measured, whatever the order; the option is accepted
- * and has no effect. Extra device memory: O(S·N + (N/64)·(V/256)) floats.
+ * and has no effect. Extra device memory: O(S·N + (N/64)·(V/256)) floats, plus the dense path's chunk
+ * of logits (128 MiB at most by default).
  */
 public final class CudaCutCrossEntropy implements LinearCrossEntropy {
+    /** How the backward computes the active part of the gradient. */
+    public enum BackwardPath {
+        /** dense when at least {@link #DENSE_FRACTION} of the tiles are active, else tiled */
+        AUTO,
+        /** the planned 64×256 tiles, recomputed on tensor cores, atomics into the gradients */
+        TILES,
+        /** chunks of cuBLAS products over every row and entry */
+        DENSE
+    }
+
+    /**
+     * The share of active tiles from which the dense backward wins: on the H100 a tile costs about
+     * 0.7 µs in the tiled kernel and the dense path about 0.3 µs per tile's worth, everything included.
+     */
+    public static final double DENSE_FRACTION = 0.4;
+
     private final boolean exact;
     private final Device device;
+    private final BackwardPath path;
+    private final long denseWorkspaceBytes;
     private final ConcurrentHashMap<DType, CceKernels> kernels = new ConcurrentHashMap<>();
 
     public CudaCutCrossEntropy(boolean exact, Device device) {
+        this(exact, device, pathFromEnvironment());
+    }
+
+    public CudaCutCrossEntropy(boolean exact, Device device, BackwardPath path) {
+        this(exact, device, path, CceDenseBackward.workspaceBytes());
+    }
+
+    /** With the dense backward's chunk workspace in bytes (tests use small ones to exercise the chunking). */
+    public CudaCutCrossEntropy(boolean exact, Device device, BackwardPath path, long denseWorkspaceBytes) {
         this.exact = exact;
         this.device = device;
+        this.path = path;
+        this.denseWorkspaceBytes = denseWorkspaceBytes;
+    }
+
+    /** {@code CCE4J_CCE_BACKWARD=tiles|dense|auto} (for measurements), else AUTO. */
+    private static BackwardPath pathFromEnvironment() {
+        String env = System.getenv("CCE4J_CCE_BACKWARD");
+        if (env == null || env.isBlank()) return BackwardPath.AUTO;
+        return BackwardPath.valueOf(env.trim().toUpperCase(java.util.Locale.ROOT));
     }
 
     private record Saved(CudaOperands ops, CceKernels k, DeviceBuffer lseAll, DeviceBuffer targetZ, DeviceBuffer tileMax,
@@ -59,7 +98,9 @@ public final class CudaCutCrossEntropy implements LinearCrossEntropy {
     @Override
     public CceForward forward(CceInputs in, CceOptions o) {
         requireDevice(in);
+        StageTimer trace = StageTimer.start(CudaDevice.get(device), "cce forward");
         CudaOperands ops = CudaOperands.of(in, o);
+        StageTimer.mark(trace, "operands");
         DeviceBuffer partMax = null, partSum = null, partLsum = null;
         try {
             CudaDevice dev = ops.dev;
@@ -82,6 +123,7 @@ public final class CudaCutCrossEntropy implements LinearCrossEntropy {
             DeviceBuffer lseAll = dev.buffer(4L * n);
             dev.memset(targetZ.pointer(), (byte) 0, 4L * n);
             long pl = partLsum == null ? 0L : partLsum.pointer();
+            StageTimer.mark(trace, "buffers");
             if (wg) {
                 dev.fill32(tileMax.pointer(), 0xff800000, (long) groups * vt);
                 boolean pairs = CceKernels.clusterPairs(blocks);
@@ -97,13 +139,16 @@ public final class CudaCutCrossEntropy implements LinearCrossEntropy {
                         ops.e, ops.c, ops.bias, ops.target.pointer(), n, v, d, o.softcap(), smoothing ? 1 : 0, perSplit,
                         partMax.pointer(), partSum.pointer(), pl, targetZ.pointer(), tileMax.pointer());
             }
+            StageTimer.mark(trace, "kernel");
             Tensor lse = dev.empty(DType.F32, pb.leadingShape);
             Tensor tokenLoss = dev.empty(DType.F32, pb.leadingShape);
             k.rows.kernel("cce_merge").launch(CceKernels.ceilDiv(n, 256), 1, 256, 0,
                     partMax.pointer(), partSum.pointer(), pl, splits, n, v, ops.target.pointer(), ops.weight.pointer(),
                     targetZ.pointer(), o.labelSmoothing(), o.zLossWeight(), o.returnLse() ? 1 : 0,
                     lseAll.pointer(), lse.address(), tokenLoss.address());
+            StageTimer.mark(trace, "merge");
             float lossValue = CudaOperands.lossValue(dev, pb, o, tokenLoss.address());
+            StageTimer.mark(trace, "loss-value");
             Tensor loss = o.reduction() == Reduction.NONE ? tokenLoss : dev.upload(Tensor.scalar(lossValue));
             return new CceForward(in, o, pb, loss, tokenLoss, lse, lossValue,
                     new Saved(ops, k, lseAll, targetZ, tileMax, groups, vt));
@@ -114,6 +159,7 @@ public final class CudaCutCrossEntropy implements LinearCrossEntropy {
             if (partMax != null) partMax.close();
             if (partSum != null) partSum.close();
             if (partLsum != null) partLsum.close();
+            if (trace != null) trace.close();
         }
     }
 
@@ -125,8 +171,13 @@ public final class CudaCutCrossEntropy implements LinearCrossEntropy {
         dev.enter();
         CceProblem pb = fwd.problem();
         CceOptions o = fwd.options();
+        StageTimer trace = StageTimer.start(dev, "cce backward");
         CceGradients out = CudaOperands.gradients(dev, fwd.inputs(), pb, into);
-        if (pb.countingRows.length == 0) return out;
+        StageTimer.mark(trace, "zeroed-gradients");
+        if (pb.countingRows.length == 0) {
+            if (trace != null) trace.close();
+            return out;
+        }
         float[] scale = CudaOperands.rowScales(pb, o, upstream);
         int n = pb.rows, v = pb.vocab, d = pb.dim;
         long dE = CudaOperands.address(out.dEmbeddings()), dC = CudaOperands.address(out.dClassifier()),
@@ -152,14 +203,21 @@ public final class CudaCutCrossEntropy implements LinearCrossEntropy {
                         count = dev.downloadInts(counter.pointer(), 1)[0];
                     }
                 }
-                lastActiveTiles = count;
+                StageTimer.mark(trace, "plan");
+                boolean dense = path == BackwardPath.DENSE
+                        || (path == BackwardPath.AUTO && (exact || count >= DENSE_FRACTION * tiles));
+                lastActiveTiles = dense ? tiles : count;
                 lastTotalTiles = tiles;
+                lastDense = dense;
                 long listPtr = list == null ? 0L : list.pointer();
                 if (count > 0 && (dE != 0 || dC != 0 || dB != 0)) {
                     float gScale = 0f;
                     for (float s : scale) gScale = Math.max(gScale, Math.abs(s));
                     if (gScale == 0f) {
                         // every row's upstream is 0: the tiles contribute nothing
+                    } else if (dense) {
+                        CceDenseBackward.run(dev, k, ops.elem, ops.e, ops.c, ops.bias, sv.lseAll().pointer(), sc.pointer(),
+                                n, v, d, o.softcap(), o.zLossWeight(), alphaOverV, gScale, dE, dC, dB, denseWorkspaceBytes);
                     } else if (k.useMmaBackward(ops.e, ops.c, d)) {
                         k.mma.kernel("cce_backward_mma").launch(count, 1, 256, CceKernels.BACKWARD_MMA_SMEM,
                                 ops.e, ops.c, ops.bias, sv.lseAll().pointer(), sc.pointer(), n, v, d, o.softcap(),
@@ -170,12 +228,15 @@ public final class CudaCutCrossEntropy implements LinearCrossEntropy {
                                 o.zLossWeight(), alphaOverV, listPtr, sv.vocabTiles(), dE, dC, dB);
                     }
                 }
+                StageTimer.mark(trace, dense ? "dense" : "tiles");
                 k.rows.kernel("cce_target_backward").launch(CceKernels.ceilDiv(n, 8), 1, 256, 0,
                         ops.e, ops.c, ops.target.pointer(), sv.targetZ().pointer(), sc.pointer(), n, d, o.softcap(),
                         1f - o.labelSmoothing(), dE, dC, dB);
                 dev.synchronize("the CCE backward");
+                StageTimer.mark(trace, "one-hot");
             } finally {
                 if (list != null) list.close();
+                if (trace != null) trace.close();
             }
         }
         return out;
@@ -183,6 +244,8 @@ public final class CudaCutCrossEntropy implements LinearCrossEntropy {
 
     /** Tiles the last backward visited, and how many there are (for benchmarks and notes). */
     public volatile int lastActiveTiles, lastTotalTiles;
+    /** Whether the last backward took the dense (cuBLAS) path. */
+    public volatile boolean lastDense;
 
     private void requireDevice(CceInputs in) {
         if (in.embeddings() != null && !in.embeddings().device().equals(device)) {

@@ -93,7 +93,7 @@ public final class CudaLossBenchmark {
             double extraMB = Math.max(0, alloc.peakBytes() - base - grads) / 1e6;
             String kernels = dev.name() + ", " + dev.architecture();
             if (loss instanceof CudaCutCrossEntropy cce) {
-                kernels += ", backward tiles " + cce.lastActiveTiles + "/" + cce.lastTotalTiles;
+                kernels += ", backward " + (cce.lastDense ? "dense (cuBLAS chunks), " : "") + "tiles " + cce.lastActiveTiles + "/" + cce.lastTotalTiles;
             } else {
                 kernels += ", cuBLAS";
             }

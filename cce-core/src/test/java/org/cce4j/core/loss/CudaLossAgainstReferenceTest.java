@@ -16,7 +16,7 @@ import static org.cce4j.core.loss.LossCase.flat;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * Every CUDA implementation (cce, cce-exact, baseline) against the float64 reference on random
+ * Every CUDA implementation (cce with each backward path, cce-exact, baseline) against the float64 reference on random
  * shapes: ragged N, V off the 256-entry tile, D from 5 to 4096, every option, f32 / bf16 / f16 inputs
  * (bf16/f16 with D % 8 == 0 take the wgmma kernel on Hopper, the rest the SIMT kernels).
  * Tolerances: 1e-4 relative for f32 inputs and for every forward output; 2e-2 on the gradients of
@@ -31,9 +31,19 @@ class CudaLossAgainstReferenceTest {
         return CceOptions.defaults();
     }
 
+    /**
+     * The implementation by CLI name, or one of the two backward paths of {@code cce} forced:
+     * {@code cce-tiles} (the planned tiles with atomics), {@code cce-dense-chunked} (the cuBLAS
+     * chunks, with a 64 KiB workspace so that every case takes several chunks of rows and entries).
+     */
     private static LinearCrossEntropy impl(String name) {
         GpuAvailability.require();
-        return LinearCrossEntropy.create(CceImpl.parse(name), new Device.Cuda(0));
+        Device cuda = new Device.Cuda(0);
+        return switch (name) {
+            case "cce-tiles" -> new CudaCutCrossEntropy(false, cuda, CudaCutCrossEntropy.BackwardPath.TILES);
+            case "cce-dense-chunked" -> new CudaCutCrossEntropy(false, cuda, CudaCutCrossEntropy.BackwardPath.DENSE, 64 << 10);
+            default -> LinearCrossEntropy.create(CceImpl.parse(name), cuda);
+        };
     }
 
     /** Runs {@code c} on the GPU and compares every output with the reference. */
@@ -81,46 +91,46 @@ class CudaLossAgainstReferenceTest {
     }
 
 
-    @ParameterizedTest @ValueSource(strings = {"cce", "cce-exact", "baseline"})
+    @ParameterizedTest @ValueSource(strings = {"cce", "cce-tiles", "cce-dense-chunked", "cce-exact", "baseline"})
     void plainMeanWithRaggedVocabularyAndOddDimension(String name) {
         check(new LossCase(1, new long[] {50}, 300, 37, DType.F32, 9, 0, false, false, base()), impl(name));
     }
 
-    @ParameterizedTest @ValueSource(strings = {"cce", "cce-exact", "baseline"})
+    @ParameterizedTest @ValueSource(strings = {"cce", "cce-tiles", "cce-dense-chunked", "cce-exact", "baseline"})
     void ignoredTokensBiasAndSum(String name) {
         check(new LossCase(2, new long[] {70}, 260, 48, DType.F32, 9, 0.3, true, false, base().withReduction(Reduction.SUM)), impl(name));
     }
 
-    @ParameterizedTest @ValueSource(strings = {"cce", "cce-exact", "baseline"})
+    @ParameterizedTest @ValueSource(strings = {"cce", "cce-tiles", "cce-dense-chunked", "cce-exact", "baseline"})
     void softcapWithPerTokenUpstream(String name) {
         check(new LossCase(3, new long[] {45}, 333, 33, DType.F32, 400, 0.2, false, false,
                 base().withSoftcap(5f).withReduction(Reduction.NONE)), impl(name));
     }
 
-    @ParameterizedTest @ValueSource(strings = {"cce", "cce-exact", "baseline"})
+    @ParameterizedTest @ValueSource(strings = {"cce", "cce-tiles", "cce-dense-chunked", "cce-exact", "baseline"})
     void shiftAlongSequencesOfABatch(String name) {
         check(new LossCase(4, new long[] {3, 17}, 129, 20, DType.F32, 9, 0.2, false, false,
                 base().withShift(1).withIgnoreIndex(-1)), impl(name));
     }
 
-    @ParameterizedTest @ValueSource(strings = {"cce", "cce-exact", "baseline"})
+    @ParameterizedTest @ValueSource(strings = {"cce", "cce-tiles", "cce-dense-chunked", "cce-exact", "baseline"})
     void labelSmoothingZLossTokenWeightsBiasAndSoftcap(String name) {
         check(new LossCase(5, new long[] {64}, 500, 40, DType.F32, 9, 0.1, true, true,
                 base().withLabelSmoothing(0.1f).withZLossWeight(1e-2f).withSoftcap(30f)), impl(name));
     }
 
-    @ParameterizedTest @ValueSource(strings = {"cce", "cce-exact", "baseline"})
+    @ParameterizedTest @ValueSource(strings = {"cce", "cce-tiles", "cce-dense-chunked", "cce-exact", "baseline"})
     void singleRowAndEveryTokenIgnored(String name) {
         check(new LossCase(6, new long[] {1}, 77, 5, DType.F32, 9, 0, true, false, base()), impl(name));
         check(new LossCase(7, new long[] {20}, 50, 16, DType.F32, 9, 1.0, true, false, base()), impl(name));
     }
 
-    @ParameterizedTest @ValueSource(strings = {"cce", "cce-exact", "baseline"})
+    @ParameterizedTest @ValueSource(strings = {"cce", "cce-tiles", "cce-dense-chunked", "cce-exact", "baseline"})
     void lseOfIgnoredRowsWhenAskedFor(String name) {
         check(new LossCase(8, new long[] {40}, 200, 24, DType.F32, 9, 0.5, false, false, base().withReturnLse(true)), impl(name));
     }
 
-    @ParameterizedTest @ValueSource(strings = {"cce", "cce-exact", "baseline"})
+    @ParameterizedTest @ValueSource(strings = {"cce", "cce-tiles", "cce-dense-chunked", "cce-exact", "baseline"})
     void bf16AndF16InputsOnTensorCores(String name) {
         check(new LossCase(9, new long[] {33}, 140, 64, DType.BF16, 9, 0.1, true, false, base()), impl(name));
         check(new LossCase(10, new long[] {33}, 140, 64, DType.F16, 9, 0.1, false, false, base()), impl(name));
@@ -128,7 +138,7 @@ class CudaLossAgainstReferenceTest {
                 base().withShift(1).withSoftcap(15f)), impl(name));
     }
 
-    @ParameterizedTest @ValueSource(strings = {"cce", "cce-exact", "baseline"})
+    @ParameterizedTest @ValueSource(strings = {"cce", "cce-tiles", "cce-dense-chunked", "cce-exact", "baseline"})
     void bf16WithOddDimensionAndEveryOption(String name) {
         check(new LossCase(12, new long[] {77}, 611, 45, DType.BF16, 9, 0.2, true, true,
                 base().withLabelSmoothing(0.05f).withZLossWeight(1e-3f).withSoftcap(20f).withReturnLse(true)), impl(name));
@@ -136,7 +146,7 @@ class CudaLossAgainstReferenceTest {
                 base().withLabelSmoothing(0.05f).withZLossWeight(1e-3f).withReduction(Reduction.NONE)), impl(name));
     }
 
-    @ParameterizedTest @ValueSource(strings = {"cce", "cce-exact", "baseline"})
+    @ParameterizedTest @ValueSource(strings = {"cce", "cce-tiles", "cce-dense-chunked", "cce-exact", "baseline"})
     void largeDimensions(String name) {
         check(new LossCase(14, new long[] {64}, 1200, 4096, DType.BF16, 9, 0.1, false, false, base().withSoftcap(30f)), impl(name));
         check(new LossCase(15, new long[] {37}, 515, 4096, DType.F32, 9, 0.1, true, false, base()), impl(name));

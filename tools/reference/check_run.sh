@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# One device call of checks and measurements, step by step (STEPS, comma-separated), logs under $OUT.
+# Run from the checkout root with the bundle in .gpu/:  STEPS=losstests,bench bash tools/reference/check_run.sh
+#   fixtures   default-init fixtures (model_fixtures.py --init default) and transformers' own bf16 error on them
+#   losstests  CudaLossAgainstReferenceTest (every CUDA loss, both backward paths)
+#   modeltests CudaBackendTest + CudaModelTest (also on $FIXTURES when set, e.g. /tmp/hfd)
+#   bench      bench-loss: Gemma 2 2B head (softcap 0 and 30), Llama 3 8B head, with CCE4J_TRACE stage times
+#   exact      cce-exact on the Gemma head (3 iterations)
+#   model      ModelBenchmark, ours only, Llama-3.2-1B shape at $BATCH (default 25) with --profile
+set +e
+export CCE4J_KERNEL_CACHE=/tmp/cce4j-kernels PYTHONUNBUFFERED=1
+OUT=${OUT:-/tmp/check-run}; mkdir -p "$OUT"
+STEPS=${STEPS:-fixtures,losstests,modeltests,bench,exact,model}
+R=tools/reference
+has() { [[ ,$STEPS, == *,$1,* ]]; }
+{ nvidia-smi --query-gpu=name,driver_version,clocks.sm,temperature.gpu --format=csv; date -u; } | tee $OUT/env.txt
+if has fixtures; then
+  echo "== fixtures (default init)"
+  rm -rf /tmp/hfd && timeout 150 python3 $R/model_fixtures.py /tmp/hfd --init default > $OUT/fixtures.txt 2>&1
+  echo "rc=$?"; tail -3 $OUT/fixtures.txt
+  timeout 120 python3 $R/hf_bf16_error.py /tmp/hfd 2> $OUT/hfbf16-default.err | tee /tmp/hfd/transformers-bf16.jsonl
+  mkdir -p $OUT/hfd && cp -r /tmp/hfd/. $OUT/hfd/
+fi
+if has losstests; then
+  echo "== loss tests"
+  timeout 240 bash .gpu/run tests --select-class org.cce4j.core.loss.CudaLossAgainstReferenceTest > $OUT/losstests.txt 2>&1
+  echo "rc=$?"; grep -E "tests (successful|failed)" $OUT/losstests.txt; grep -E "✘" $OUT/losstests.txt | head -20
+fi
+if has modeltests; then
+  for root in "" ${FIXTURES:-}; do
+    echo "== model tests ${root:-(committed fixtures)}"
+    CCE4J_HF_REFERENCE_ROOT=$root timeout 240 bash .gpu/run tests --select-class org.cce4j.transformer.CudaModelTest \
+        $([[ -z $root ]] && echo --select-class org.cce4j.transformer.backend.CudaBackendTest) > $OUT/modeltests${root//\//-}.txt 2>&1
+    echo "rc=$?"; grep -E "tests (successful|failed)" $OUT/modeltests${root//\//-}.txt; grep -E "✘" $OUT/modeltests${root//\//-}.txt | head -20
+    grep -E "^bf16 " $OUT/modeltests${root//\//-}.txt | grep -v recompute | cut -c1-200
+  done
+fi
+if has bench; then
+  echo "== bench-loss (trace)"
+  for args in "--softcap 0" "--softcap 30" "--d 4096 --v 128256"; do
+    CCE4J_TRACE=${TRACE:-1} timeout 120 bash .gpu/run java org.cce4j.examples.GpuLossBenchmark $args --impl ${BENCH_IMPLS:-cce} > $OUT/bench-tmp.txt 2>&1
+    grep '^{' $OUT/bench-tmp.txt | tee -a $OUT/bench.txt
+    grep 'trace' $OUT/bench-tmp.txt | tail -4 | tee -a $OUT/trace.txt | cut -c1-400
+  done
+fi
+if has exact; then
+  echo "== cce-exact (Gemma head, 3 iterations)"
+  CCE4J_TRACE=1 timeout 150 bash .gpu/run java org.cce4j.examples.GpuLossBenchmark --impl cce-exact --iters 3 --warmup 1 > $OUT/exact-tmp.txt 2>&1
+  grep '^{' $OUT/exact-tmp.txt | tee -a $OUT/exact.txt; grep trace $OUT/exact-tmp.txt | tail -2 | cut -c1-400
+fi
+if has model; then
+  echo "== model benchmark (ours)"
+  timeout 200 bash .gpu/run java org.cce4j.examples.ModelBenchmark --config $R/model_configs/llama-3.2-1b.json --batch ${BATCH:-25} \
+      --steps 3 --warmup 1 --profile > $OUT/model.txt 2>&1
+  echo "rc=$?"; grep -E '^\{|cce|CCE|loss' $OUT/model.txt | cut -c1-600 | head -20
+fi
