@@ -19,7 +19,7 @@ if has fixtures; then
   rm -rf /tmp/hfd && timeout 150 python3 $R/model_fixtures.py /tmp/hfd --init default > $OUT/fixtures.txt 2>&1
   echo "rc=$?"; tail -3 $OUT/fixtures.txt
   timeout 120 python3 $R/hf_bf16_error.py /tmp/hfd 2> $OUT/hfbf16-default.err | tee /tmp/hfd/transformers-bf16.jsonl
-  mkdir -p $OUT/hfd && cp -r /tmp/hfd/. $OUT/hfd/
+  tar czf $OUT/hfd.tgz -C /tmp hfd
 fi
 if has losstests; then
   echo "== loss tests"
