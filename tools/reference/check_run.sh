@@ -16,9 +16,9 @@ has() { [[ ,$STEPS, == *,$1,* ]]; }
 { nvidia-smi --query-gpu=name,driver_version,clocks.sm,temperature.gpu --format=csv; date -u; } | tee $OUT/env.txt
 if has fixtures; then
   echo "== fixtures (default init)"
-  rm -rf /tmp/hfd && timeout 150 python3 $R/model_fixtures.py /tmp/hfd --init default > $OUT/fixtures.txt 2>&1
-  echo "rc=$?"; tail -3 $OUT/fixtures.txt
-  timeout 120 python3 $R/hf_bf16_error.py /tmp/hfd 2> $OUT/hfbf16-default.err | tee /tmp/hfd/transformers-bf16.jsonl
+  rm -rf /tmp/hfd && timeout 150 python3 $R/model_fixtures.py /tmp/hfd --init default > /tmp/fixtures.txt 2>&1
+  echo "rc=$?"; tail -1 /tmp/fixtures.txt
+  timeout 120 python3 $R/hf_bf16_error.py /tmp/hfd 2> /tmp/hfbf16-default.err | tee /tmp/hfd/transformers-bf16.jsonl
   tar czf $OUT/hfd.tgz -C /tmp hfd
 fi
 if has losstests; then
@@ -36,21 +36,23 @@ if has modeltests; then
   done
 fi
 if has bench; then
-  echo "== bench-loss (trace)"
+  echo "== bench-loss"
   for args in "--softcap 0" "--softcap 30" "--d 4096 --v 128256"; do
-    CCE4J_TRACE=${TRACE:-1} timeout 120 bash .gpu/run java org.cce4j.examples.GpuLossBenchmark $args --impl ${BENCH_IMPLS:-cce} > $OUT/bench-tmp.txt 2>&1
-    grep '^{' $OUT/bench-tmp.txt | tee -a $OUT/bench.txt
-    grep 'trace' $OUT/bench-tmp.txt | tail -4 | tee -a $OUT/trace.txt | cut -c1-400
+    timeout 120 bash .gpu/run java org.cce4j.examples.GpuLossBenchmark $args --impl ${BENCH_IMPLS:-cce} 2>&1 | grep '^{' | tee -a $OUT/bench.txt
   done
+  echo "== stage trace (Gemma head, 3 iterations)"
+  CCE4J_TRACE=1 timeout 120 bash .gpu/run java org.cce4j.examples.GpuLossBenchmark --iters 3 --warmup 1 --impl cce 2>&1 | grep trace | tail -2 | tee -a $OUT/bench.txt | cut -c1-400
 fi
 if has exact; then
   echo "== cce-exact (Gemma head, 3 iterations)"
-  CCE4J_TRACE=1 timeout 150 bash .gpu/run java org.cce4j.examples.GpuLossBenchmark --impl cce-exact --iters 3 --warmup 1 > $OUT/exact-tmp.txt 2>&1
-  grep '^{' $OUT/exact-tmp.txt | tee -a $OUT/exact.txt; grep trace $OUT/exact-tmp.txt | tail -2 | cut -c1-400
+  CCE4J_TRACE=1 timeout 150 bash .gpu/run java org.cce4j.examples.GpuLossBenchmark --impl cce-exact --iters 3 --warmup 1 2>&1 | grep -E '^\{|trace' | tail -3 | tee -a $OUT/bench.txt | cut -c1-400
 fi
 if has model; then
-  echo "== model benchmark (ours)"
-  timeout 200 bash .gpu/run java org.cce4j.examples.ModelBenchmark --config $R/model_configs/llama-3.2-1b.json --batch ${BATCH:-25} \
-      --steps 3 --warmup 1 --profile > $OUT/model.txt 2>&1
-  echo "rc=$?"; grep -E '^\{|cce|CCE|loss' $OUT/model.txt | cut -c1-600 | head -20
+  for variant in ${MODEL_VARIANTS:-auto}; do
+    echo "== model benchmark (ours, CCE backward $variant)"
+    CCE4J_CCE_BACKWARD=$variant CCE4J_TRACE=1 timeout 200 bash .gpu/run java org.cce4j.examples.ModelBenchmark \
+        --config $R/model_configs/llama-3.2-1b.json --batch ${BATCH:-25} --steps 3 --warmup 1 --profile > /tmp/model.txt 2>&1
+    echo "rc=$?"; grep -E '^\{' /tmp/model.txt | cut -c1-700 | tee -a $OUT/model.txt
+    grep 'trace' /tmp/model.txt | tail -2 | tee -a $OUT/model.txt | cut -c1-300
+  done
 fi

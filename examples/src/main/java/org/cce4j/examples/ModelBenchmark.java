@@ -224,6 +224,7 @@ public final class ModelBenchmark {
             timed("zeros", () -> out[0] = be.zeros(dtype, shape));
             return out[0];
         }
+        @Override public Tensor empty(DType dtype, long... shape) { return be.empty(dtype, shape); }
         @Override public Tensor upload(Tensor host, DType dtype) { return be.upload(host, dtype); }
         @Override public Tensor downloadF32(Tensor t) { return be.downloadF32(t); }
         @Override public void linear(Tensor x, Tensor w, Tensor b, Tensor y) { timed("linear " + shape(x, w), () -> be.linear(x, w, b, y)); }

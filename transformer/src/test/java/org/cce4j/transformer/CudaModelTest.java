@@ -32,6 +32,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * models (dS = P∘(dP − δ) cancels; a k bias gradient is a sum of dk over keys that is nearly zero), so
  * 2e-2 flat cannot be met by any implementation that stores bf16. Which tensor is worst moves with the
  * rounding (per tensor, ours and the emulation differ by up to 2× either way), hence model-wide yardsticks.
+ * With transformers' default initialization (default-init/, std 0.02, the scale of real checkpoints)
+ * seven of nine fixtures are within 2e-2 flat (worst 1.8e-2); gemma2 lands at 2.01e-2 (emulation
+ * 2.02e-2) and gemma3 at 2.8e-2 (emulation 3.1e-2, transformers in bf16 2.8e-2), each on one gradient.
  */
 @Tag("gpu")
 class CudaModelTest {
@@ -73,9 +76,11 @@ class CudaModelTest {
 
     /** The worst of logits, loss and gradient errors transformers made in bf16 on fixture {@code name}. */
     static double transformersBf16Worst(String name) throws IOException {
-        for (String line : Files.readAllLines(HfReferenceTest.ROOT.resolve("transformers-bf16.jsonl"))) {
+        java.nio.file.Path folder = HfReferenceTest.ROOT.resolve(name);
+        String fixture = folder.getFileName().toString();
+        for (String line : Files.readAllLines(folder.getParent().resolve("transformers-bf16.jsonl"))) {
             JsonNode n = new ObjectMapper().readTree(line);
-            if (n.get("fixture").asText().equals(name)) {
+            if (n.get("fixture").asText().equals(fixture)) {
                 return Math.max(n.get("worst_grad").asDouble(), Math.max(n.get("logits").asDouble(), n.get("loss").asDouble()));
             }
         }

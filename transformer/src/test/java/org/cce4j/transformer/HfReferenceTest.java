@@ -26,16 +26,23 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * Every family against transformers (tools/reference/model_fixtures.py, float64 references of tiny
- * random checkpoints): logits, loss and every parameter gradient within 1e-4 relative error
+ * random checkpoints, with wide weights and with transformers' default initialization): logits,
+ * loss and every parameter gradient within 1e-4 relative error
  * (‖ours − ref‖ / ‖ref‖ per tensor), on the CPU backend in f32, with and without recomputation.
  */
 class HfReferenceTest {
     static final Path ROOT = fixtureRoot();
     static final double TOL = 1e-4;
 
+    /**
+     * Every fixture folder (one holding reference.safetensors) under the root, by its path relative to
+     * it: the wide-weight set at the top ("llama", ...) and transformers' default initialization under
+     * default-init/ ("default-init/llama", ...).
+     */
     static Stream<String> fixtures() throws IOException {
-        try (Stream<Path> s = Files.list(ROOT)) {
-            return s.filter(Files::isDirectory).map(p -> p.getFileName().toString()).sorted().toList().stream();
+        try (Stream<Path> s = Files.walk(ROOT, 2)) {
+            return s.filter(p -> Files.isRegularFile(p.resolve("reference.safetensors")))
+                    .map(p -> ROOT.relativize(p).toString().replace('\\', '/')).sorted().toList().stream();
         }
     }
 

@@ -33,9 +33,10 @@ public final class CudaBaselineCrossEntropy implements LinearCrossEntropy {
         this.device = device;
     }
 
-    private record Saved(CudaOperands ops, Tensor logits, DeviceBuffer lseAll, DeviceBuffer targetZ) implements AutoCloseable {
+    private record Saved(CudaOperands ops, Tensor logits, DeviceBuffer lseAll, DeviceBuffer targetZ, Tensor lossSum) implements AutoCloseable {
         @Override
         public void close() {
+            if (lossSum != null) lossSum.close();
             logits.close();
             lseAll.close();
             targetZ.close();
@@ -73,17 +74,19 @@ public final class CudaBaselineCrossEntropy implements LinearCrossEntropy {
             dev.memset(targetZ.pointer(), (byte) 0, 4L * n);
             try (DeviceBuffer rowMax = dev.buffer(4L * n); DeviceBuffer rowSum = dev.buffer(4L * n);
                  DeviceBuffer rowLsum = dev.buffer(4L * n)) {
-                base.kernel("baseline_forward_rows").launch(n, 1, 256, 0, logits.address(), ops.bias, ops.target.pointer(),
+                base.kernel("baseline_forward_rows").launch(n, 1, 256, 0, logits.address(), ops.bias, ops.target,
                         n, v, o.softcap(), smoothing ? 1 : 0, rowMax.pointer(), rowSum.pointer(), rowLsum.pointer(), targetZ.pointer());
                 Tensor lse = dev.empty(DType.F32, pb.leadingShape);
                 Tensor tokenLoss = dev.empty(DType.F32, pb.leadingShape);
                 rows.kernel("cce_merge").launch(CceKernels.ceilDiv(n, 256), 1, 256, 0,
-                        rowMax.pointer(), rowSum.pointer(), smoothing ? rowLsum.pointer() : 0L, 1, n, v, ops.target.pointer(),
-                        ops.weight.pointer(), targetZ.pointer(), o.labelSmoothing(), o.zLossWeight(), 1,
+                        rowMax.pointer(), rowSum.pointer(), smoothing ? rowLsum.pointer() : 0L, 1, n, v, ops.target,
+                        ops.weight, targetZ.pointer(), o.labelSmoothing(), o.zLossWeight(), 1,
                         lseAll.pointer(), lse.address(), tokenLoss.address());
-                float lossValue = CudaOperands.lossValue(dev, pb, o, tokenLoss.address());
-                Tensor loss = o.reduction() == Reduction.NONE ? tokenLoss : dev.upload(Tensor.scalar(lossValue));
-                return new CceForward(in, o, pb, loss, tokenLoss, lse, lossValue, new Saved(ops, logits, lseAll, targetZ));
+                Tensor reduced = CudaOperands.reducedLoss(dev, rows, pb, o, tokenLoss.address(), ops.target);
+                boolean none = o.reduction() == Reduction.NONE;
+                Tensor loss = none ? tokenLoss : reduced;
+                return new CceForward(in, o, pb, loss, tokenLoss, lse, CudaOperands.valueOf(dev, reduced),
+                        new Saved(ops, logits, lseAll, targetZ, none ? reduced : null));
             }
         } catch (RuntimeException e) {
             ops.close();
@@ -113,7 +116,7 @@ public final class CudaBaselineCrossEntropy implements LinearCrossEntropy {
             // f32 keeps g unscaled; narrow types store g / gScale so that its values sit near 1
             float inv = narrow ? 1f / gScale : 1f;
             float alpha = narrow ? gScale : 1f;
-            base.kernel("baseline_backward_rows").launch(n, 1, 256, 0, g, ops.target.pointer(), sv.lseAll().pointer(),
+            base.kernel("baseline_backward_rows").launch(n, 1, 256, 0, g, ops.target, sv.lseAll().pointer(),
                     sc.pointer(), n, v, o.softcap(), o.zLossWeight(), o.labelSmoothing(), inv);
             if (out.dBias() != null) {
                 base.kernel("baseline_column_sums").launch(CceKernels.ceilDiv(v, 256), 1, 256, 0, g, n, v, alpha,

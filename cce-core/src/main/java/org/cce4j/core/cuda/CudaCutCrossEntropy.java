@@ -81,9 +81,10 @@ public final class CudaCutCrossEntropy implements LinearCrossEntropy {
     }
 
     private record Saved(CudaOperands ops, CceKernels k, DeviceBuffer lseAll, DeviceBuffer targetZ, DeviceBuffer tileMax,
-                         int groups, int vocabTiles) implements AutoCloseable {
+                         int groups, int vocabTiles, Tensor lossSum) implements AutoCloseable {
         @Override
         public void close() {
+            if (lossSum != null) lossSum.close();
             lseAll.close();
             targetZ.close();
             tileMax.close();
@@ -131,27 +132,28 @@ public final class CudaCutCrossEntropy implements LinearCrossEntropy {
                     MemorySegment mapE = dev.tensorMap2d(a, ops.elem, ops.e, n, d, 128, 64);
                     MemorySegment mapC = dev.tensorMap2d(a, ops.elem, ops.c, v, d, pairs ? 128 : 256, 64);
                     (pairs ? k.wgmmaCluster() : k.wgmma).kernel("cce_forward_wgmma").launch(blocks, splits, CceKernels.WG_THREADS, CceKernels.WG_SMEM,
-                            mapE, mapC, ops.bias, ops.target.pointer(), n, v, d, o.softcap(), smoothing ? 1 : 0, perSplit,
+                            mapE, mapC, ops.bias, ops.target, n, v, d, o.softcap(), smoothing ? 1 : 0, perSplit,
                             partMax.pointer(), partSum.pointer(), pl, targetZ.pointer(), tileMax.pointer());
                 }
             } else {
                 k.simt.kernel("cce_forward_simt").launch(blocks, splits, 256, 0,
-                        ops.e, ops.c, ops.bias, ops.target.pointer(), n, v, d, o.softcap(), smoothing ? 1 : 0, perSplit,
+                        ops.e, ops.c, ops.bias, ops.target, n, v, d, o.softcap(), smoothing ? 1 : 0, perSplit,
                         partMax.pointer(), partSum.pointer(), pl, targetZ.pointer(), tileMax.pointer());
             }
             StageTimer.mark(trace, "kernel");
             Tensor lse = dev.empty(DType.F32, pb.leadingShape);
             Tensor tokenLoss = dev.empty(DType.F32, pb.leadingShape);
             k.rows.kernel("cce_merge").launch(CceKernels.ceilDiv(n, 256), 1, 256, 0,
-                    partMax.pointer(), partSum.pointer(), pl, splits, n, v, ops.target.pointer(), ops.weight.pointer(),
+                    partMax.pointer(), partSum.pointer(), pl, splits, n, v, ops.target, ops.weight,
                     targetZ.pointer(), o.labelSmoothing(), o.zLossWeight(), o.returnLse() ? 1 : 0,
                     lseAll.pointer(), lse.address(), tokenLoss.address());
             StageTimer.mark(trace, "merge");
-            float lossValue = CudaOperands.lossValue(dev, pb, o, tokenLoss.address());
-            StageTimer.mark(trace, "loss-value");
-            Tensor loss = o.reduction() == Reduction.NONE ? tokenLoss : dev.upload(Tensor.scalar(lossValue));
-            return new CceForward(in, o, pb, loss, tokenLoss, lse, lossValue,
-                    new Saved(ops, k, lseAll, targetZ, tileMax, groups, vt));
+            Tensor reduced = CudaOperands.reducedLoss(dev, k.rows, pb, o, tokenLoss.address(), ops.target);
+            StageTimer.mark(trace, "reduce");
+            boolean none = o.reduction() == Reduction.NONE;
+            Tensor loss = none ? tokenLoss : reduced;
+            return new CceForward(in, o, pb, loss, tokenLoss, lse, CudaOperands.valueOf(dev, reduced),
+                    new Saved(ops, k, lseAll, targetZ, tileMax, groups, vt, none ? reduced : null));
         } catch (RuntimeException e) {
             ops.close();
             throw e;
@@ -228,9 +230,9 @@ public final class CudaCutCrossEntropy implements LinearCrossEntropy {
                                 o.zLossWeight(), alphaOverV, listPtr, sv.vocabTiles(), dE, dC, dB);
                     }
                 }
-                StageTimer.mark(trace, dense ? "dense" : "tiles");
+                StageTimer.mark(trace, (dense ? "dense " : "tiles ") + count + "/" + tiles);
                 k.rows.kernel("cce_target_backward").launch(CceKernels.ceilDiv(n, 8), 1, 256, 0,
-                        ops.e, ops.c, ops.target.pointer(), sv.targetZ().pointer(), sc.pointer(), n, d, o.softcap(),
+                        ops.e, ops.c, ops.target, sv.targetZ().pointer(), sc.pointer(), n, d, o.softcap(),
                         1f - o.labelSmoothing(), dE, dC, dB);
                 dev.synchronize("the CCE backward");
                 StageTimer.mark(trace, "one-hot");

@@ -45,6 +45,7 @@ public final class CudaKernel {
                     case Long l -> a.allocateFrom(JAVA_LONG, l);
                     case Integer v -> a.allocateFrom(JAVA_INT, v);
                     case Float f -> a.allocateFrom(JAVA_FLOAT, f);
+                    case Double x -> a.allocateFrom(java.lang.foreign.ValueLayout.JAVA_DOUBLE, x);
                     case MemorySegment s -> {
                         MemorySegment copy = a.allocate(s.byteSize(), 64);
                         MemorySegment.copy(s, 0, copy, 0, s.byteSize());

@@ -18,8 +18,9 @@ import java.util.List;
  *              converted to f32 copies, freed with the forward)
  *   bias       f32 [V] on the device (converted when given as bf16/f16), or 0
  *   target     int32 [N] on the device: each row's target after the shift, −1 where it does not count
- *   weight     f32 [N] on the device: each row's token weight
+ *   weight     f32 [N] on the device: each row's token weight, or 0 when no token weights were given
  * </pre>
+ * Targets and weights travel in one copy (one wait for the device instead of two).
  * The {@link CceProblem} is computed on the host (it needs the targets there: O(N) bytes are copied
  * back when they live on the device).
  */
@@ -28,18 +29,20 @@ final class CudaOperands implements AutoCloseable {
     final CceProblem problem;
     final DType elem;
     final long e, c, bias;
-    final DeviceBuffer target, weight;
+    final long target, weight;
+    private final DeviceBuffer rowData;
     private final List<AutoCloseable> owned = new ArrayList<>();
 
     private CudaOperands(CudaDevice dev, CceProblem problem, DType elem, long e, long c, long bias,
-                         DeviceBuffer target, DeviceBuffer weight) {
+                         DeviceBuffer rowData, long weight) {
         this.dev = dev;
         this.problem = problem;
         this.elem = elem;
         this.e = e;
         this.c = c;
         this.bias = bias;
-        this.target = target;
+        this.rowData = rowData;
+        this.target = rowData.pointer();
         this.weight = weight;
     }
 
@@ -80,9 +83,19 @@ final class CudaOperands implements AutoCloseable {
                     bias = b.dtype() == DType.F32 ? b.address() : toF32(dev, b, owned);
                 }
             }
-            DeviceBuffer target = dev.uploadInts(pb.targetOfRow);
-            DeviceBuffer weight = dev.uploadFloats(pb.weightOfRow);
-            CudaOperands ops = new CudaOperands(dev, pb, elem, e, c, bias, target, weight);
+            boolean weighted = in.tokenWeights() != null;
+            int n = pb.rows;
+            DeviceBuffer rowData = dev.buffer((weighted ? 8L : 4L) * n);
+            try (java.lang.foreign.Arena a = java.lang.foreign.Arena.ofConfined()) {
+                java.lang.foreign.MemorySegment m = a.allocate((weighted ? 8L : 4L) * n, 16);
+                java.lang.foreign.MemorySegment.copy(pb.targetOfRow, 0, m, java.lang.foreign.ValueLayout.JAVA_INT, 0, n);
+                if (weighted) java.lang.foreign.MemorySegment.copy(pb.weightOfRow, 0, m, java.lang.foreign.ValueLayout.JAVA_FLOAT, 4L * n, n);
+                dev.copyToDevice(m, rowData.pointer(), m.byteSize());
+            } catch (RuntimeException ex) {
+                rowData.close();
+                throw ex;
+            }
+            CudaOperands ops = new CudaOperands(dev, pb, elem, e, c, bias, rowData, weighted ? rowData.pointer() + 4L * n : 0L);
             ops.owned.addAll(owned);
             return ops;
         } finally {
@@ -156,12 +169,21 @@ final class CudaOperands implements AutoCloseable {
         return t == null ? 0L : t.address();
     }
 
-    /** The reduced loss from the token losses (summed in double, as the CPU does). */
-    static float lossValue(CudaDevice dev, CceProblem pb, CceOptions o, long tokenLoss) {
-        float[] token = dev.downloadFloats(tokenLoss, pb.rows);
-        double total = 0;
-        for (int r : pb.countingRows) total += token[r];
-        return (float) (o.reduction() == org.cce4j.core.loss.Reduction.MEAN ? (pb.weightSum == 0 ? 0 : total / pb.weightSum) : total);
+    /**
+     * The reduced loss as a device scalar, from the token losses of the rows that count (summed in
+     * double, as the CPU does), without waiting for the device: for mean the sum over the weight sum,
+     * for sum and none the sum.
+     */
+    static Tensor reducedLoss(CudaDevice dev, CudaModule rows, CceProblem pb, CceOptions o, long tokenLoss, long target) {
+        Tensor out = dev.empty(DType.F32);
+        double divisor = o.reduction() == org.cce4j.core.loss.Reduction.MEAN ? pb.weightSum : 1.0;
+        rows.kernel("cce_reduce_loss").launch(1, 1, 1024, 0, tokenLoss, target, pb.rows, divisor, out.address());
+        return out;
+    }
+
+    /** The value of a device scalar, read when asked (what {@link org.cce4j.core.loss.CceForward#lossValue} calls). */
+    static java.util.function.DoubleSupplier valueOf(CudaDevice dev, Tensor scalar) {
+        return () -> dev.downloadFloats(scalar.address(), 1)[0];
     }
 
     static Device deviceOf(CceInputs in) {
@@ -170,8 +192,7 @@ final class CudaOperands implements AutoCloseable {
 
     @Override
     public void close() {
-        target.close();
-        weight.close();
+        rowData.close();
         for (AutoCloseable a : owned) {
             try {
                 a.close();

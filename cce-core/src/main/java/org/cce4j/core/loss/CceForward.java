@@ -12,6 +12,8 @@ import org.cce4j.core.tensor.Tensor;
  *              {@link CceOptions#returnLse})
  * </pre>
  * The inputs are referenced, not copied: they must stay unchanged until the backward has run.
+ * {@link #lossValue()} may be computed on first use (a GPU loss copies it back only then, so the
+ * forward itself never waits for the device); ask for it before closing.
  */
 public final class CceForward implements AutoCloseable {
     private final CceInputs inputs;
@@ -20,18 +22,26 @@ public final class CceForward implements AutoCloseable {
     private final Tensor loss;
     private final Tensor tokenLoss;
     private final Tensor lse;
-    private final float lossValue;
+    private final java.util.function.DoubleSupplier lossSource;
+    private volatile boolean lossKnown;
+    private volatile float lossValue;
     private final Object saved;
 
     public CceForward(CceInputs inputs, CceOptions options, CceProblem problem, Tensor loss, Tensor tokenLoss,
                       Tensor lse, float lossValue, Object saved) {
+        this(inputs, options, problem, loss, tokenLoss, lse, () -> lossValue, saved);
+    }
+
+    /** With the reduced loss computed on first use by {@code lossSource} (while this forward is open). */
+    public CceForward(CceInputs inputs, CceOptions options, CceProblem problem, Tensor loss, Tensor tokenLoss,
+                      Tensor lse, java.util.function.DoubleSupplier lossSource, Object saved) {
         this.inputs = inputs;
         this.options = options;
         this.problem = problem;
         this.loss = loss;
         this.tokenLoss = tokenLoss;
         this.lse = lse;
-        this.lossValue = lossValue;
+        this.lossSource = lossSource;
         this.saved = saved;
     }
 
@@ -43,7 +53,17 @@ public final class CceForward implements AutoCloseable {
     public Tensor lse() { return lse; }
 
     /** The reduced loss (for none: the sum of the token losses). */
-    public float lossValue() { return lossValue; }
+    public float lossValue() {
+        if (!lossKnown) {
+            synchronized (this) {
+                if (!lossKnown) {
+                    lossValue = (float) lossSource.getAsDouble();
+                    lossKnown = true;
+                }
+            }
+        }
+        return lossValue;
+    }
 
     /** Implementation-specific state for the backward (for example the vocabulary order). */
     public Object saved() { return saved; }

@@ -27,6 +27,14 @@ public interface Backend {
     /** A zero-filled tensor on this backend's device. */
     Tensor zeros(DType dtype, long... shape);
 
+    /**
+     * A tensor whose contents are undefined until written, for outputs an operation overwrites
+     * completely (activations, gradients that are assigned, not accumulated): a GPU skips the fill.
+     */
+    default Tensor empty(DType dtype, long... shape) {
+        return zeros(dtype, shape);
+    }
+
     /** A copy of a host tensor on this device in {@code dtype}. */
     Tensor upload(Tensor host, DType dtype);
 

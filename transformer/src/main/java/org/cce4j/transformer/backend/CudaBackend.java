@@ -69,6 +69,11 @@ public final class CudaBackend implements Backend {
     }
 
     @Override
+    public Tensor empty(DType dt, long... shape) {
+        return dev.empty(dt, shape);
+    }
+
+    @Override
     public Tensor upload(Tensor host, DType dt) {
         if (!host.device().isCpu()) throw new IllegalArgumentException("upload of " + host + ": not a host tensor");
         if (host.dtype() == dt) return dev.upload(host);

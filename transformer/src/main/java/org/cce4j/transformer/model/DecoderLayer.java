@@ -164,7 +164,7 @@ final class DecoderLayer {
         Saved s = saved;
         Tensor scratchOut = null;
         if (s == null) {
-            scratchOut = be.zeros(be.computeDType(), x.shape());
+            scratchOut = be.empty(be.computeDType(), x.shape());
             s = run(be, b, x, scratchOut);
         }
         try (Scratch mem = new Scratch(be)) {

@@ -7,7 +7,10 @@ import org.cce4j.transformer.backend.Backend;
 import java.util.ArrayList;
 import java.util.List;
 
-/** Tensors allocated for one pass and freed together: what a layer keeps is visible in one place. */
+/**
+ * Tensors allocated for one pass and freed together: what a layer keeps is visible in one place.
+ * Every tensor here is the output of an operation that writes all of it, so none is zero-filled.
+ */
 final class Scratch implements AutoCloseable {
     private final Backend backend;
     private final List<Tensor> owned = new ArrayList<>();
@@ -17,13 +20,13 @@ final class Scratch implements AutoCloseable {
     }
 
     Tensor alloc(long... shape) {
-        Tensor t = backend.zeros(backend.computeDType(), shape);
+        Tensor t = backend.empty(backend.computeDType(), shape);
         owned.add(t);
         return t;
     }
 
     Tensor allocF32(long... shape) {
-        Tensor t = backend.zeros(DType.F32, shape);
+        Tensor t = backend.empty(DType.F32, shape);
         owned.add(t);
         return t;
     }

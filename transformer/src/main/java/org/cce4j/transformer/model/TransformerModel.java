@@ -101,24 +101,24 @@ public final class TransformerModel implements AutoCloseable {
     public Pass forward(Batch b) {
         int m = b.tokens(), h = config.hiddenSize();
         Pass pass = new Pass(b);
-        Tensor x = backend.zeros(backend.computeDType(), m, h);
+        Tensor x = backend.empty(backend.computeDType(), m, h);
         pass.hidden.add(x);
         backend.embedding(b.inputIds(), embed.value(), embedScale, x);
         for (DecoderLayer layer : layers) {
-            Tensor next = backend.zeros(backend.computeDType(), m, h);
+            Tensor next = backend.empty(backend.computeDType(), m, h);
             pass.saved.add(layer.forward(backend, b, x, next));
             pass.hidden.add(next);
             x = next;
         }
-        pass.normed = backend.zeros(backend.computeDType(), m, h);
-        pass.rstd = backend.zeros(DType.F32, m);
+        pass.normed = backend.empty(backend.computeDType(), m, h);
+        pass.rstd = backend.empty(DType.F32, m);
         backend.rmsNorm(x, finalNorm.value(), (float) config.rmsNormEps(), config.family().unitOffsetRmsNorm(), pass.normed, pass.rstd);
         return pass;
     }
 
     /** The logits [B·T, V] (softcapped like transformers), materialized: for inspection, not training. */
     public Tensor logits(Pass pass) {
-        Tensor logits = backend.zeros(backend.computeDType(), pass.batch.tokens(), config.vocabSize());
+        Tensor logits = backend.empty(backend.computeDType(), pass.batch.tokens(), config.vocabSize());
         backend.linear(pass.normed, head.value(), null, logits);
         if (config.finalLogitSoftcap() > 0) backend.softcap(logits, (float) config.finalLogitSoftcap());
         return logits;
@@ -153,12 +153,12 @@ public final class TransformerModel implements AutoCloseable {
     void backward(Pass pass, Tensor dNormed) {
         Batch b = pass.batch;
         int m = b.tokens(), h = config.hiddenSize();
-        Tensor dx = backend.zeros(backend.computeDType(), m, h);
-        Tensor dIn = backend.zeros(backend.computeDType(), m, h);
+        Tensor dx = backend.empty(backend.computeDType(), m, h);
+        Tensor dIn = backend.empty(backend.computeDType(), m, h);
         try {
             Tensor dn = dNormed;
             if (dNormed.dtype() != backend.computeDType()) {
-                dn = backend.zeros(backend.computeDType(), m, h);
+                dn = backend.empty(backend.computeDType(), m, h);
                 backend.copy(dNormed, dn);
             }
             backend.rmsNormBackward(dn, pass.hidden.get(layers.size()), finalNorm.value(), pass.rstd,

@@ -4,6 +4,7 @@
 //   cce_group_stats    per 64-row group: the smallest lse and the largest |1 + 2λ·lse| of rows that count
 //   cce_plan           per 64×256 tile: is any |p·(1+2λ·lse) − α/V| ≥ filterEps possible? The bound is
 //                      exp(tileMax − lse_min)·mul_max + α/V, so skipped tiles are never recomputed
+//   cce_reduce_loss    the reduced loss on the device (so the forward never waits for the host)
 //   cce_target_backward the one-hot part of the gradient, −(1−α)·s·softcap'(z_t), as an O(N·D)
 //                      gather/scatter instead of inside the tiles (so tiles depend on p alone)
 #include "cce_common.cuh"
@@ -29,7 +30,7 @@ extern "C" __global__ void cce_merge(const float* __restrict__ partMax, const fl
     if (t >= 0) {
         double v = l - (1.0 - alpha) * (double)targetZ[row] + (double)zLoss * l * l;
         if (alpha != 0.f) v -= (double)alpha * lsum / V;
-        loss = (float)(v * weight[row]);
+        loss = (float)(v * (weight ? weight[row] : 1.f));
     }
     tokenLoss[row] = loss;
 }
@@ -89,4 +90,25 @@ extern "C" __global__ void cce_target_backward(const elem_t* __restrict__ E, con
         if (dC) atomicAdd(&dC[(size_t)t * D + d], c * elem_to_f32(E[(size_t)row * D + d]));
     }
     if (dBias && lane == 0) atomicAdd(&dBias[t], c);
+}
+
+/**
+ * One CTA of 1024 threads: out[0] = Σ tokenLoss[r] over rows that count (target ≥ 0), in double,
+ * divided by {@code divisor} (the weight sum for mean, 1 for sum and none; 0 gives 0).
+ */
+extern "C" __global__ void __launch_bounds__(1024) cce_reduce_loss(const float* __restrict__ tokenLoss,
+        const int* __restrict__ target, int N, double divisor, float* __restrict__ out) {
+    __shared__ double part[32];
+    double s = 0.0;
+    for (int r = threadIdx.x; r < N; r += blockDim.x) {
+        if (target[r] >= 0) s += (double)tokenLoss[r];
+    }
+    for (int o = 16; o > 0; o >>= 1) s += __shfl_xor_sync(0xffffffffu, s, o);
+    if ((threadIdx.x & 31) == 0) part[threadIdx.x >> 5] = s;
+    __syncthreads();
+    if (threadIdx.x < 32) {
+        s = threadIdx.x < (blockDim.x >> 5) ? part[threadIdx.x] : 0.0;
+        for (int o = 16; o > 0; o >>= 1) s += __shfl_xor_sync(0xffffffffu, s, o);
+        if (threadIdx.x == 0) out[0] = divisor == 0.0 ? 0.f : (float)(s / divisor);
+    }
 }
