@@ -6,6 +6,7 @@
 #   modeltests CudaBackendTest + CudaModelTest (also on $FIXTURES when set, e.g. /tmp/hfd)
 #   bench      bench-loss: Gemma 2 2B head (softcap 0 and 30), Llama 3 8B head, with CCE4J_TRACE stage times
 #   exact      cce-exact on the Gemma head (3 iterations)
+#   losscheck  `loss --device cuda` on fresh inputs against float64 PyTorch (gpu_loss_check.py)
 #   model      ModelBenchmark, ours only, Llama-3.2-1B shape at $BATCH (default 25) with --profile
 set +e
 export CCE4J_KERNEL_CACHE=/tmp/cce4j-kernels PYTHONUNBUFFERED=1
@@ -46,6 +47,11 @@ fi
 if has exact; then
   echo "== cce-exact (Gemma head, 3 iterations)"
   CCE4J_TRACE=1 timeout 150 bash .gpu/run java org.cce4j.examples.GpuLossBenchmark --impl cce-exact --iters 3 --warmup 1 2>&1 | grep -E '^\{|trace' | tail -3 | tee -a $OUT/bench.txt | cut -c1-400
+fi
+if has losscheck; then
+  echo "== loss --device cuda against float64 PyTorch"
+  timeout 300 python3 $R/gpu_loss_check.py --cli "bash .gpu/run jar" --work /tmp/losscheck > $OUT/losscheck.txt 2>&1
+  echo "rc=$?"; grep -vE "WARNING" $OUT/losscheck.txt | tail -25
 fi
 if has model; then
   for variant in ${MODEL_VARIANTS:-auto}; do

@@ -249,6 +249,18 @@ public final class CudaDevice {
         synchronize("copy of " + bytes + " bytes to the device");
     }
 
+    /**
+     * Host → device in stream order without waiting for the device. Only for pageable (ordinary,
+     * not page-locked) host memory such as an FFM arena: the driver copies it into its own staging
+     * memory before returning (CUDA's documented behaviour for asynchronous copies from pageable
+     * memory), so {@code src} may be freed or reused at once.
+     */
+    public void copyToDeviceStaged(MemorySegment src, long dst, long bytes) {
+        if (bytes == 0) return;
+        enter();
+        driver.copyHostToDevice(dst, src, bytes, stream);
+    }
+
     /** Device → host after all queued work, complete when this returns. */
     public void copyToHost(long src, MemorySegment dst, long bytes) {
         if (bytes == 0) return;

@@ -20,7 +20,8 @@ import java.util.List;
  *   target     int32 [N] on the device: each row's target after the shift, −1 where it does not count
  *   weight     f32 [N] on the device: each row's token weight, or 0 when no token weights were given
  * </pre>
- * Targets and weights travel in one copy (one wait for the device instead of two).
+ * Targets and weights travel in one staged copy that does not wait for the device, so a forward
+ * queues all its work without a round trip.
  * The {@link CceProblem} is computed on the host (it needs the targets there: O(N) bytes are copied
  * back when they live on the device).
  */
@@ -90,7 +91,7 @@ final class CudaOperands implements AutoCloseable {
                 java.lang.foreign.MemorySegment m = a.allocate((weighted ? 8L : 4L) * n, 16);
                 java.lang.foreign.MemorySegment.copy(pb.targetOfRow, 0, m, java.lang.foreign.ValueLayout.JAVA_INT, 0, n);
                 if (weighted) java.lang.foreign.MemorySegment.copy(pb.weightOfRow, 0, m, java.lang.foreign.ValueLayout.JAVA_FLOAT, 4L * n, n);
-                dev.copyToDevice(m, rowData.pointer(), m.byteSize());
+                dev.copyToDeviceStaged(m, rowData.pointer(), m.byteSize());
             } catch (RuntimeException ex) {
                 rowData.close();
                 throw ex;
