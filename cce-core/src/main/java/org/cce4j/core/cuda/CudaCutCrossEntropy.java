@@ -101,19 +101,30 @@ public final class CudaCutCrossEntropy implements LinearCrossEntropy {
     @Override
     public CceForward forward(CceInputs in, CceOptions o) {
         requireDevice(in);
-        StageTimer trace = StageTimer.start(CudaDevice.get(device), "cce forward");
-        CudaOperands ops = CudaOperands.of(in, o);
-        StageTimer.mark(trace, "operands");
-        DeviceBuffer partMax = null, partSum = null, partLsum = null;
+        CudaDevice dev = CudaDevice.get(device);
+        StageTimer trace = StageTimer.start(dev, "cce forward");
+        CudaOperands ops = null;
+        DeviceBuffer partMax = null, partSum = null, partLsum = null, targetZ = null, tileMax = null, lseAll = null;
+        boolean handedOver = false;
         try {
-            CudaDevice dev = ops.dev;
-            CceProblem pb = ops.problem;
-            CceKernels k = kernels(dev, ops.elem);
-            int n = pb.rows, v = pb.vocab, d = pb.dim;
+            // The tensor-core kernel needs E, C, the bias and the sizes, not the targets: it is queued
+            // first, and the host's validation and upload of the targets overlap it (the target logits
+            // then come from an O(N·D) gather). Other paths take the targets into their kernel.
+            boolean early = earlyTensorCoreLaunch(dev, in);
+            if (!early) {
+                ops = CudaOperands.of(in, o);
+                StageTimer.mark(trace, "operands");
+            }
+            DType elem = early ? in.embeddings().dtype() : ops.elem;
+            long e = early ? in.embeddings().address() : ops.e, c = early ? in.classifier().address() : ops.c;
+            long bias = early ? (in.bias() == null ? 0L : in.bias().address()) : ops.bias;
+            int n = (int) (in.embeddings().numel() / in.embeddings().dim(-1));
+            int v = (int) in.classifier().dim(0), d = (int) in.classifier().dim(1);
+            CceKernels k = kernels(dev, elem);
             int vt = CceKernels.ceilDiv(v, CceKernels.TILE_VOCAB);
             int groups = CceKernels.ceilDiv(n, CceKernels.TILE_ROWS);
             boolean smoothing = o.labelSmoothing() != 0;
-            boolean wg = k.useWgmma(ops.e, ops.c, d);
+            boolean wg = k.useWgmma(e, c, d);
             int blocks = wg ? CceKernels.ceilDiv(n, CceKernels.WG_ROWS) : groups;
             int splits = CceKernels.splitsFor(blocks, vt, wg ? dev.multiprocessors() : 2 * dev.multiprocessors());
             int perSplit = CceKernels.ceilDiv(vt, splits);
@@ -121,28 +132,36 @@ public final class CudaCutCrossEntropy implements LinearCrossEntropy {
             partMax = dev.buffer(4L * splits * n);
             partSum = dev.buffer(4L * splits * n);
             partLsum = smoothing ? dev.buffer(4L * splits * n) : null;
-            DeviceBuffer targetZ = dev.buffer(4L * n);
-            DeviceBuffer tileMax = dev.buffer(4L * groups * vt);
-            DeviceBuffer lseAll = dev.buffer(4L * n);
-            dev.memset(targetZ.pointer(), (byte) 0, 4L * n);
+            targetZ = dev.buffer(4L * n);
+            tileMax = dev.buffer(4L * groups * vt);
+            lseAll = dev.buffer(4L * n);
             long pl = partLsum == null ? 0L : partLsum.pointer();
             StageTimer.mark(trace, "buffers");
             if (wg) {
+                if (!early) dev.memset(targetZ.pointer(), (byte) 0, 4L * n);
                 dev.fill32(tileMax.pointer(), 0xff800000, (long) groups * vt);
                 boolean pairs = CceKernels.clusterPairs(blocks);
                 try (Arena a = Arena.ofConfined()) {
-                    MemorySegment mapE = dev.tensorMap2d(a, ops.elem, ops.e, n, d, 128, 64);
-                    MemorySegment mapC = dev.tensorMap2d(a, ops.elem, ops.c, v, d, pairs ? 128 : 256, 64);
+                    MemorySegment mapE = dev.tensorMap2d(a, elem, e, n, d, 128, 64);
+                    MemorySegment mapC = dev.tensorMap2d(a, elem, c, v, d, pairs ? 128 : 256, 64);
                     (pairs ? k.wgmmaCluster() : k.wgmma).kernel("cce_forward_wgmma").launch(blocks, splits, CceKernels.WG_THREADS, CceKernels.WG_SMEM,
-                            mapE, mapC, ops.bias, ops.target, n, v, d, o.softcap(), smoothing ? 1 : 0, perSplit,
+                            mapE, mapC, bias, early ? 0L : ops.target, n, v, d, o.softcap(), smoothing ? 1 : 0, perSplit,
                             partMax.pointer(), partSum.pointer(), pl, targetZ.pointer(), tileMax.pointer());
                 }
             } else {
+                dev.memset(targetZ.pointer(), (byte) 0, 4L * n);
                 k.simt.kernel("cce_forward_simt").launch(blocks, splits, 256, 0,
-                        ops.e, ops.c, ops.bias, ops.target, n, v, d, o.softcap(), smoothing ? 1 : 0, perSplit,
+                        e, c, bias, ops.target, n, v, d, o.softcap(), smoothing ? 1 : 0, perSplit,
                         partMax.pointer(), partSum.pointer(), pl, targetZ.pointer(), tileMax.pointer());
             }
             StageTimer.mark(trace, "kernel");
+            if (early) {
+                ops = CudaOperands.of(in, o);
+                StageTimer.mark(trace, "operands");
+                k.rows.kernel("cce_target_logits").launch(CceKernels.ceilDiv(n, 8), 1, 256, 0,
+                        e, c, bias, ops.target, n, d, o.softcap(), targetZ.pointer());
+            }
+            CceProblem pb = ops.problem;
             Tensor lse = dev.empty(DType.F32, pb.leadingShape);
             Tensor tokenLoss = dev.empty(DType.F32, pb.leadingShape);
             k.rows.kernel("cce_merge").launch(CceKernels.ceilDiv(n, 256), 1, 256, 0,
@@ -154,17 +173,33 @@ public final class CudaCutCrossEntropy implements LinearCrossEntropy {
             StageTimer.mark(trace, "reduce");
             boolean none = o.reduction() == Reduction.NONE;
             Tensor loss = none ? tokenLoss : reduced;
-            return new CceForward(in, o, pb, loss, tokenLoss, lse, CudaOperands.valueOf(dev, reduced),
+            CceForward f = new CceForward(in, o, pb, loss, tokenLoss, lse, CudaOperands.valueOf(dev, reduced),
                     new Saved(ops, k, lseAll, targetZ, tileMax, groups, vt, none ? reduced : null));
-        } catch (RuntimeException e) {
-            ops.close();
-            throw e;
+            handedOver = true;
+            return f;
         } finally {
-            if (partMax != null) partMax.close();
-            if (partSum != null) partSum.close();
-            if (partLsum != null) partLsum.close();
+            for (DeviceBuffer b : new DeviceBuffer[] {partMax, partSum, partLsum}) if (b != null) b.close();
+            if (!handedOver) {
+                for (DeviceBuffer b : new DeviceBuffer[] {targetZ, tileMax, lseAll}) if (b != null) b.close();
+                if (ops != null) ops.close();
+            }
             if (trace != null) trace.close();
         }
+    }
+
+    /**
+     * Whether the forward can queue the tensor-core kernel before the targets are validated: E and C
+     * on this GPU in one 2-byte type with TMA-aligned rows, and no bias or an f32 one on the GPU
+     * (anything else goes through {@link CudaOperands}' conversions first). Shapes are checked here.
+     */
+    private boolean earlyTensorCoreLaunch(CudaDevice dev, CceInputs in) {
+        Tensor e = in.embeddings(), c = in.classifier(), b = in.bias();
+        if (e == null || c == null || e.device().isCpu() || c.device().isCpu() || e.dtype() != c.dtype()
+                || (e.dtype() != DType.BF16 && e.dtype() != DType.F16)) return false;
+        if (b != null && (b.device().isCpu() || b.dtype() != DType.F32)) return false;
+        if (in.targets() == null) return false;
+        CceProblem.checkShapes(in);
+        return kernels(dev, e.dtype()).useWgmma(e.address(), c.address(), (int) c.dim(1));
     }
 
     @Override
@@ -210,7 +245,7 @@ public final class CudaCutCrossEntropy implements LinearCrossEntropy {
                 StageTimer.mark(trace, "plan");
                 boolean dense = path == BackwardPath.DENSE
                         || (path == BackwardPath.AUTO && (exact || count >= DENSE_FRACTION * tiles));
-                lastActiveTiles = dense ? tiles : count;
+                lastActiveTiles = count;
                 lastTotalTiles = tiles;
                 lastDense = dense;
                 long listPtr = list == null ? 0L : list.pointer();
@@ -246,7 +281,7 @@ public final class CudaCutCrossEntropy implements LinearCrossEntropy {
         return out;
     }
 
-    /** Tiles the last backward visited, and how many there are (for benchmarks and notes). */
+    /** Tiles the last backward's plan found active (the tiled path visits those), and how many there are. */
     public volatile int lastActiveTiles, lastTotalTiles;
     /** Whether the last backward took the dense (cuBLAS) path. */
     public volatile boolean lastDense;

@@ -46,7 +46,11 @@ public final class CceProblem {
         this.inputEpsilon = inputEpsilon;
     }
 
-    public static CceProblem of(CceInputs in, CceOptions options) {
+    /**
+     * The checks that need only the tensors' shapes, dtypes and devices, not the targets' values: what
+     * a device kernel can be launched on while the host still validates the targets ({@link #of} repeats them).
+     */
+    public static void checkShapes(CceInputs in) {
         Tensor e = require(in.embeddings(), "embeddings");
         Tensor c = require(in.classifier(), "classifier");
         Tensor t = require(in.targets(), "targets");
@@ -72,7 +76,6 @@ public final class CceProblem {
         if (n > Integer.MAX_VALUE - 64 || c.dim(0) > Integer.MAX_VALUE - 64 || c.dim(1) > (1 << 24)) {
             fail("sizes N=" + n + ", V=" + c.dim(0) + ", D=" + c.dim(1) + " exceed what this implementation indexes");
         }
-        int rows = (int) n;
         int vocab = (int) c.dim(0);
         if (in.bias() != null) {
             Tensor b = in.bias();
@@ -85,6 +88,14 @@ public final class CceProblem {
             requireFloat(w, "token weights");
             if (!Arrays.equals(w.shape(), lead)) fail("token weights must have shape " + Shapes.toString(lead) + ", got " + Shapes.toString(w.shape()));
         }
+    }
+
+    public static CceProblem of(CceInputs in, CceOptions options) {
+        checkShapes(in);
+        Tensor e = in.embeddings(), c = in.classifier(), t = in.targets(), w = in.tokenWeights();
+        long[] lead = Arrays.copyOf(e.shape(), e.rank() - 1);
+        int rows = (int) Shapes.numel(lead);
+        int vocab = (int) c.dim(0);
         if (!t.device().isCpu() || (w != null && !w.device().isCpu())) {
             throw new IllegalArgumentException("targets and token weights must be host tensors here (copy them first)");
         }

@@ -196,7 +196,7 @@ extern "C" __global__ void WG_CLUSTER_ATTR __launch_bounds__(384, 1) cce_forward
         int tgt[2];
         float m[2], s[2], ls[2];
         for (int h = 0; h < 2; h++) {
-            tgt[h] = rows[h] < N ? target[rows[h]] : -1;
+            tgt[h] = target && rows[h] < N ? target[rows[h]] : -1; // no targets: cce_target_logits gathers them
             m[h] = CCE_NEG_INF; s[h] = 0.f; ls[h] = 0.f;
         }
         const float invCap = softcap > 0.f ? 1.f / softcap : 0.f;

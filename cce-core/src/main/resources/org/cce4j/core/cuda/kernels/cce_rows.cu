@@ -4,6 +4,8 @@
 //   cce_group_stats    per 64-row group: the smallest lse and the largest |1 + 2λ·lse| of rows that count
 //   cce_plan           per 64×256 tile: is any |p·(1+2λ·lse) − α/V| ≥ filterEps possible? The bound is
 //                      exp(tileMax − lse_min)·mul_max + α/V, so skipped tiles are never recomputed
+//   cce_target_logits  each row's target logit z_t = softcap(E[r]·C[t] + b[t]), O(N·D), for the forward
+//                      that queues its tensor-core kernel before the targets are on the device
 //   cce_reduce_loss    the reduced loss on the device (so the forward never waits for the host)
 //   cce_target_backward the one-hot part of the gradient, −(1−α)·s·softcap'(z_t), as an O(N·D)
 //                      gather/scatter instead of inside the tiles (so tiles depend on p alone)
@@ -110,5 +112,27 @@ extern "C" __global__ void __launch_bounds__(1024) cce_reduce_loss(const float* 
         s = threadIdx.x < (blockDim.x >> 5) ? part[threadIdx.x] : 0.0;
         for (int o = 16; o > 0; o >>= 1) s += __shfl_xor_sync(0xffffffffu, s, o);
         if (threadIdx.x == 0) out[0] = divisor == 0.0 ? 0.f : (float)(s / divisor);
+    }
+}
+
+/** One warp per row: targetZ[r] = softcap(E[r]·C[t] + bias[t]), 0 where the row does not count. */
+extern "C" __global__ void cce_target_logits(const elem_t* __restrict__ E, const elem_t* __restrict__ C,
+        const float* __restrict__ bias, const int* __restrict__ target, int N, int D, float softcap,
+        float* __restrict__ targetZ) {
+    const int row = blockIdx.x * (blockDim.x >> 5) + (threadIdx.x >> 5);
+    const int lane = threadIdx.x & 31;
+    if (row >= N) return;
+    const int t = target[row];
+    if (t < 0) {
+        if (lane == 0) targetZ[row] = 0.f;
+        return;
+    }
+    float s = 0.f;
+    for (int d = lane; d < D; d += 32) s += elem_to_f32(E[(size_t)row * D + d]) * elem_to_f32(C[(size_t)t * D + d]);
+    s = warp_sum(s, 32);
+    if (lane == 0) {
+        float z = s + (bias ? bias[t] : 0.f);
+        if (softcap > 0.f) z = softcap_fast(z, 1.f / softcap, softcap);
+        targetZ[row] = z;
     }
 }
