@@ -155,6 +155,29 @@ class CudaLossAgainstReferenceTest {
     }
 
     /**
+     * bf16 inputs the tensor-core forward takes: its kernel is queued before the targets are checked,
+     * so a target out of range must still give the one clear error (and no forward), and the loss
+     * must work normally right after.
+     */
+    @Test
+    void aTargetOutOfRangeIsRefusedAfterTheKernelWasQueued() {
+        CudaDevice dev = GpuAvailability.require();
+        LinearCrossEntropy cce = impl("cce");
+        LossCase good = new LossCase(21, new long[] {70}, 300, 64, DType.BF16, 9, 0, false, false, base());
+        CceInputs host = good.inputs();
+        long[] bad = good.targets.clone();
+        bad[43] = 300;
+        try (Tensor ed = dev.upload(host.embeddings()); Tensor cd = dev.upload(host.classifier()); Tensor t = Tensor.of(bad, 70)) {
+            org.cce4j.core.InvalidInputException e = org.junit.jupiter.api.Assertions.assertThrows(
+                    org.cce4j.core.InvalidInputException.class, () -> cce.forward(CceInputs.of(ed, cd, t), base()));
+            assertTrue(e.getMessage().contains("target 300 at position 43"), e.getMessage());
+        } finally {
+            LossCase.close(host);
+        }
+        check(good, cce);
+    }
+
+    /**
      * The paper's benchmark inputs in small (the first N rows of C equal to E, so each row's own entry
      * dominates): the forward's tile maxima show that only the diagonal tiles can reach filterEps, the
      * backward visits those alone, and the gradients still match the reference to f32 accuracy.
