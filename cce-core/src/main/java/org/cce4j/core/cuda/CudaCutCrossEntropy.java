@@ -47,11 +47,11 @@ public final class CudaCutCrossEntropy implements LinearCrossEntropy {
 
     /**
      * The share of active tiles from which the dense backward wins. Measured on the H100 (Llama 3.2
-     * 1B's head, N = 51,200, D = 2048, V = 128,256, bf16): the tiled kernel took 288 ms for 63,816
-     * active tiles (4.5 µs each: its f32 atomics bound it), the dense path 143 ms for all 400,800
-     * (0.36 µs per tile's worth), so dense wins from about 8% active.
+     * 1B's head, N = 51,200, D = 2048, V = 128,256, bf16): the tiled kernel took 209 ms for 63,816
+     * active tiles (3.3 µs each: its f32 reductions bound it), the dense path 143 ms for all 400,800
+     * (0.36 µs per tile's worth), so dense wins from about 11% active.
      */
-    public static final double DENSE_FRACTION = 0.08;
+    public static final double DENSE_FRACTION = 0.11;
 
     private final boolean exact;
     private final Device device;
@@ -260,7 +260,8 @@ public final class CudaCutCrossEntropy implements LinearCrossEntropy {
                     } else if (k.useMmaBackward(ops.e, ops.c, d)) {
                         k.mma.kernel("cce_backward_mma").launch(count, 1, 256, CceKernels.BACKWARD_MMA_SMEM,
                                 ops.e, ops.c, ops.bias, sv.lseAll().pointer(), sc.pointer(), n, v, d, o.softcap(),
-                                o.zLossWeight(), alphaOverV, 1f / gScale, gScale, listPtr, sv.vocabTiles(), dE, dC, dB);
+                                o.zLossWeight(), alphaOverV, 1f / gScale, gScale, listPtr, sv.vocabTiles(), dE, dC, dB,
+                                ((dE | dC) & 7) == 0 ? 1 : 0);
                     } else {
                         k.simt.kernel("cce_backward_simt").launch(count, 1, 256, CceKernels.BACKWARD_SMEM,
                                 ops.e, ops.c, ops.bias, sv.lseAll().pointer(), sc.pointer(), n, v, d, o.softcap(),

@@ -7,7 +7,8 @@
 //      (scaled into range for f16), Σ_rows g → dBias
 //   3. dE[64×D] += G·C, 64 columns at a time: warps 2 × 4, 32×16 each, B by ldmatrix.trans
 //   4. dC[256×D] += Gᵀ·E, 64 columns at a time: warps 8 × 1, 32×64 each, A = Gᵀ by ldmatrix.trans
-//   outputs are added with f32 atomics (the tiles of other CTAs touch the same rows and entries)
+//   outputs are added with f32 atomics (the tiles of other CTAs touch the same rows and entries), two
+//   neighbouring values per instruction on sm_90 (red.global.add.v2.f32) when dE and dC are 8-byte aligned
 //
 //   shared: G [64][264] | staging (phase 1: 2 × (E [64][40] + C [256][40]); phase 3: C [256][72];
 //           phase 4: E [64][72]), row strides padded by 16 bytes so ldmatrix rows hit distinct banks
@@ -40,13 +41,25 @@ __device__ __forceinline__ u16 to_elem(float x) {
 #endif
 }
 
+/** dst[0..1] += (a, b): one vector reduction on sm_90 when {@code pair} (8-byte aligned), else two atomics. */
+__device__ __forceinline__ void add_pair(float* dst, float a, float b, bool pair) {
+#if __CUDA_ARCH__ >= 900
+    if (pair) {
+        asm volatile("red.global.add.v2.f32 [%0], {%1, %2};" :: "l"(dst), "f"(a), "f"(b) : "memory");
+        return;
+    }
+#endif
+    if (a != 0.f) atomicAdd(dst, a);
+    if (b != 0.f) atomicAdd(dst + 1, b);
+}
+
 #endif // CCE_ELEM != 0
 
 extern "C" __global__ void __launch_bounds__(256) cce_backward_mma(
         const elem_t* __restrict__ E, const elem_t* __restrict__ C, const float* __restrict__ bias,
         const float* __restrict__ lse, const float* __restrict__ scale, int N, int V, int D, float softcap,
         float zLoss, float alphaOverV, float invGScale, float gScale, const int* __restrict__ tiles, int VT,
-        float* __restrict__ dE, float* __restrict__ dC, float* __restrict__ dBias) {
+        float* __restrict__ dE, float* __restrict__ dC, float* __restrict__ dBias, int pairs) {
 #if CCE_ELEM != 0
     extern __shared__ __align__(16) unsigned char smem[];
     u16* G = (u16*)smem;
@@ -218,12 +231,9 @@ extern "C" __global__ void __launch_bounds__(256) cce_backward_mma(
                     if (row >= N) continue;
                     #pragma unroll
                     for (int j = 0; j < 2; j++) {
-                        #pragma unroll
-                        for (int c = 0; c < 2; c++) {
-                            const int k = d0 + wn3 * 16 + j * 8 + (lane & 3) * 2 + c;
-                            const float v = o[i][j][h * 2 + c];
-                            if (k < D && v != 0.f) atomicAdd(&dE[(size_t)row * D + k], v * gScale);
-                        }
+                        const int k = d0 + wn3 * 16 + j * 8 + (lane & 3) * 2; // even; D % 8 == 0, so k + 1 < D too
+                        const float v0 = o[i][j][h * 2], v1 = o[i][j][h * 2 + 1];
+                        if (k < D && (v0 != 0.f || v1 != 0.f)) add_pair(&dE[(size_t)row * D + k], v0 * gScale, v1 * gScale, pairs);
                     }
                 }
             }
@@ -280,12 +290,9 @@ extern "C" __global__ void __launch_bounds__(256) cce_backward_mma(
                     if (col >= V) continue;
                     #pragma unroll
                     for (int j = 0; j < 8; j++) {
-                        #pragma unroll
-                        for (int c = 0; c < 2; c++) {
-                            const int k = d0 + j * 8 + (lane & 3) * 2 + c;
-                            const float v = o[i][j][h * 2 + c];
-                            if (k < D && v != 0.f) atomicAdd(&dC[(size_t)col * D + k], v * gScale);
-                        }
+                        const int k = d0 + j * 8 + (lane & 3) * 2;
+                        const float v0 = o[i][j][h * 2], v1 = o[i][j][h * 2 + 1];
+                        if (k < D && (v0 != 0.f || v1 != 0.f)) add_pair(&dC[(size_t)col * D + k], v0 * gScale, v1 * gScale, pairs);
                     }
                 }
             }
