@@ -20,6 +20,34 @@ import org.cce4j.transformer.backend.RopeTable;
  */
 final class Bf16StorageBackend implements Backend {
     private final CpuBackend be = new CpuBackend();
+    private final boolean weights, forward, backward;
+    /** With {@link #forward}: only these forward operations round their outputs (null: all). */
+    java.util.Set<String> forwardOps;
+
+    Bf16StorageBackend() {
+        this(true, true, true);
+    }
+
+    /** Rounding only some of what bf16 mode stores: the weights, the forward's outputs, the backward's. */
+    Bf16StorageBackend(boolean weights, boolean forward, boolean backward) {
+        this.weights = weights;
+        this.forward = forward;
+        this.backward = backward;
+    }
+
+    private void roundW(Tensor t) {
+        if (weights) round(t);
+    }
+
+    private void roundF(String op, Tensor... ts) {
+        inBackward = false;
+        if (forward && (forwardOps == null || forwardOps.contains(op))) round(ts);
+    }
+
+    private void roundB(Tensor... ts) {
+        inBackward = true;
+        if (backward) round(ts);
+    }
 
     private static void round(Tensor... ts) {
         for (Tensor t : ts) {
@@ -33,65 +61,72 @@ final class Bf16StorageBackend implements Backend {
     @Override public Tensor zeros(DType d, long... s) { return be.zeros(d, s); }
     @Override public Tensor upload(Tensor h, DType d) {
         Tensor t = be.upload(h, d);
-        round(t);
+        roundW(t);
         return t;
     }
     @Override public Tensor downloadF32(Tensor t) { return be.downloadF32(t); }
     @Override public void linear(Tensor x, Tensor w, Tensor b, Tensor y) {
         be.linear(x, w, b, y);
-        round(y);
+        roundF("linear", y);
     }
     @Override public void linearBackward(Tensor dy, Tensor x, Tensor w, Tensor dx, boolean acc, Tensor dw, Tensor db) {
         be.linearBackward(dy, x, w, dx, acc, dw, db);
-        round(dx);
+        roundB(dx);
     }
     @Override public void rmsNorm(Tensor x, Tensor w, float eps, boolean unit, Tensor y, Tensor rstd) {
         be.rmsNorm(x, w, eps, unit, y, rstd);
-        round(y);
+        roundF("rmsNorm", y);
     }
     @Override public void rmsNormBackward(Tensor dy, Tensor x, Tensor w, Tensor rstd, boolean unit, Tensor dx, Tensor dw) {
         be.rmsNormBackward(dy, x, w, rstd, unit, dx, dw);
-        round(dx);
+        roundB(dx);
     }
     @Override public void rope(Tensor x, int heads, RopeTable t, int[] pos, boolean inverse) {
         be.rope(x, heads, t, pos, inverse);
-        round(x);
+        if (inverse) roundB(x); else roundF("rope", x);
     }
     @Override public void attention(AttentionShape s, Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse) {
         be.attention(s, q, k, v, out, lse);
-        round(out);
+        roundF("attention", out);
     }
     @Override public void attentionBackward(AttentionShape s, Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse, Tensor dOut,
                                             Tensor dq, Tensor dk, Tensor dv) {
         be.attentionBackward(s, q, k, v, out, lse, dOut, dq, dk, dv);
-        round(dq, dk, dv);
+        roundB(dq, dk, dv);
     }
     @Override public void gatedActivation(Activation a, Tensor g, Tensor u, Tensor out) {
         be.gatedActivation(a, g, u, out);
-        round(out);
+        roundF("gated", out);
     }
     @Override public void gatedActivationBackward(Activation a, Tensor g, Tensor u, Tensor d, Tensor dg, Tensor du) {
         be.gatedActivationBackward(a, g, u, d, dg, du);
-        round(dg, du);
+        roundB(dg, du);
     }
     @Override public void embedding(int[] ids, Tensor table, float scale, Tensor out) {
         be.embedding(ids, table, scale, out);
-        round(out);
+        roundF("embedding", out);
     }
     @Override public void embeddingBackward(int[] ids, Tensor dOut, float scale, Tensor dTable) {
         be.embeddingBackward(ids, dOut, scale, dTable);
     }
     @Override public void add(Tensor a, Tensor b, Tensor out) {
         be.add(a, b, out);
-        round(out);
+        addRounding(out);
     }
     @Override public void softcap(Tensor x, float cap) {
         be.softcap(x, cap);
-        round(x);
+        roundF("softcap", x);
     }
     @Override public void copy(Tensor src, Tensor dst) {
         be.copy(src, dst);
-        round(dst);
+        roundB(dst);
     }
+    /** add serves both passes; with only one of them rounded, the pass in progress decides. */
+    private boolean inBackward;
+
+    private void addRounding(Tensor out) {
+        if (inBackward ? backward : forward && (forwardOps == null || forwardOps.contains("add"))) round(out);
+    }
+
     @Override public LinearCrossEntropy crossEntropy(CceImpl impl) { return be.crossEntropy(impl); }
 }
