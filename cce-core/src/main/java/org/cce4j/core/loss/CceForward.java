@@ -23,13 +23,15 @@ public final class CceForward implements AutoCloseable {
     private final Tensor tokenLoss;
     private final Tensor lse;
     private final java.util.function.DoubleSupplier lossSource;
-    private volatile boolean lossKnown;
+    private volatile boolean lossKnown, closed;
     private volatile float lossValue;
     private final Object saved;
 
     public CceForward(CceInputs inputs, CceOptions options, CceProblem problem, Tensor loss, Tensor tokenLoss,
                       Tensor lse, float lossValue, Object saved) {
         this(inputs, options, problem, loss, tokenLoss, lse, () -> lossValue, saved);
+        this.lossValue = lossValue;
+        this.lossKnown = true;
     }
 
     /** With the reduced loss computed on first use by {@code lossSource} (while this forward is open). */
@@ -57,6 +59,7 @@ public final class CceForward implements AutoCloseable {
         if (!lossKnown) {
             synchronized (this) {
                 if (!lossKnown) {
+                    if (closed) throw new IllegalStateException("lossValue() was first asked for after close(): its memory is gone");
                     lossValue = (float) lossSource.getAsDouble();
                     lossKnown = true;
                 }
@@ -69,7 +72,8 @@ public final class CceForward implements AutoCloseable {
     public Object saved() { return saved; }
 
     @Override
-    public void close() {
+    public synchronized void close() {
+        closed = true;
         if (loss != tokenLoss) loss.close();
         tokenLoss.close();
         lse.close();
