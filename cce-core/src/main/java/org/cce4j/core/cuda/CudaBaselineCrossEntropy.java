@@ -104,8 +104,7 @@ public final class CudaBaselineCrossEntropy implements LinearCrossEntropy {
         CceOptions o = fwd.options();
         CceGradients out = CudaOperands.gradients(dev, fwd.inputs(), pb, into);
         float[] scale = CudaOperands.rowScales(pb, o, upstream);
-        float gScale = 0f;
-        for (float s : scale) gScale = Math.max(gScale, Math.abs(s));
+        float gScale = CudaOperands.largestScale(scale);
         if (gScale == 0f) return out;
         int n = pb.rows, v = pb.vocab, d = pb.dim;
         List<String> defs = List.of("CCE_ELEM=" + CceKernels.code(ops.elem));

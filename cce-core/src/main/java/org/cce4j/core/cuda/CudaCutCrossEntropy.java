@@ -20,7 +20,8 @@ import java.util.concurrent.ConcurrentHashMap;
  * Cut Cross-Entropy on a CUDA device. The N×V logits exist only as tiles in registers.
  * <pre>
  * forward:  [wgmma | simt] kernel → per (row, split) max and Σexp, target logits, per-tile max logit
- *           cce_merge → lse, token losses;  the reduced loss is summed on the host (N floats)
+ *           (the wgmma kernel is queued before the targets are checked; cce_target_logits then gathers them)
+ *           cce_merge → lse, token losses;  cce_reduce_loss → the reduced loss, on the device
  * backward: cce_group_stats + cce_plan → the 64×256 tiles whose gradient can reach filterEps
  *           (from the forward's tile maxima: skipped tiles are never recomputed), then either
  *           tiled:  cce_backward_mma (bf16/f16, tensor cores) or cce_backward_simt over those tiles
@@ -250,8 +251,7 @@ public final class CudaCutCrossEntropy implements LinearCrossEntropy {
                 lastDense = dense;
                 long listPtr = list == null ? 0L : list.pointer();
                 if (count > 0 && (dE != 0 || dC != 0 || dB != 0)) {
-                    float gScale = 0f;
-                    for (float s : scale) gScale = Math.max(gScale, Math.abs(s));
+                    float gScale = CudaOperands.largestScale(scale);
                     if (gScale == 0f) {
                         // every row's upstream is 0: the tiles contribute nothing
                     } else if (dense) {
@@ -268,7 +268,7 @@ public final class CudaCutCrossEntropy implements LinearCrossEntropy {
                                 o.zLossWeight(), alphaOverV, listPtr, sv.vocabTiles(), dE, dC, dB);
                     }
                 }
-                StageTimer.mark(trace, (dense ? "dense " : "tiles ") + count + "/" + tiles);
+                if (trace != null) StageTimer.mark(trace, (dense ? "dense " : "tiles ") + count + "/" + tiles);
                 k.rows.kernel("cce_target_backward").launch(CceKernels.ceilDiv(n, 8), 1, 256, 0,
                         ops.e, ops.c, ops.target, sv.targetZ().pointer(), sc.pointer(), n, d, o.softcap(),
                         1f - o.labelSmoothing(), dE, dC, dB);

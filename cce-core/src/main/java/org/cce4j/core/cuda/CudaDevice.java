@@ -289,22 +289,29 @@ public final class CudaDevice {
         }
     }
 
+    /** A device copy of {@code values}, queued in stream order without waiting for the device. */
     public DeviceBuffer uploadFloats(float[] values) {
-        DeviceBuffer b = allocator.allocate(4L * values.length);
         try (Arena a = Arena.ofConfined()) {
-            MemorySegment m = a.allocateFrom(java.lang.foreign.ValueLayout.JAVA_FLOAT, values);
-            copyToDevice(m, b.pointer(), 4L * values.length);
+            return uploadStaged(a.allocateFrom(java.lang.foreign.ValueLayout.JAVA_FLOAT, values));
         }
-        return b;
     }
 
+    /** A device copy of {@code values}, queued in stream order without waiting for the device. */
     public DeviceBuffer uploadInts(int[] values) {
-        DeviceBuffer b = allocator.allocate(4L * values.length);
         try (Arena a = Arena.ofConfined()) {
-            MemorySegment m = a.allocateFrom(java.lang.foreign.ValueLayout.JAVA_INT, values);
-            copyToDevice(m, b.pointer(), 4L * values.length);
+            return uploadStaged(a.allocateFrom(java.lang.foreign.ValueLayout.JAVA_INT, values));
         }
-        return b;
+    }
+
+    private DeviceBuffer uploadStaged(MemorySegment host) {
+        DeviceBuffer b = buffer(host.byteSize());
+        try {
+            copyToDeviceStaged(host, b.pointer(), host.byteSize());
+            return b;
+        } catch (RuntimeException e) {
+            b.close();
+            throw e;
+        }
     }
 
     // ---- timing ---------------------------------------------------------------------------

@@ -20,8 +20,8 @@ import java.util.List;
  *   target     int32 [N] on the device: each row's target after the shift, −1 where it does not count
  *   weight     f32 [N] on the device: each row's token weight, or 0 when no token weights were given
  * </pre>
- * Targets and weights travel in one staged copy that does not wait for the device, so a forward
- * queues all its work without a round trip.
+ * Their uploads do not wait for the device ({@link CudaDevice#uploadInts}), so a forward queues
+ * all its work without a round trip.
  * The {@link CceProblem} is computed on the host (it needs the targets there: O(N) bytes are copied
  * back when they live on the device).
  */
@@ -31,19 +31,17 @@ final class CudaOperands implements AutoCloseable {
     final DType elem;
     final long e, c, bias;
     final long target, weight;
-    private final DeviceBuffer rowData;
     private final List<AutoCloseable> owned = new ArrayList<>();
 
     private CudaOperands(CudaDevice dev, CceProblem problem, DType elem, long e, long c, long bias,
-                         DeviceBuffer rowData, long weight) {
+                         long target, long weight) {
         this.dev = dev;
         this.problem = problem;
         this.elem = elem;
         this.e = e;
         this.c = c;
         this.bias = bias;
-        this.rowData = rowData;
-        this.target = rowData.pointer();
+        this.target = target;
         this.weight = weight;
     }
 
@@ -84,19 +82,11 @@ final class CudaOperands implements AutoCloseable {
                     bias = b.dtype() == DType.F32 ? b.address() : toF32(dev, b, owned);
                 }
             }
-            boolean weighted = in.tokenWeights() != null;
-            int n = pb.rows;
-            DeviceBuffer rowData = dev.buffer((weighted ? 8L : 4L) * n);
-            try (java.lang.foreign.Arena a = java.lang.foreign.Arena.ofConfined()) {
-                java.lang.foreign.MemorySegment m = a.allocate((weighted ? 8L : 4L) * n, 16);
-                java.lang.foreign.MemorySegment.copy(pb.targetOfRow, 0, m, java.lang.foreign.ValueLayout.JAVA_INT, 0, n);
-                if (weighted) java.lang.foreign.MemorySegment.copy(pb.weightOfRow, 0, m, java.lang.foreign.ValueLayout.JAVA_FLOAT, 4L * n, n);
-                dev.copyToDeviceStaged(m, rowData.pointer(), m.byteSize());
-            } catch (RuntimeException ex) {
-                rowData.close();
-                throw ex;
-            }
-            CudaOperands ops = new CudaOperands(dev, pb, elem, e, c, bias, rowData, weighted ? rowData.pointer() + 4L * n : 0L);
+            DeviceBuffer target = dev.uploadInts(pb.targetOfRow);
+            owned.add(target);
+            DeviceBuffer weight = in.tokenWeights() == null ? null : dev.uploadFloats(pb.weightOfRow);
+            if (weight != null) owned.add(weight);
+            CudaOperands ops = new CudaOperands(dev, pb, elem, e, c, bias, target.pointer(), weight == null ? 0L : weight.pointer());
             ops.owned.addAll(owned);
             return ops;
         } finally {
@@ -182,6 +172,13 @@ final class CudaOperands implements AutoCloseable {
         return out;
     }
 
+    /** The largest |scale| over the rows: the backward stores its gradient blocks divided by it (f16 range). */
+    static float largestScale(float[] scale) {
+        float g = 0f;
+        for (float s : scale) g = Math.max(g, Math.abs(s));
+        return g;
+    }
+
     /** The value of a device scalar, read when asked (what {@link org.cce4j.core.loss.CceForward#lossValue} calls). */
     static java.util.function.DoubleSupplier valueOf(CudaDevice dev, Tensor scalar) {
         return () -> dev.downloadFloats(scalar.address(), 1)[0];
@@ -193,7 +190,6 @@ final class CudaOperands implements AutoCloseable {
 
     @Override
     public void close() {
-        rowData.close();
         for (AutoCloseable a : owned) {
             try {
                 a.close();

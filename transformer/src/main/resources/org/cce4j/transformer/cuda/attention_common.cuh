@@ -17,9 +17,13 @@ struct AttnMask {
     const unsigned char* keyMask; // [B·T] or null
 };
 
+/** Query i (< T) sees key j by position alone: causal, and within the sliding window when there is one. */
+__device__ __forceinline__ bool attn_causal_window(int i, int j, int T, int window) {
+    return j <= i && i < T && (window <= 0 || i - j < window);
+}
+
 __device__ __forceinline__ bool attn_visible(const AttnMask& m, long long tok0, int i, int j) {
-    if (j > i || j < 0 || i >= m.T) return false;
-    if (m.window > 0 && i - j >= m.window) return false;
+    if (j < 0 || !attn_causal_window(i, j, m.T, m.window)) return false;
     if (m.docs && m.docs[tok0 + i] != m.docs[tok0 + j]) return false;
     return !m.keyMask || m.keyMask[tok0 + j];
 }

@@ -243,7 +243,7 @@ extern "C" __global__ void __launch_bounds__(128) attn_fwd_mma(
                     const float x = tile_score(s[j][e], scale, cap, invCap, &fac);
                     bool vis = true;
                     if (!full) { // a constant once the lambda is inlined into each call below
-                        vis = kOk[kc] && col <= r && r < T && (window <= 0 || r - col < window) && (!docs || kDoc[kc] == rowDoc[hh]);
+                        vis = kOk[kc] && attn_causal_window(r, col, T, window) && (!docs || kDoc[kc] == rowDoc[hh]);
                     }
                     s[j][e] = vis ? x : CCE_NEG_INF;
                     tileMax[hh] = fmax_(tileMax[hh], s[j][e]);
@@ -360,7 +360,7 @@ extern "C" __global__ void __launch_bounds__(128) attn_bwd_dq_mma(
                     const float x = tile_score(s[j][e], scale, cap, invCap, &fac);
                     bool vis = true;
                     if (!full) { // a constant once the lambda is inlined into each call below
-                        vis = lse[hh] != CCE_NEG_INF && kOk[kc] && col <= r && r < T && (window <= 0 || r - col < window)
+                        vis = lse[hh] != CCE_NEG_INF && kOk[kc] && attn_causal_window(r, col, T, window)
                                 && (!docs || kDoc[kc] == rowDoc[hh]);
                     }
                     const float p = vis ? ex2_approx((x - lse[hh]) * CCE_LOG2E) : 0.f;
@@ -454,7 +454,7 @@ __device__ __forceinline__ void dkdv(const u16* __restrict__ Q, const u16* __res
                     const float l = qLse[qc];
                     bool vis = true;
                     if (!full) { // a constant once the lambda is inlined into each call below
-                        vis = keyOk[hh] && l != CCE_NEG_INF && q >= kj && q < T && (window <= 0 || q - kj < window)
+                        vis = keyOk[hh] && l != CCE_NEG_INF && attn_causal_window(q, kj, T, window)
                                 && (!docs || qDoc[qc] == keyDoc[hh]);
                     }
                     const float p = vis ? ex2_approx((x - l) * CCE_LOG2E) : 0.f;

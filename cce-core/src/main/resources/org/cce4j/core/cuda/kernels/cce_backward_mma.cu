@@ -33,13 +33,6 @@ __device__ __forceinline__ void mma16816(float* c, u32 a0, u32 a1, u32 a2, u32 a
                  : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
                  : "r"(a0), "r"(a1), "r"(a2), "r"(a3), "r"(b0), "r"(b1));
 }
-__device__ __forceinline__ u16 to_elem(float x) {
-#if CCE_ELEM == 2
-    return f32_to_f16(x);
-#else
-    return f32_to_bf16(x);
-#endif
-}
 
 /** dst[0..1] += (a, b): one vector reduction on sm_90 when {@code pair} (8-byte aligned), else two atomics. */
 __device__ __forceinline__ void add_pair(float* dst, float a, float b, bool pair) {
@@ -161,7 +154,7 @@ extern "C" __global__ void __launch_bounds__(256) cce_backward_mma(
                             g = (__expf(x - l) * mul - alphaOverV) * s * f;
                         }
                         colSum[j][c] += g;
-                        G[lrow * MB_GS + lcol] = to_elem(g * invGScale);
+                        G[lrow * MB_GS + lcol] = f32_to_elem(g * invGScale);
                     }
                 }
             }

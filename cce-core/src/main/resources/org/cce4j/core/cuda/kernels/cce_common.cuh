@@ -49,6 +49,17 @@ __device__ __forceinline__ u16 f32_to_f16(float x) {
     return r;
 }
 
+/** f32 → the element type, rounded to nearest even. */
+__device__ __forceinline__ elem_t f32_to_elem(float x) {
+#if CCE_ELEM == 0
+    return x;
+#elif CCE_ELEM == 2
+    return f32_to_f16(x);
+#else
+    return f32_to_bf16(x);
+#endif
+}
+
 __device__ __forceinline__ float ex2_approx(float x) {
     float y;
     asm("ex2.approx.ftz.f32 %0, %1;" : "=f"(y) : "f"(x));

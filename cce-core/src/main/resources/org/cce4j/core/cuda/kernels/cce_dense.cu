@@ -14,16 +14,6 @@
 #define DENSE_THREADS 256
 #define DENSE_PER_THREAD 32 // chunks up to 8192 columns
 
-__device__ __forceinline__ elem_t to_elem_t(float x) {
-#if CCE_ELEM == 0
-    return x;
-#elif CCE_ELEM == 2
-    return f32_to_f16(x);
-#else
-    return f32_to_bf16(x);
-#endif
-}
-
 extern "C" __global__ void __launch_bounds__(DENSE_THREADS) cce_dense_grad(
         float* __restrict__ S, int cols, int ldS, int r0, int v0, const float* __restrict__ bias,
         const float* __restrict__ lse, const float* __restrict__ scale, float softcap, float zLoss,
@@ -33,7 +23,7 @@ extern "C" __global__ void __launch_bounds__(DENSE_THREADS) cce_dense_grad(
     elem_t* out = (elem_t*)in;
     const float s = scale[row];
     if (s == 0.f) { // rows that do not count (or whose upstream is 0) contribute nothing
-        for (int c = tid; c < cols; c += DENSE_THREADS) out[c] = to_elem_t(0.f);
+        for (int c = tid; c < cols; c += DENSE_THREADS) out[c] = f32_to_elem(0.f);
         return;
     }
     float x[DENSE_PER_THREAD];
@@ -56,7 +46,7 @@ extern "C" __global__ void __launch_bounds__(DENSE_THREADS) cce_dense_grad(
                 const float u = z * invCap;
                 f = 1.f - u * u;
             }
-            out[c] = to_elem_t((__expf(z - l) * mul - alphaOverV) * s * f * invGScale);
+            out[c] = f32_to_elem((__expf(z - l) * mul - alphaOverV) * s * f * invGScale);
         }
     }
 }
