@@ -1,7 +1,7 @@
 package org.cce4j.examples;
 
 import org.cce4j.checkpoints.hf.HfCheckpoint;
-import org.cce4j.checkpoints.hf.HfWeightNames;
+import org.cce4j.checkpoints.hf.HfModules;
 import org.cce4j.checkpoints.hf.HfWeightsWriter;
 import org.cce4j.checkpoints.hf.ModelConfig;
 import org.cce4j.checkpoints.hf.ModelConfigParser;
@@ -165,7 +165,7 @@ public final class CheckpointLoadBenchmark {
         try (Arena arena = Arena.ofShared()) {
             List<TensorEntry> entries = new ArrayList<>();
             long seed = 1;
-            for (var e : HfWeightNames.expected(config).entrySet()) {
+            for (var e : HfModules.of(config).parameterShapes().entrySet()) {
                 long numel = Arrays.stream(e.getValue()).reduce(1, Math::multiplyExact);
                 MemorySegment seg = arena.allocate(numel * 2, 64);
                 fillRandomBf16(seg, seed++);

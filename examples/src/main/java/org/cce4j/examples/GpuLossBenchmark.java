@@ -1,6 +1,6 @@
 package org.cce4j.examples;
 
-import org.cce4j.core.cuda.CudaLossBenchmark;
+import org.cce4j.core.bench.CudaLossBenchmark;
 import org.cce4j.core.loss.CceImpl;
 import org.cce4j.core.tensor.DType;
 import org.cce4j.core.tensor.Device;

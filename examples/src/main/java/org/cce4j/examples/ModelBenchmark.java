@@ -1,7 +1,7 @@
 package org.cce4j.examples;
 
-import org.cce4j.checkpoints.hf.Activation;
-import org.cce4j.checkpoints.hf.HfWeightNames;
+import org.cce4j.transformer.backend.Activation;
+import org.cce4j.checkpoints.hf.HfModules;
 import org.cce4j.checkpoints.hf.ModelConfig;
 import org.cce4j.checkpoints.hf.ModelConfigParser;
 import org.cce4j.core.cuda.CudaDevice;
@@ -108,7 +108,7 @@ public final class ModelBenchmark {
         DType dt = be.computeDType();
         var fill = dev.module("random.cu", List.of("CCE_ELEM=" + (dt == DType.F32 ? 0 : 1))).kernel("fill_normal");
         int i = 0;
-        for (Map.Entry<String, long[]> e : HfWeightNames.expected(config).entrySet()) {
+        for (Map.Entry<String, long[]> e : HfModules.of(config).parameterShapes().entrySet()) {
             String n = e.getKey();
             Tensor t = be.zeros(dt, e.getValue());
             if (n.endsWith("norm.weight")) {

@@ -1,6 +1,6 @@
 package org.cce4j.transformer;
 
-import org.cce4j.checkpoints.hf.Activation;
+import org.cce4j.transformer.backend.Activation;
 import org.cce4j.core.loss.CceImpl;
 import org.cce4j.core.loss.LinearCrossEntropy;
 import org.cce4j.core.tensor.DType;

@@ -48,11 +48,11 @@ public final class CpuGemm {
                               float beta, MemorySegment c, long cOff, int ldc, int i0, int j0) {
         int nr = kr.nr();
         int mb = Math.min(MC, m - i0), nb = Math.min(NC, n - j0);
-        int mPad = CceBlocking.roundUp(mb, CpuKernels.MR), nPad = CceBlocking.roundUp(nb, nr);
+        int mPad = Blocks.roundUp(mb, CpuKernels.MR), nPad = Blocks.roundUp(nb, nr);
         float[][] s = SCRATCH.get();
-        float[] aPack = s[0] = TileScratch.ensure(s[0], mPad * KC);
-        float[] bPack = s[1] = TileScratch.ensure(s[1], KC * nPad);
-        float[] cTile = s[2] = TileScratch.ensure(s[2], mPad * nPad);
+        float[] aPack = s[0] = Blocks.ensure(s[0], mPad * KC);
+        float[] bPack = s[1] = Blocks.ensure(s[1], KC * nPad);
+        float[] cTile = s[2] = Blocks.ensure(s[2], mPad * nPad);
         Arrays.fill(cTile, 0, mPad * nPad, 0f);
         if (beta == 1f) {
             for (int i = 0; i < mb; i++) {

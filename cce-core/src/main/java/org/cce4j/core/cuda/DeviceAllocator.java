@@ -26,7 +26,8 @@ public final class DeviceAllocator {
         this.driver = driver;
     }
 
-    static long roundSize(long bytes) {
+    /** The bytes a request of {@code bytes} occupies (what the counters count). */
+    public static long roundSize(long bytes) {
         long b = Math.max(bytes, 1);
         return b <= SMALL ? (b + 511) & ~511L : (b + (2L << 20) - 1) & ~((2L << 20) - 1);
     }

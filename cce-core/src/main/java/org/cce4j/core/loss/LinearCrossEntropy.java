@@ -1,7 +1,5 @@
 package org.cce4j.core.loss;
 
-import org.cce4j.core.cpu.CpuBaselineCrossEntropy;
-import org.cce4j.core.cpu.CpuCutCrossEntropy;
 import org.cce4j.core.tensor.Device;
 import org.cce4j.core.tensor.Tensor;
 
@@ -35,15 +33,8 @@ public interface LinearCrossEntropy {
         }
     }
 
-    /** The implementation {@code impl} on {@code device}. */
+    /** The implementation {@code impl} on {@code device}, from the {@link LossProvider} that supports it. */
     static LinearCrossEntropy create(CceImpl impl, Device device) {
-        if (!device.isCpu()) {
-            return CudaLossProvider.create(impl, device);
-        }
-        return switch (impl) {
-            case CCE -> new CpuCutCrossEntropy(false);
-            case CCE_EXACT -> new CpuCutCrossEntropy(true);
-            case BASELINE -> new CpuBaselineCrossEntropy();
-        };
+        return LossProviders.forDevice(device).create(impl, device);
     }
 }

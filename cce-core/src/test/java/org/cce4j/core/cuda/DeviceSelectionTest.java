@@ -4,8 +4,8 @@ import org.cce4j.core.InvalidInputException;
 import org.cce4j.core.loss.CceImpl;
 import org.cce4j.core.loss.LinearCrossEntropy;
 import org.cce4j.core.tensor.Device;
-import org.cce4j.core.tensor.DeviceChoice;
-import org.cce4j.core.tensor.Devices;
+import org.cce4j.core.device.DeviceChoice;
+import org.cce4j.core.device.Devices;
 import org.junit.jupiter.api.Test;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;

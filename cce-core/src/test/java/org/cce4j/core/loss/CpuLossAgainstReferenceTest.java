@@ -1,7 +1,7 @@
 package org.cce4j.core.loss;
 
-import org.cce4j.core.cpu.CpuBaselineCrossEntropy;
-import org.cce4j.core.cpu.CpuCutCrossEntropy;
+import org.cce4j.core.loss.cpu.CpuBaselineCrossEntropy;
+import org.cce4j.core.loss.cpu.CpuCutCrossEntropy;
 import org.cce4j.core.cpu.CpuKernelSelector;
 import org.cce4j.core.cpu.CpuKernels;
 import org.cce4j.core.tensor.DType;

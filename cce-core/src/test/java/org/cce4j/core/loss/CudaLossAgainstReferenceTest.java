@@ -1,6 +1,6 @@
 package org.cce4j.core.loss;
 
-import org.cce4j.core.cuda.CudaCutCrossEntropy;
+import org.cce4j.core.loss.cuda.CudaCutCrossEntropy;
 import org.cce4j.core.cuda.CudaDevice;
 import org.cce4j.core.cuda.GpuAvailability;
 import org.cce4j.core.tensor.DType;

@@ -1,6 +1,6 @@
 package org.cce4j.core.loss;
 
-import org.cce4j.core.cpu.CpuCutCrossEntropy;
+import org.cce4j.core.loss.cpu.CpuCutCrossEntropy;
 import org.cce4j.core.tensor.DType;
 import org.cce4j.core.tensor.Tensor;
 import org.junit.jupiter.api.Test;

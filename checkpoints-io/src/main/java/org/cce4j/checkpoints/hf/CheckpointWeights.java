@@ -201,13 +201,13 @@ public final class CheckpointWeights implements AutoCloseable {
      * (old checkpoints' rotary inv_freq buffers, a saved tied lm_head) are allowed, as transformers allows them.
      */
     public void verify(ModelConfig config) {
-        long perLayer = HfWeightNames.expected(config, 1).keySet().stream().filter(n -> n.startsWith(HfWeightNames.layer(0))).count();
+        long perLayer = HfModules.of(config, 1).parameterShapes().keySet().stream().filter(n -> n.startsWith(HfModules.layerPrefix(0))).count();
         if (perLayer * config.numHiddenLayers() > names().size()) {
             throw new InvalidInputException(folder + ": config.json implies " + config.numHiddenLayers() + " layers of " + perLayer
                     + " tensors but the checkpoint holds " + names().size() + " tensors in all");
         }
         List<String> missing = new ArrayList<>();
-        for (var e : HfWeightNames.expected(config).entrySet()) {
+        for (var e : HfModules.of(config).parameterShapes().entrySet()) {
             if (!contains(e.getKey())) {
                 missing.add(e.getKey());
                 continue;

@@ -95,10 +95,10 @@ public record ModelConfig(
     public long parameterCount() {
         long global = 0;
         long perLayer = 0;
-        for (var e : HfWeightNames.expected(this, 1).entrySet()) {
+        for (var e : HfModules.of(this, 1).parameterShapes().entrySet()) {
             long p = 1;
             for (long d : e.getValue()) p = Math.multiplyExact(p, d);
-            if (e.getKey().startsWith(HfWeightNames.layer(0))) perLayer += p; else global += p;
+            if (e.getKey().startsWith(HfModules.layerPrefix(0))) perLayer += p; else global += p;
         }
         return Math.addExact(global, Math.multiplyExact(perLayer, (long) numHiddenLayers));
     }

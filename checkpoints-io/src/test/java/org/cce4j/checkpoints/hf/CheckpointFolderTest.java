@@ -58,7 +58,7 @@ class CheckpointFolderTest {
         Files.writeString(folder.resolve("config.json"), config);
         ModelConfig c = ModelConfigParser.read(folder.resolve("config.json"));
         List<TensorEntry> entries = new ArrayList<>();
-        for (var e : HfWeightNames.expected(c).entrySet()) {
+        for (var e : HfModules.of(c).parameterShapes().entrySet()) {
             entries.add(TensorEntry.of(e.getKey(), Tensor.zeros(DType.F32, e.getValue()), DType.BF16));
         }
         HfWeightsWriter.write(folder, entries, maxShard);
@@ -138,7 +138,7 @@ class CheckpointFolderTest {
         ModelConfig c = ModelConfigParser.read(folder.resolve("config.json"));
         List<TensorEntry> wrongShape = new ArrayList<>();
         List<TensorEntry> oneMissing = new ArrayList<>();
-        for (var e : HfWeightNames.expected(c).entrySet()) {
+        for (var e : HfModules.of(c).parameterShapes().entrySet()) {
             boolean norm = e.getKey().equals("model.norm.weight");
             wrongShape.add(TensorEntry.of(e.getKey(), Tensor.zeros(DType.F32, norm ? new long[] {7} : e.getValue())));
             if (!e.getKey().equals("model.layers.1.mlp.up_proj.weight")) oneMissing.add(TensorEntry.of(e.getKey(), Tensor.zeros(DType.F32, e.getValue())));

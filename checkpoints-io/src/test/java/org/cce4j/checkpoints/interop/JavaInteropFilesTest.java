@@ -4,7 +4,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.cce4j.checkpoints.Json;
 import org.cce4j.checkpoints.hf.HfCheckpoint;
-import org.cce4j.checkpoints.hf.HfWeightNames;
+import org.cce4j.checkpoints.hf.HfModules;
 import org.cce4j.checkpoints.hf.HfWeightsWriter;
 import org.cce4j.checkpoints.hf.ModelConfig;
 import org.cce4j.checkpoints.hf.ModelConfigParser;
@@ -155,7 +155,7 @@ class JavaInteropFilesTest {
         ModelConfig config = ModelConfigParser.parse(Json.parseObject(llamaConfigJson().getBytes(), "config.json"), "config.json");
         Random r = new Random(42);
         List<TensorEntry> entries = new ArrayList<>();
-        for (var e : HfWeightNames.expected(config).entrySet()) {
+        for (var e : HfModules.of(config).parameterShapes().entrySet()) {
             long[] shape = e.getValue();
             int n = (int) shape[0] * (shape.length > 1 ? (int) shape[1] : 1);
             float[] v = new float[n];

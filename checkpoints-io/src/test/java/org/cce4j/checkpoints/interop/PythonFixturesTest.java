@@ -5,7 +5,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.cce4j.checkpoints.Json;
 import org.cce4j.checkpoints.hf.CheckpointWeights;
 import org.cce4j.checkpoints.hf.HfCheckpoint;
-import org.cce4j.checkpoints.hf.HfWeightNames;
+import org.cce4j.checkpoints.hf.HfModules;
 import org.cce4j.checkpoints.hf.HfWeightsWriter;
 import org.cce4j.checkpoints.hf.LayerType;
 import org.cce4j.checkpoints.hf.ModelConfig;
@@ -150,7 +150,7 @@ class PythonFixturesTest {
             }
             // Weights: exactly the names and shapes the config implies, every byte as transformers saved it.
             CheckpointWeights w = ck.weights();
-            assertEquals(new TreeSet<>(HfWeightNames.expected(c).keySet()), new TreeSet<>(w.names()), name);
+            assertEquals(new TreeSet<>(HfModules.of(c).parameterShapes().keySet()), new TreeSet<>(w.names()), name);
             Set<String> seen = new TreeSet<>();
             for (SafetensorsFile f : w.files()) {
                 assertSameTensors(m.get("tensors"), f, name);
@@ -168,7 +168,7 @@ class PythonFixturesTest {
         JsonNode m = manifest.get("models").get(name);
         try (HfCheckpoint ck = HfCheckpoint.open(root.resolve(name))) {
             List<TensorEntry> entries = new ArrayList<>();
-            for (String t : HfWeightNames.expected(ck.config()).keySet()) entries.add(TensorEntry.of(t, ck.weights().tensor(t)));
+            for (String t : HfModules.of(ck.config()).parameterShapes().keySet()) entries.add(TensorEntry.of(t, ck.weights().tensor(t)));
             HfWeightsWriter.write(out, entries, HfWeightsWriter.parseSize("20KB"));
             List<String> written;
             try (var s = Files.list(out)) {

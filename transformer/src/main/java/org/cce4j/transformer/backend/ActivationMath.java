@@ -1,6 +1,5 @@
 package org.cce4j.transformer.backend;
 
-import org.cce4j.checkpoints.hf.Activation;
 
 /**
  * The MLP activations and their derivatives, as transformers defines them (ACT2FN), in double

@@ -1,6 +1,5 @@
 package org.cce4j.transformer.backend;
 
-import org.cce4j.checkpoints.hf.Activation;
 import org.cce4j.core.InvalidInputException;
 import org.cce4j.core.cuda.Cublas;
 import org.cce4j.core.cuda.CudaDevice;

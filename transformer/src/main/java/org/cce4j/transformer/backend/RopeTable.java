@@ -1,13 +1,10 @@
 package org.cce4j.transformer.backend;
 
-import org.cce4j.checkpoints.hf.RopeParameters;
-import org.cce4j.core.InvalidInputException;
-
 /**
- * The rotary position embedding of one layer type, computed the way transformers computes it (in
- * float32, step for step, so that angles agree to the last bit where the arithmetic allows):
+ * The rotary position embedding of one layer type, given its inverse frequencies (which the model
+ * computes from the checkpoint's rope parameters: {@code RopeFrequencies}); angles in float32, as
+ * transformers computes them, so that they agree to the last bit where the arithmetic allows:
  * <pre>
- *   invFreq[i] = 1 / base^(2i/d)   (then scaled: linear /factor, llama3 by wavelength band, yarn ramp)
  *   angle      = position · invFreq[i]            (f32)
  *   x'[i]      = x[i]·cos − x[i+d/2]·sin          x'[i+d/2] = x[i+d/2]·cos + x[i]·sin
  *   cos, sin   = cos(angle)·attentionScale, sin(angle)·attentionScale     (HF's rotate_half layout)
@@ -18,90 +15,17 @@ public final class RopeTable {
     private final float attentionScale;
     private final int headDim;
 
-    public RopeTable(RopeParameters p, int headDim, int maxPositionEmbeddings) {
-        if (p.partialRotaryFactor() != 1.0) {
-            throw new InvalidInputException("partial rotary embeddings (partial_rotary_factor " + p.partialRotaryFactor() + ") are not supported");
+    /**
+     * @param invFreq        the headDim/2 inverse frequencies, already scaled by the rope type
+     * @param attentionScale what cos and sin are multiplied by (1 but for yarn)
+     */
+    public RopeTable(float[] invFreq, float attentionScale, int headDim) {
+        if (invFreq.length != headDim / 2) {
+            throw new IllegalArgumentException(invFreq.length + " inverse frequencies for head_dim " + headDim + " (expected " + headDim / 2 + ")");
         }
+        this.invFreq = invFreq.clone();
+        this.attentionScale = attentionScale;
         this.headDim = headDim;
-        int half = headDim / 2;
-        float base = (float) p.theta();
-        float[] inv = new float[half];
-        for (int i = 0; i < half; i++) {
-            float exponent = (float) (2 * i) / (float) headDim;
-            inv[i] = 1.0f / (float) Math.pow(base, exponent);
-        }
-        float scale = 1f;
-        switch (p.type()) {
-            case DEFAULT -> { }
-            case LINEAR -> {
-                for (int i = 0; i < half; i++) inv[i] = inv[i] / (float) p.factor();
-            }
-            case LLAMA3 -> llama3(p, inv);
-            case YARN -> scale = yarn(p, inv, headDim, base, maxPositionEmbeddings);
-            default -> throw new InvalidInputException("rope type '" + p.type().hfName() + "' is not supported (default, linear, llama3, yarn are)");
-        }
-        this.invFreq = inv;
-        this.attentionScale = scale;
-    }
-
-    private static void llama3(RopeParameters p, float[] inv) {
-        float factor = (float) p.factor();
-        float low = p.lowFreqFactor().floatValue();
-        float high = p.highFreqFactor().floatValue();
-        float oldContext = p.originalMaxPositionEmbeddings();
-        float lowWavelen = oldContext / low;
-        float highWavelen = oldContext / high;
-        float twoPi = (float) (2 * Math.PI);
-        for (int i = 0; i < inv.length; i++) {
-            float wavelen = twoPi / inv[i];
-            float scaled = wavelen > lowWavelen ? inv[i] / factor : inv[i];
-            float smooth = (oldContext / wavelen - low) / (high - low);
-            float smoothed = (1 - smooth) * scaled / factor + smooth * scaled;
-            boolean medium = !(wavelen < highWavelen) && !(wavelen > lowWavelen);
-            inv[i] = medium ? smoothed : scaled;
-        }
-    }
-
-    private static float yarn(RopeParameters p, float[] inv, int dim, float base, int maxPositionEmbeddings) {
-        double factor = p.factor();
-        Double attentionFactor = p.attentionFactor();
-        if (attentionFactor == null) {
-            if (p.mscale() != null && p.mscaleAllDim() != null) {
-                attentionFactor = yarnMscale(factor, p.mscale()) / yarnMscale(factor, p.mscaleAllDim());
-            } else {
-                attentionFactor = yarnMscale(factor, 1);
-            }
-        }
-        double betaFast = p.betaFast() != null ? p.betaFast() : 32;
-        double betaSlow = p.betaSlow() != null ? p.betaSlow() : 1;
-        int original = p.originalMaxPositionEmbeddings() != null ? p.originalMaxPositionEmbeddings() : maxPositionEmbeddings;
-        boolean truncate = p.truncate() == null || p.truncate();
-        double lo = correctionDim(betaFast, dim, base, original);
-        double hi = correctionDim(betaSlow, dim, base, original);
-        if (truncate) {
-            lo = Math.floor(lo);
-            hi = Math.ceil(hi);
-        }
-        lo = Math.max(lo, 0);
-        hi = Math.min(hi, dim - 1);
-        if (lo == hi) hi += 0.001;
-        for (int i = 0; i < inv.length; i++) {
-            float posFreq = (float) Math.pow(base, (float) (2 * i) / (float) dim);
-            float extrapolation = 1.0f / posFreq;
-            float interpolation = 1.0f / ((float) factor * posFreq);
-            float ramp = Math.min(1f, Math.max(0f, ((float) i - (float) lo) / ((float) hi - (float) lo)));
-            float extrapolationFactor = 1f - ramp;
-            inv[i] = interpolation * (1 - extrapolationFactor) + extrapolation * extrapolationFactor;
-        }
-        return attentionFactor.floatValue();
-    }
-
-    private static double yarnMscale(double scale, double mscale) {
-        return scale <= 1 ? 1.0 : 0.1 * mscale * Math.log(scale) + 1.0;
-    }
-
-    private static double correctionDim(double rotations, int dim, double base, int maxPositions) {
-        return (dim * Math.log(maxPositions / (rotations * 2 * Math.PI))) / (2 * Math.log(base));
     }
 
     public int headDim() {

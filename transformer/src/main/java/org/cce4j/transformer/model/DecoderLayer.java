@@ -1,12 +1,16 @@
 package org.cce4j.transformer.model;
 
+import org.cce4j.checkpoints.hf.HfModules;
 import org.cce4j.checkpoints.hf.LayerType;
 import org.cce4j.checkpoints.hf.ModelConfig;
 import org.cce4j.checkpoints.hf.ModelFamily;
 import org.cce4j.core.tensor.Tensor;
+import org.cce4j.transformer.backend.Activation;
 import org.cce4j.transformer.backend.AttentionShape;
 import org.cce4j.transformer.backend.Backend;
 import org.cce4j.transformer.backend.RopeTable;
+
+import java.util.List;
 
 /**
  * One decoder layer with its forward, its backward and the activations it keeps between them
@@ -28,39 +32,77 @@ final class DecoderLayer {
     private final boolean unitOffset;
     private final float eps;
     private final RopeTable rope;
+    private final Activation activation;
     private final Linear qProj, kProj, vProj, oProj, gateProj, upProj, downProj;
     private final Parameter inputNorm, postAttnNorm, preFfNorm, postFfNorm, qNorm, kNorm;
     boolean recompute;
 
-    DecoderLayer(ModelConfig config, int index, ParameterStore p, RopeTable rope) {
+    DecoderLayer(ModelConfig config, HfModules.Layer modules, ParameterStore p, RopeTable rope) {
         this.config = config;
-        this.index = index;
+        this.index = modules.index();
         ModelFamily f = config.family();
         this.sandwich = f.sandwichNorms();
         this.qkNorm = f.qkNorm();
         this.unitOffset = f.unitOffsetRmsNorm();
         this.eps = (float) config.rmsNormEps();
+        this.activation = activation(config.hiddenActivation());
         this.rope = rope;
-        String pre = "model.layers." + index + ".";
-        qProj = new Linear(p, pre + "self_attn.q_proj");
-        kProj = new Linear(p, pre + "self_attn.k_proj");
-        vProj = new Linear(p, pre + "self_attn.v_proj");
-        oProj = new Linear(p, pre + "self_attn.o_proj");
-        gateProj = new Linear(p, pre + "mlp.gate_proj");
-        upProj = new Linear(p, pre + "mlp.up_proj");
-        downProj = new Linear(p, pre + "mlp.down_proj");
-        inputNorm = p.get(pre + "input_layernorm.weight");
-        postAttnNorm = p.get(pre + "post_attention_layernorm.weight");
-        preFfNorm = sandwich ? p.get(pre + "pre_feedforward_layernorm.weight") : null;
-        postFfNorm = sandwich ? p.get(pre + "post_feedforward_layernorm.weight") : null;
-        qNorm = qkNorm ? p.get(pre + "self_attn.q_norm.weight") : null;
-        kNorm = qkNorm ? p.get(pre + "self_attn.k_norm.weight") : null;
+        qProj = new Linear(p, modules.qProj());
+        kProj = new Linear(p, modules.kProj());
+        vProj = new Linear(p, modules.vProj());
+        oProj = new Linear(p, modules.oProj());
+        gateProj = new Linear(p, modules.gateProj());
+        upProj = new Linear(p, modules.upProj());
+        downProj = new Linear(p, modules.downProj());
+        inputNorm = p.get(modules.inputNorm().weight());
+        postAttnNorm = p.get(modules.postAttentionNorm().weight());
+        preFfNorm = sandwich ? p.get(modules.preFeedforwardNorm().weight()) : null;
+        postFfNorm = sandwich ? p.get(modules.postFeedforwardNorm().weight()) : null;
+        qNorm = qkNorm ? p.get(modules.qNorm().weight()) : null;
+        kNorm = qkNorm ? p.get(modules.kNorm().weight()) : null;
+    }
+
+    /** The checkpoint's hidden_act as the backends' activation. */
+    private static Activation activation(org.cce4j.checkpoints.hf.Activation hf) {
+        return switch (hf) {
+            case SILU -> Activation.SILU;
+            case GELU_TANH -> Activation.GELU_TANH;
+            case GELU -> Activation.GELU;
+            case RELU -> Activation.RELU;
+        };
+    }
+
+    /** The layer's projections in registration order (q, k, v, o, gate, up, down). */
+    List<Linear> linears() {
+        return List.of(qProj, kProj, vProj, oProj, gateProj, upProj, downProj);
     }
 
     /** What the backward needs, all [M, ·] on the backend's device. */
     static final class Saved implements AutoCloseable {
         final Scratch mem;
-        Tensor xn1, rstd1, qPre, rstdQ, kPre, rstdK, q, k, v, attn, lse, o, rstdPA, x1, xn2, rstd2, gate, up, act, down, rstdPF;
+        // M = B·T tokens, D = hidden, H / KV = query / key-value heads, hd = head_dim, I = intermediate;
+        // element type: the backend's compute dtype, (f32) where always f32
+        Tensor xn1;     // [M, D]        input_layernorm(x)
+        Tensor rstd1;   // [M]     (f32) its 1/rms
+        Tensor qPre;    // [M, H·hd]     q_proj(xn1) before q_norm (qk-norm families only)
+        Tensor rstdQ;   // [M·H]   (f32) q_norm's 1/rms per head
+        Tensor kPre;    // [M, KV·hd]    k_proj(xn1) before k_norm (qk-norm families only)
+        Tensor rstdK;   // [M·KV]  (f32) k_norm's 1/rms per head
+        Tensor q;       // [M, H·hd]     queries after RoPE
+        Tensor k;       // [M, KV·hd]    keys after RoPE
+        Tensor v;       // [M, KV·hd]    values
+        Tensor attn;    // [M, H·hd]     attention output, before o_proj
+        Tensor lse;     // [M, H]  (f32) attention's log-sum-exp per query and head
+        Tensor o;       // [M, D]        o_proj(attn)
+        Tensor rstdPA;  // [M]     (f32) post_attention_layernorm's 1/rms of o (sandwich norms only)
+        Tensor x1;      // [M, D]        the residual stream after attention
+        Tensor xn2;     // [M, D]        the MLP's input norm of x1
+        Tensor rstd2;   // [M]     (f32) its 1/rms
+        Tensor gate;    // [M, I]        gate_proj(xn2)
+        Tensor up;      // [M, I]        up_proj(xn2)
+        Tensor act;     // [M, I]        act(gate) · up
+        Tensor down;    // [M, D]        down_proj(act)
+        Tensor rstdPF;  // [M]     (f32) post_feedforward_layernorm's 1/rms of down (sandwich norms only)
 
         Saved(Scratch mem) {
             this.mem = mem;
@@ -142,7 +184,7 @@ final class DecoderLayer {
         s.act = mem.alloc(m, inter);
         gateProj.forward(be, s.xn2, s.gate);
         upProj.forward(be, s.xn2, s.up);
-        be.gatedActivation(config.hiddenActivation(), s.gate, s.up, s.act);
+        be.gatedActivation(activation, s.gate, s.up, s.act);
         s.down = mem.alloc(m, h);
         downProj.forward(be, s.act, s.down);
         if (sandwich) {
@@ -180,7 +222,7 @@ final class DecoderLayer {
             Tensor dAct = mem.alloc(m, inter);
             downProj.backward(be, dDown, s.act, dAct, false);
             Tensor dGate = mem.alloc(m, inter), dUp = mem.alloc(m, inter);
-            be.gatedActivationBackward(config.hiddenActivation(), s.gate, s.up, dAct, dGate, dUp);
+            be.gatedActivationBackward(activation, s.gate, s.up, dAct, dGate, dUp);
             Tensor dXn2 = mem.alloc(m, h);
             gateProj.backward(be, dGate, s.xn2, dXn2, false);
             upProj.backward(be, dUp, s.xn2, dXn2, true);

@@ -1,7 +1,7 @@
 package org.cce4j.transformer.model;
 
 import org.cce4j.checkpoints.hf.CheckpointWeights;
-import org.cce4j.checkpoints.hf.HfWeightNames;
+import org.cce4j.checkpoints.hf.HfModules;
 import org.cce4j.checkpoints.hf.ModelConfig;
 import org.cce4j.core.InvalidInputException;
 import org.cce4j.core.tensor.Tensor;
@@ -14,7 +14,7 @@ import java.util.Map;
 
 /**
  * Every parameter of a model, keyed by its Hugging Face name, in state_dict order. Loading goes
- * through the checkpoint's names and shapes (HfWeightNames), converting each tensor into the
+ * through the checkpoint's names and shapes (HfModules), converting each tensor into the
  * backend's compute dtype; tied embeddings are one parameter that both the embedding and the head
  * use (so it receives the sum of both gradients). Adapters add their own parameters here later.
  */
@@ -23,7 +23,7 @@ public final class ParameterStore implements AutoCloseable {
 
     public static ParameterStore load(ModelConfig config, CheckpointWeights weights, Backend backend) {
         ParameterStore store = new ParameterStore();
-        for (Map.Entry<String, long[]> e : HfWeightNames.expected(config).entrySet()) {
+        for (Map.Entry<String, long[]> e : HfModules.of(config).parameterShapes().entrySet()) {
             String name = e.getKey();
             if (!weights.contains(name)) {
                 store.close();

@@ -1,5 +1,6 @@
 package org.cce4j.transformer.model;
 
+import org.cce4j.checkpoints.hf.HfModules;
 import org.cce4j.checkpoints.hf.LayerType;
 import org.cce4j.checkpoints.hf.ModelConfig;
 import org.cce4j.core.loss.CceForward;
@@ -14,7 +15,9 @@ import org.cce4j.transformer.backend.Backend;
 import org.cce4j.transformer.backend.RopeTable;
 
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.EnumMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -34,6 +37,7 @@ public final class TransformerModel implements AutoCloseable {
     private final Backend backend;
     private final ParameterStore params;
     private final List<DecoderLayer> layers = new ArrayList<>();
+    private final Map<String, Linear> linears = new LinkedHashMap<>();
     private final Parameter embed, finalNorm, head;
     private final float embedScale;
 
@@ -41,17 +45,31 @@ public final class TransformerModel implements AutoCloseable {
         this.config = config;
         this.backend = backend;
         this.params = params;
+        HfModules modules = HfModules.of(config);
         Map<LayerType, RopeTable> ropes = new EnumMap<>(LayerType.class);
-        for (int i = 0; i < config.numHiddenLayers(); i++) {
-            int layer = i;
-            RopeTable rope = ropes.computeIfAbsent(config.layerType(i),
-                    t -> new RopeTable(config.rope(layer), config.headDim(), config.maxPositionEmbeddings()));
-            layers.add(new DecoderLayer(config, i, params, rope));
+        for (HfModules.Layer m : modules.layers()) {
+            RopeTable rope = ropes.computeIfAbsent(config.layerType(m.index()),
+                    t -> RopeFrequencies.of(config.rope(m.index()), config.headDim(), config.maxPositionEmbeddings()));
+            DecoderLayer layer = new DecoderLayer(config, m, params, rope);
+            layers.add(layer);
+            for (Linear l : layer.linears()) linears.put(l.path(), l);
         }
-        embed = params.get("model.embed_tokens.weight");
-        finalNorm = params.get("model.norm.weight");
-        head = config.tieWordEmbeddings() ? embed : params.get("lm_head.weight");
+        embed = params.get(modules.embedTokens().weight());
+        finalNorm = params.get(modules.finalNorm().weight());
+        head = config.tieWordEmbeddings() ? embed : params.get(modules.lmHead().weight());
         embedScale = (float) config.embeddingScale();
+    }
+
+    /** The decoder layers' linear projections by module path ({@code model.layers.3.self_attn.q_proj}), in registration order. */
+    public Map<String, Linear> linears() {
+        return Collections.unmodifiableMap(linears);
+    }
+
+    /** The projection at {@code path}; an unknown path is an IllegalArgumentException naming it. */
+    public Linear linear(String path) {
+        Linear l = linears.get(path);
+        if (l == null) throw new IllegalArgumentException("no linear module " + path + " in this " + config.family() + " model");
+        return l;
     }
 
     public ModelConfig config() {

@@ -1,6 +1,6 @@
 package org.cce4j.transformer.backend;
 
-import org.cce4j.checkpoints.hf.Activation;
+import org.cce4j.transformer.model.RopeFrequencies;
 import org.cce4j.core.tensor.DType;
 import org.cce4j.core.tensor.Tensor;
 import org.junit.jupiter.api.Test;
@@ -112,7 +112,7 @@ class CpuBackendGradientTest {
 
     @Test
     void ropeInverseIsTheTransposeAndRestoresTheInput() {
-        RopeTable table = new RopeTable(org.cce4j.checkpoints.hf.RopeParameters.plain(10000), 8, 64);
+        RopeTable table = RopeFrequencies.of(org.cce4j.checkpoints.hf.RopeParameters.plain(10000), 8, 64);
         int[] pos = {0, 3, 7, 63};
         Tensor x = random(4, 16);
         float[] before = x.toFloatArray();

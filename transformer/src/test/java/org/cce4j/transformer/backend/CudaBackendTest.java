@@ -1,6 +1,6 @@
 package org.cce4j.transformer.backend;
 
-import org.cce4j.checkpoints.hf.Activation;
+import org.cce4j.transformer.model.RopeFrequencies;
 import org.cce4j.checkpoints.hf.RopeParameters;
 import org.cce4j.core.cuda.CudaDevice;
 import org.cce4j.core.cuda.GpuAvailability;
@@ -146,7 +146,7 @@ class CudaBackendTest {
         CudaBackend be = backend(mode);
         DType s = mode.dtype;
         for (int hd : new int[] {10, 64}) {
-            RopeTable table = new RopeTable(RopeParameters.plain(10000), hd, 4096);
+            RopeTable table = RopeFrequencies.of(RopeParameters.plain(10000), hd, 4096);
             int m = 13, heads = 3;
             int[] pos = new int[m];
             for (int i = 0; i < m; i++) pos[i] = rnd.nextInt(700);

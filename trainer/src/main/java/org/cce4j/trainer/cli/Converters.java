@@ -1,0 +1,32 @@
+package org.cce4j.trainer.cli;
+
+import org.cce4j.core.loss.CceImpl;
+import org.cce4j.core.loss.Reduction;
+import org.cce4j.core.tensor.DType;
+import picocli.CommandLine.ITypeConverter;
+
+/** picocli converters for our option values; their exceptions become one-line usage errors (exit 2). */
+final class Converters {
+    private Converters() {}
+
+    static final class Impl implements ITypeConverter<CceImpl> {
+        @Override
+        public CceImpl convert(String value) {
+            return CceImpl.parse(value);
+        }
+    }
+
+    static final class ReductionConverter implements ITypeConverter<Reduction> {
+        @Override
+        public Reduction convert(String value) {
+            return Reduction.parse(value);
+        }
+    }
+
+    static final class DTypeConverter implements ITypeConverter<DType> {
+        @Override
+        public DType convert(String value) {
+            return DType.parse(value);
+        }
+    }
+}

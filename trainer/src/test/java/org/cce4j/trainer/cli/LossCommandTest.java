@@ -1,0 +1,201 @@
+package org.cce4j.trainer.cli;
+
+import org.cce4j.checkpoints.safetensors.SafetensorsFile;
+import org.cce4j.checkpoints.safetensors.SafetensorsWriter;
+import org.cce4j.checkpoints.safetensors.TensorEntry;
+import org.cce4j.core.loss.CceOptions;
+import org.cce4j.core.loss.NaiveCrossEntropy;
+import org.cce4j.core.loss.Reduction;
+import org.cce4j.core.tensor.DType;
+import org.cce4j.core.tensor.Tensor;
+import org.cce4j.core.testing.RelativeError;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The {@code loss} command end to end: files in, files out, numbers against the float64 reference,
+ * and every kind of bad input refused with exit status 2 and one line.
+ */
+class LossCommandTest {
+    @TempDir
+    Path dir;
+
+    private final int n = 37, v = 301, d = 19;
+    private final SplittableRandom rnd = new SplittableRandom(11);
+    private final double[][] e = gaussian(n, d, 0.9), c = gaussian(v, d, 0.9);
+    private final double[] bias = gaussian(1, v, 1)[0];
+    private final long[] targets = new long[n];
+
+    LossCommandTest() {
+        for (int i = 0; i < n; i++) targets[i] = i % 5 == 3 ? -100 : rnd.nextInt(v);
+    }
+
+    private double[][] gaussian(int rows, int cols, double scale) {
+        double[][] m = new double[rows][cols];
+        for (double[] r : m) for (int k = 0; k < cols; k++) r[k] = (float) (rnd.nextGaussian() * scale);
+        return m;
+    }
+
+    private static Tensor tensor(double[][] m) {
+        float[] f = new float[m.length * m[0].length];
+        for (int i = 0; i < m.length; i++) for (int k = 0; k < m[0].length; k++) f[i * m[0].length + k] = (float) m[i][k];
+        return Tensor.of(f, m.length, m[0].length);
+    }
+
+    private Path write(String name, Map<String, Tensor> tensors) throws Exception {
+        Path p = dir.resolve(name);
+        List<TensorEntry> entries = new ArrayList<>();
+        tensors.forEach((k, t) -> entries.add(TensorEntry.of(k, t)));
+        SafetensorsWriter.write(p, Map.of(), entries);
+        tensors.values().forEach(Tensor::close);
+        return p;
+    }
+
+    private Path input(boolean withBias) throws Exception {
+        var map = new java.util.LinkedHashMap<String, Tensor>();
+        map.put("E", tensor(e));
+        map.put("C", tensor(c));
+        map.put("targets", Tensor.of(targets, n));
+        if (withBias) map.put("bias", tensor(new double[][] {bias}).reshape(v));
+        return write("in.safetensors", map);
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"cce", "cce-exact", "baseline"})
+    void matchesTheFloat64ReferenceWithSoftcapBiasAndIgnoredTokens(String impl) throws Exception {
+        Path in = input(true);
+        Path out = dir.resolve("out.safetensors");
+        CliRun run = CliRun.of("loss", "--input", in.toString(), "--output", out.toString(), "--device", "cpu",
+                "--impl", impl, "--softcap", "4");
+        assertEquals(0, run.status(), run.err());
+        CceOptions o = CceOptions.defaults().withSoftcap(4f);
+        NaiveCrossEntropy ref = new NaiveCrossEntropy(e, c, bias, targets, null, n, o, new double[] {1});
+        try (SafetensorsFile f = SafetensorsFile.open(out)) {
+            assertEquals(DType.F32, f.tensor("loss").dtype());
+            assertClose(new double[] {ref.loss}, f.tensor("loss").toDoubleArray(), "loss");
+            assertClose(ref.lse, f.tensor("lse").toDoubleArray(), "lse");
+            assertClose(ref.tokenLoss, f.tensor("nll").toDoubleArray(), "nll");
+            assertEquals(0.0, f.tensor("nll").getDouble(3), "nll is 0 where the target is ignored");
+            assertClose(flat(ref.dE), f.tensor("dE").toDoubleArray(), "dE");
+            assertClose(flat(ref.dC), f.tensor("dC").toDoubleArray(), "dC");
+            assertClose(ref.dBias, f.tensor("dbias").toDoubleArray(), "dbias");
+            assertEquals(List.of((long) n, (long) d), List.of(f.tensor("dE").shape()[0], f.tensor("dE").shape()[1]));
+        }
+    }
+
+    @Test
+    void reductionNoneWritesTheSumAndTheGradientsOfTheSum() throws Exception {
+        Path in = input(false);
+        Path out = dir.resolve("none.safetensors");
+        CliRun run = CliRun.of("loss", "--input", in.toString(), "--output", out.toString(), "--device", "cpu",
+                "--reduction", "none", "--shift", "1", "--label-smoothing", "0.1");
+        assertEquals(0, run.status(), run.err());
+        CceOptions o = CceOptions.defaults().withReduction(Reduction.NONE).withShift(1).withLabelSmoothing(0.1f);
+        double[] ones = new double[n];
+        java.util.Arrays.fill(ones, 1);
+        NaiveCrossEntropy ref = new NaiveCrossEntropy(e, c, null, targets, null, n, o, ones);
+        double sum = 0;
+        for (double x : ref.tokenLoss) sum += x;
+        try (SafetensorsFile f = SafetensorsFile.open(out)) {
+            assertClose(new double[] {sum}, f.tensor("loss").toDoubleArray(), "loss");
+            assertClose(ref.tokenLoss, f.tensor("nll").toDoubleArray(), "nll");
+            assertClose(flat(ref.dE), f.tensor("dE").toDoubleArray(), "dE");
+            assertClose(flat(ref.dC), f.tensor("dC").toDoubleArray(), "dC");
+            assertFalse(f.contains("dbias"));
+        }
+    }
+
+    private CliRun refused(Path in, String... extra) {
+        Path out = dir.resolve("never.safetensors");
+        List<String> args = new ArrayList<>(List.of("loss", "--input", in.toString(), "--output", out.toString(), "--device", "cpu"));
+        args.addAll(List.of(extra));
+        CliRun run = CliRun.of(args.toArray(String[]::new));
+        assertEquals(2, run.status(), "exit status for " + args + ": " + run.err());
+        assertFalse(Files.exists(out), "no output after an error");
+        return run;
+    }
+
+    @Test
+    void refusesBadInputsWithOneLineAndStatusTwo() throws Exception {
+        assertTrue(refused(dir.resolve("missing.safetensors")).errorLine().contains("no such file"));
+
+        Path noC = write("noC.safetensors", Map.of("E", tensor(e), "targets", Tensor.of(targets, n)));
+        assertTrue(refused(noC).errorLine().contains("no tensor named 'C'"));
+
+        Path badD = write("badD.safetensors", Map.of("E", tensor(e), "C", tensor(gaussian(v, d + 1, 1)), "targets", Tensor.of(targets, n)));
+        assertTrue(refused(badD).errorLine().contains("disagree on D"));
+
+        long[] out = targets.clone();
+        out[5] = v;
+        Path badTarget = write("badTarget.safetensors", Map.of("E", tensor(e), "C", tensor(c), "targets", Tensor.of(out, n)));
+        assertTrue(refused(badTarget).errorLine().contains("target " + v + " at position 5 is outside [0, " + v + ")"));
+
+        double[][] nan = e.clone();
+        nan[2] = nan[2].clone();
+        nan[2][4] = Double.NaN;
+        Path withNaN = write("nan.safetensors", Map.of("E", tensor(nan), "C", tensor(c), "targets", Tensor.of(targets, n)));
+        assertTrue(refused(withNaN).errorLine().contains("E holds NaN at [2, 4]"));
+
+        double[][] inf = c.clone();
+        inf[7] = inf[7].clone();
+        inf[7][0] = Double.POSITIVE_INFINITY;
+        Path withInf = write("inf.safetensors", Map.of("E", tensor(e), "C", tensor(inf), "targets", Tensor.of(targets, n)));
+        assertTrue(refused(withInf).errorLine().contains("C holds Infinity at [7, 0]"));
+
+        Path empty = write("empty.safetensors", Map.of("E", Tensor.zeros(DType.F32, 0, d), "C", tensor(c), "targets", Tensor.zeros(DType.I64, 0)));
+        assertTrue(refused(empty).errorLine().contains("hold no rows"));
+
+        Path floatTargets = write("ft.safetensors", Map.of("E", tensor(e), "C", tensor(c), "targets", Tensor.zeros(DType.F32, n)));
+        assertTrue(refused(floatTargets).errorLine().contains("int32 or int64"));
+
+        Path garbage = dir.resolve("garbage.safetensors");
+        Files.write(garbage, new byte[] {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12});
+        String line = refused(garbage).errorLine();
+        assertTrue(line.startsWith("loss: error: ") && line.contains("garbage.safetensors"), line);
+
+        Path good = input(false);
+        assertTrue(refused(good, "--reduction", "median").errorLine().contains("unknown reduction 'median'"));
+        assertTrue(refused(good, "--label-smoothing", "1.5").errorLine().contains("labelSmoothing must be in [0, 1]"));
+    }
+
+    @Test
+    void cudaWithoutAGpuIsAClearError() throws Exception {
+        Path in = input(false);
+        CliRun run = CliRun.of("loss", "--input", in.toString(), "--output", dir.resolve("o.safetensors").toString(), "--device", "cuda");
+        org.junit.jupiter.api.Assumptions.assumeTrue(run.status() != 0, "a CUDA device is usable here");
+        assertEquals(2, run.status(), run.err());
+        assertTrue(run.errorLine().contains("cuda"), run.err());
+    }
+
+    @Test
+    void verboseShowsTheDeviceChoiceAndTheTrace() throws Exception {
+        CliRun run = CliRun.of("loss", "--input", dir.resolve("nope").toString(), "--output", dir.resolve("o").toString(),
+                "--device", "cpu", "--verbose");
+        assertEquals(2, run.status());
+        assertTrue(run.err().contains("device: cpu"), run.err());
+        assertTrue(run.err().contains("\tat "), "stack trace with --verbose");
+    }
+
+    private static double[] flat(double[][] m) {
+        double[] out = new double[m.length * m[0].length];
+        for (int i = 0; i < m.length; i++) System.arraycopy(m[i], 0, out, i * m[0].length, m[0].length);
+        return out;
+    }
+
+    private static void assertClose(double[] expected, double[] actual, String what) {
+        RelativeError.assertClose(expected, actual, 1e-4, what);
+    }
+}
