@@ -1,6 +1,7 @@
 package org.cce4j.examples;
 
 import org.cce4j.transformer.backend.Activation;
+import org.cce4j.transformer.backend.AdamWStep;
 import org.cce4j.checkpoints.hf.HfModules;
 import org.cce4j.checkpoints.hf.ModelConfig;
 import org.cce4j.checkpoints.hf.ModelConfigParser;
@@ -262,6 +263,14 @@ public final class ModelBenchmark {
         @Override public void add(Tensor a, Tensor b, Tensor out) { timed("add", () -> be.add(a, b, out)); }
         @Override public void softcap(Tensor x, float cap) { timed("softcap", () -> be.softcap(x, cap)); }
         @Override public void copy(Tensor src, Tensor dst) { timed("copy", () -> be.copy(src, dst)); }
+        @Override public Tensor download(Tensor t) { return be.download(t); }
+        @Override public void linearAccumulate(Tensor x, Tensor w, Tensor y) { timed("linearAccumulate", () -> be.linearAccumulate(x, w, y)); }
+        @Override public void scale(Tensor x, float s) { timed("scale", () -> be.scale(x, s)); }
+        @Override public void dropout(Tensor x, Tensor out, float p, long seed) { timed("dropout", () -> be.dropout(x, out, p, seed)); }
+        @Override public void sumOfSquares(Tensor x, Tensor acc) { timed("sumOfSquares", () -> be.sumOfSquares(x, acc)); }
+        @Override public void adamw(Tensor value, Tensor master, Tensor grad, Tensor m, Tensor v, Tensor sq, AdamWStep st) {
+            timed("adamw", () -> be.adamw(value, master, grad, m, v, sq, st));
+        }
         @Override public LinearCrossEntropy crossEntropy(CceImpl impl) {
             LinearCrossEntropy inner = be.crossEntropy(impl);
             return new LinearCrossEntropy() {

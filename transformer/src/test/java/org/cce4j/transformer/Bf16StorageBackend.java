@@ -1,6 +1,7 @@
 package org.cce4j.transformer;
 
 import org.cce4j.transformer.backend.Activation;
+import org.cce4j.transformer.backend.AdamWStep;
 import org.cce4j.core.loss.CceImpl;
 import org.cce4j.core.loss.LinearCrossEntropy;
 import org.cce4j.core.tensor.DType;
@@ -128,5 +129,16 @@ final class Bf16StorageBackend implements Backend {
         if (inBackward ? backward : forward && (forwardOps == null || forwardOps.contains("add"))) round(out);
     }
 
+    @Override public Tensor download(Tensor t) { return be.download(t); }
+    @Override public void linearAccumulate(Tensor x, Tensor w, Tensor y) {
+        be.linearAccumulate(x, w, y);
+        roundF("linearAccumulate", y);
+    }
+    @Override public void scale(Tensor x, float s) { be.scale(x, s); }
+    @Override public void dropout(Tensor x, Tensor out, float p, long seed) { be.dropout(x, out, p, seed); }
+    @Override public void sumOfSquares(Tensor x, Tensor acc) { be.sumOfSquares(x, acc); }
+    @Override public void adamw(Tensor value, Tensor master, Tensor grad, Tensor m, Tensor v, Tensor sq, AdamWStep st) {
+        be.adamw(value, master, grad, m, v, sq, st);
+    }
     @Override public LinearCrossEntropy crossEntropy(CceImpl impl) { return be.crossEntropy(impl); }
 }

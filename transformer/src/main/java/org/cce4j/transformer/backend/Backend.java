@@ -1,6 +1,5 @@
 package org.cce4j.transformer.backend;
 
-import org.cce4j.checkpoints.hf.Activation;
 import org.cce4j.core.loss.CceImpl;
 import org.cce4j.core.loss.LinearCrossEntropy;
 import org.cce4j.core.tensor.DType;
@@ -97,6 +96,35 @@ public interface Backend {
 
     /** dst = src (same shape; dtypes may differ). */
     void copy(Tensor src, Tensor dst);
+
+    // ---- training -----------------------------------------------------------------------
+
+    /** A host copy of a tensor of this device, in its own dtype (the caller closes it). */
+    Tensor download(Tensor t);
+
+    /** y[M,N] += x[M,K] · w[N,K]ᵀ (a LoRA branch adding into the base projection's output). */
+    void linearAccumulate(Tensor x, Tensor w, Tensor y);
+
+    /** x ← x · s, in place (any float dtype of this backend). */
+    void scale(Tensor x, float s);
+
+    /**
+     * out = dropout(x) with the mask of {@link DropoutMask} for {@code seed} (out may be x). The
+     * backward is the same call on the gradient with the same seed and p.
+     */
+    void dropout(Tensor x, Tensor out, float p, long seed);
+
+    /** acc[0] += Σ x² (x f32, acc f64 [1] on this device): the squared global gradient norm, summed without a host read. */
+    void sumOfSquares(Tensor x, Tensor acc);
+
+    /**
+     * One AdamW update of a parameter ({@link AdamWStep} gives the formula). grad, m and v are f32;
+     * {@code master} is the f32 copy that is updated when the parameter is stored in a narrower type
+     * (then {@code value} is refreshed from it, rounded to nearest even), or null when {@code value}
+     * is f32 and is updated itself. {@code gradSumOfSquares} (f64 [1]) feeds the clipping factor; null
+     * when clipping is off.
+     */
+    void adamw(Tensor value, Tensor master, Tensor grad, Tensor m, Tensor v, Tensor gradSumOfSquares, AdamWStep step);
 
     /** The cross-entropy head on this device. */
     LinearCrossEntropy crossEntropy(CceImpl impl);

@@ -1,6 +1,5 @@
 package org.cce4j.transformer.backend;
 
-import org.cce4j.checkpoints.hf.Activation;
 import org.cce4j.core.InvalidInputException;
 import org.cce4j.core.cpu.CpuGemm;
 import org.cce4j.core.cpu.CpuParallel;
@@ -242,6 +241,83 @@ public final class CpuBackend implements Backend {
     @Override
     public void copy(Tensor src, Tensor dst) {
         dst.copyFrom(src);
+    }
+
+    // ---- training -----------------------------------------------------------------------
+
+    @Override
+    public Tensor download(Tensor t) {
+        return t.to(t.dtype());
+    }
+
+    @Override
+    public void linearAccumulate(Tensor x, Tensor w, Tensor y) {
+        requireF32(x, w, y);
+        int m = rows(x), k = (int) x.dim(-1), n = (int) w.dim(0);
+        CpuGemm.gemm(false, true, m, n, k, x.data(), 0, k, w.data(), 0, k, 1f, y.data(), 0, n);
+    }
+
+    @Override
+    public void scale(Tensor x, float s) {
+        requireF32(x);
+        elementwise(x.numel(), i -> x.data().set(F32, 4L * i, x.data().get(F32, 4L * i) * s));
+    }
+
+    @Override
+    public void dropout(Tensor x, Tensor out, float p, long seed) {
+        requireF32(x, out);
+        float scale = DropoutMask.scale(p);
+        elementwise(x.numel(), i -> out.data().set(F32, 4L * i,
+                DropoutMask.keep(seed, i, p) ? x.data().get(F32, 4L * i) * scale : 0f));
+    }
+
+    @Override
+    public void sumOfSquares(Tensor x, Tensor acc) {
+        requireF32(x);
+        if (acc.dtype() != DType.F64 || acc.numel() != 1) throw new IllegalArgumentException("sumOfSquares accumulates into an f64 [1], got " + acc);
+        int chunk = 1 << 16;
+        int chunks = (int) ((x.numel() + chunk - 1) / chunk);
+        double[] partial = new double[chunks];
+        CpuParallel.forEach(chunks, c -> {
+            long end = Math.min(x.numel(), (long) (c + 1) * chunk);
+            double sum = 0;
+            for (long i = (long) c * chunk; i < end; i++) {
+                double v = x.data().get(F32, 4L * i);
+                sum += v * v;
+            }
+            partial[c] = sum;
+        });
+        double total = acc.getDouble(0);
+        for (double p : partial) total += p;   // fixed order: the same sum on every run
+        acc.setDouble(0, total);
+    }
+
+    @Override
+    public void adamw(Tensor value, Tensor master, Tensor grad, Tensor m, Tensor v, Tensor gradSumOfSquares, AdamWStep st) {
+        requireF32(value, master, grad, m, v);
+        if (master != null) throw new IllegalArgumentException("the CPU backend keeps parameters in f32: no master copy");
+        float clip = gradSumOfSquares == null ? 1f : st.clipFactor(gradSumOfSquares.getDouble(0));
+        // torch.optim.AdamW's single-tensor path, scalar for scalar in f32
+        float decay = (float) (1 - st.lr() * st.weightDecay());
+        float oneMinusBeta1 = (float) (1 - st.beta1()), beta2 = (float) st.beta2(), oneMinusBeta2 = (float) (1 - st.beta2());
+        double bc1 = 1 - Math.pow(st.beta1(), st.step()), bc2 = 1 - Math.pow(st.beta2(), st.step());
+        float negStepSize = (float) -(st.lr() / bc1), bc2Sqrt = (float) Math.sqrt(bc2), eps = (float) st.eps();
+        boolean clipped = gradSumOfSquares != null && st.maxGradNorm() > 0;
+        boolean lerpLow = oneMinusBeta1 < 0.5f;
+        elementwise(value.numel(), i -> {
+            long o = 4L * i;
+            float g = grad.data().get(F32, o);
+            if (clipped) g = g * clip;
+            float p = value.data().get(F32, o) * decay;
+            float mi = m.data().get(F32, o);
+            mi = lerpLow ? mi + oneMinusBeta1 * (g - mi) : g - (g - mi) * (1f - oneMinusBeta1);   // torch's lerp, both branches
+            float vi = v.data().get(F32, o) * beta2 + oneMinusBeta2 * g * g;
+            float denom = (float) Math.sqrt(vi) / bc2Sqrt + eps;
+            p = p + negStepSize * (mi / denom);
+            m.data().set(F32, o, mi);
+            v.data().set(F32, o, vi);
+            value.data().set(F32, o, p);
+        });
     }
 
     @Override

@@ -352,6 +352,41 @@ public final class CudaBackend implements Backend {
         }
     }
 
+    // ---- training -----------------------------------------------------------------------
+
+    @Override
+    public Tensor download(Tensor t) {
+        if (t.device().isCpu()) return t.to(t.dtype());
+        return dev.download(t);
+    }
+
+    @Override
+    public void linearAccumulate(Tensor x, Tensor w, Tensor y) {
+        require("linearAccumulate", x, w, y);
+        int m = rows(x), kk = (int) x.dim(-1), n = (int) w.dim(0);
+        dev.cublas().gemm(false, true, m, n, kk, 1f, x.address(), dtype, kk, w.address(), dtype, kk, 1f, y.address(), dtype, n);
+    }
+
+    @Override
+    public void scale(Tensor x, float s) {
+        throw new UnsupportedOperationException("CudaBackend.scale: kernel not written yet");
+    }
+
+    @Override
+    public void dropout(Tensor x, Tensor out, float p, long seed) {
+        throw new UnsupportedOperationException("CudaBackend.dropout: kernel not written yet");
+    }
+
+    @Override
+    public void sumOfSquares(Tensor x, Tensor acc) {
+        throw new UnsupportedOperationException("CudaBackend.sumOfSquares: kernel not written yet");
+    }
+
+    @Override
+    public void adamw(Tensor value, Tensor master, Tensor grad, Tensor m, Tensor v, Tensor gradSumOfSquares, AdamWStep step) {
+        throw new UnsupportedOperationException("CudaBackend.adamw: kernel not written yet");
+    }
+
     @Override
     public LinearCrossEntropy crossEntropy(CceImpl impl) {
         return LinearCrossEntropy.create(impl, dev.device());
