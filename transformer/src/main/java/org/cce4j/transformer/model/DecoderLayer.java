@@ -8,6 +8,7 @@ import org.cce4j.core.tensor.Tensor;
 import org.cce4j.transformer.backend.Activation;
 import org.cce4j.transformer.backend.AttentionShape;
 import org.cce4j.transformer.backend.Backend;
+import org.cce4j.transformer.backend.DropoutMask;
 import org.cce4j.transformer.backend.RopeTable;
 
 import java.util.List;
@@ -36,6 +37,8 @@ final class DecoderLayer {
     private final Linear qProj, kProj, vProj, oProj, gateProj, upProj, downProj;
     private final Parameter inputNorm, postAttnNorm, preFfNorm, postFfNorm, qNorm, kNorm;
     boolean recompute;
+    /** Projection indices, for the adapters' saved activations and dropout seeds. */
+    private static final int Q = 0, K = 1, V = 2, O = 3, GATE = 4, UP = 5, DOWN = 6;
 
     DecoderLayer(ModelConfig config, HfModules.Layer modules, ParameterStore p, RopeTable rope) {
         this.config = config;
@@ -103,6 +106,7 @@ final class DecoderLayer {
         Tensor act;     // [M, I]        act(gate) · up
         Tensor down;    // [M, D]        down_proj(act)
         Tensor rstdPF;  // [M]     (f32) post_feedforward_layernorm's 1/rms of down (sandwich norms only)
+        final Tensor[] lora = new Tensor[7];  // [M, r] per projection (Q..DOWN): s·dropout(x)·Aᵀ of its LoRA adapter, else null
 
         Saved(Scratch mem) {
             this.mem = mem;
@@ -121,9 +125,14 @@ final class DecoderLayer {
                 (float) config.attentionScale(), (float) config.attnLogitSoftcap(), window, b.documents(), b.keyMask());
     }
 
+    /** The dropout seed of projection {@code proj} of this layer in a pass seeded {@code passSeed}. */
+    private long seed(long passSeed, int proj) {
+        return DropoutMask.derive(passSeed, index, proj);
+    }
+
     /** out = layer(x); returns the activations to keep (only when not recomputing, else null). */
-    Saved forward(Backend be, Batch b, Tensor x, Tensor out) {
-        Saved s = run(be, b, x, out);
+    Saved forward(Backend be, Batch b, long passSeed, Tensor x, Tensor out) {
+        Saved s = run(be, b, passSeed, x, out);
         if (recompute) {
             s.close();
             return null;
@@ -131,7 +140,7 @@ final class DecoderLayer {
         return s;
     }
 
-    private Saved run(Backend be, Batch b, Tensor x, Tensor out) {
+    private Saved run(Backend be, Batch b, long passSeed, Tensor x, Tensor out) {
         int m = b.tokens(), h = config.hiddenSize(), hd = config.headDim();
         int nq = config.numAttentionHeads(), nkv = config.numKeyValueHeads(), inter = config.intermediateSize();
         Saved s = new Saved(new Scratch(be));
@@ -146,17 +155,17 @@ final class DecoderLayer {
         if (qkNorm) {
             s.qPre = mem.alloc(m, (long) nq * hd);
             s.kPre = mem.alloc(m, (long) nkv * hd);
-            qProj.forward(be, s.xn1, s.qPre);
-            kProj.forward(be, s.xn1, s.kPre);
+            s.lora[Q] = qProj.forward(be, mem, s.xn1, s.qPre, seed(passSeed, Q));
+            s.lora[K] = kProj.forward(be, mem, s.xn1, s.kPre, seed(passSeed, K));
             s.rstdQ = mem.allocF32((long) m * nq);
             s.rstdK = mem.allocF32((long) m * nkv);
             be.rmsNorm(s.qPre.reshape((long) m * nq, hd), qNorm.value(), eps, unitOffset, s.q.reshape((long) m * nq, hd), s.rstdQ);
             be.rmsNorm(s.kPre.reshape((long) m * nkv, hd), kNorm.value(), eps, unitOffset, s.k.reshape((long) m * nkv, hd), s.rstdK);
         } else {
-            qProj.forward(be, s.xn1, s.q);
-            kProj.forward(be, s.xn1, s.k);
+            s.lora[Q] = qProj.forward(be, mem, s.xn1, s.q, seed(passSeed, Q));
+            s.lora[K] = kProj.forward(be, mem, s.xn1, s.k, seed(passSeed, K));
         }
-        vProj.forward(be, s.xn1, s.v);
+        s.lora[V] = vProj.forward(be, mem, s.xn1, s.v, seed(passSeed, V));
         be.rope(s.q, nq, rope, b.positions(), false);
         be.rope(s.k, nkv, rope, b.positions(), false);
 
@@ -164,7 +173,7 @@ final class DecoderLayer {
         s.lse = mem.allocF32(m, nq);
         be.attention(shape(b), s.q, s.k, s.v, s.attn, s.lse);
         s.o = mem.alloc(m, h);
-        oProj.forward(be, s.attn, s.o);
+        s.lora[O] = oProj.forward(be, mem, s.attn, s.o, seed(passSeed, O));
 
         s.x1 = mem.alloc(m, h);
         if (sandwich) {
@@ -182,11 +191,11 @@ final class DecoderLayer {
         s.gate = mem.alloc(m, inter);
         s.up = mem.alloc(m, inter);
         s.act = mem.alloc(m, inter);
-        gateProj.forward(be, s.xn2, s.gate);
-        upProj.forward(be, s.xn2, s.up);
+        s.lora[GATE] = gateProj.forward(be, mem, s.xn2, s.gate, seed(passSeed, GATE));
+        s.lora[UP] = upProj.forward(be, mem, s.xn2, s.up, seed(passSeed, UP));
         be.gatedActivation(activation, s.gate, s.up, s.act);
         s.down = mem.alloc(m, h);
-        downProj.forward(be, s.act, s.down);
+        s.lora[DOWN] = downProj.forward(be, mem, s.act, s.down, seed(passSeed, DOWN));
         if (sandwich) {
             Tensor dn = mem.alloc(m, h);
             s.rstdPF = mem.allocF32(m);
@@ -202,12 +211,12 @@ final class DecoderLayer {
      * Given dOut (the gradient at the layer's output), writes dx (the gradient at its input) and
      * accumulates every parameter gradient. {@code saved} is null when recomputing.
      */
-    void backward(Backend be, Batch b, Tensor x, Saved saved, Tensor dOut, Tensor dx) {
+    void backward(Backend be, Batch b, long passSeed, Tensor x, Saved saved, Tensor dOut, Tensor dx) {
         Saved s = saved;
         Tensor scratchOut = null;
         if (s == null) {
             scratchOut = be.empty(be.computeDType(), x.shape());
-            s = run(be, b, x, scratchOut);
+            s = run(be, b, passSeed, x, scratchOut);
         }
         try (Scratch mem = new Scratch(be)) {
             int m = b.tokens(), h = config.hiddenSize(), hd = config.headDim();
@@ -220,12 +229,12 @@ final class DecoderLayer {
                 be.rmsNormBackward(dOut, s.down, postFfNorm.value(), s.rstdPF, unitOffset, dDown, postFfNorm.gradOrNull());
             }
             Tensor dAct = mem.alloc(m, inter);
-            downProj.backward(be, dDown, s.act, dAct, false);
+            downProj.backward(be, dDown, s.act, s.lora[DOWN], dAct, false, seed(passSeed, DOWN));
             Tensor dGate = mem.alloc(m, inter), dUp = mem.alloc(m, inter);
             be.gatedActivationBackward(activation, s.gate, s.up, dAct, dGate, dUp);
             Tensor dXn2 = mem.alloc(m, h);
-            gateProj.backward(be, dGate, s.xn2, dXn2, false);
-            upProj.backward(be, dUp, s.xn2, dXn2, true);
+            gateProj.backward(be, dGate, s.xn2, s.lora[GATE], dXn2, false, seed(passSeed, GATE));
+            upProj.backward(be, dUp, s.xn2, s.lora[UP], dXn2, true, seed(passSeed, UP));
             Tensor dX1 = mem.alloc(m, h);
             Parameter norm2 = sandwich ? preFfNorm : postAttnNorm;
             be.rmsNormBackward(dXn2, s.x1, norm2.value(), s.rstd2, unitOffset, dX1, norm2.gradOrNull());
@@ -238,7 +247,7 @@ final class DecoderLayer {
                 be.rmsNormBackward(dX1, s.o, postAttnNorm.value(), s.rstdPA, unitOffset, dO, postAttnNorm.gradOrNull());
             }
             Tensor dAttn = mem.alloc(m, (long) nq * hd);
-            oProj.backward(be, dO, s.attn, dAttn, false);
+            oProj.backward(be, dO, s.attn, s.lora[O], dAttn, false, seed(passSeed, O));
             Tensor dq = mem.alloc(m, (long) nq * hd), dk = mem.alloc(m, (long) nkv * hd), dv = mem.alloc(m, (long) nkv * hd);
             be.attentionBackward(shape(b), s.q, s.k, s.v, s.attn, s.lse, dAttn, dq, dk, dv);
             be.rope(dq, nq, rope, b.positions(), true);
@@ -250,13 +259,13 @@ final class DecoderLayer {
                         unitOffset, dqPre.reshape((long) m * nq, hd), qNorm.gradOrNull());
                 be.rmsNormBackward(dk.reshape((long) m * nkv, hd), s.kPre.reshape((long) m * nkv, hd), kNorm.value(), s.rstdK,
                         unitOffset, dkPre.reshape((long) m * nkv, hd), kNorm.gradOrNull());
-                qProj.backward(be, dqPre, s.xn1, dXn1, false);
-                kProj.backward(be, dkPre, s.xn1, dXn1, true);
+                qProj.backward(be, dqPre, s.xn1, s.lora[Q], dXn1, false, seed(passSeed, Q));
+                kProj.backward(be, dkPre, s.xn1, s.lora[K], dXn1, true, seed(passSeed, K));
             } else {
-                qProj.backward(be, dq, s.xn1, dXn1, false);
-                kProj.backward(be, dk, s.xn1, dXn1, true);
+                qProj.backward(be, dq, s.xn1, s.lora[Q], dXn1, false, seed(passSeed, Q));
+                kProj.backward(be, dk, s.xn1, s.lora[K], dXn1, true, seed(passSeed, K));
             }
-            vProj.backward(be, dv, s.xn1, dXn1, true);
+            vProj.backward(be, dv, s.xn1, s.lora[V], dXn1, true, seed(passSeed, V));
             be.rmsNormBackward(dXn1, x, inputNorm.value(), s.rstd1, unitOffset, dx, inputNorm.gradOrNull());
             be.add(dx, dX1, dx);
         } finally {

@@ -31,6 +31,11 @@ public final class Parameter implements AutoCloseable {
         return value;
     }
 
+    /** Whether weight decay applies: matrices and embeddings (and LoRA's A and B), never norms or biases. */
+    public boolean decays() {
+        return value.rank() >= 2;
+    }
+
     public boolean trainable() {
         return trainable;
     }

@@ -4,6 +4,7 @@ import org.cce4j.checkpoints.hf.CheckpointWeights;
 import org.cce4j.checkpoints.hf.HfModules;
 import org.cce4j.checkpoints.hf.ModelConfig;
 import org.cce4j.core.InvalidInputException;
+import org.cce4j.core.tensor.DType;
 import org.cce4j.core.tensor.Tensor;
 import org.cce4j.transformer.backend.Backend;
 
@@ -31,6 +32,37 @@ public final class ParameterStore implements AutoCloseable {
             }
             Tensor host = weights.tensor(name, e.getValue());
             store.add(name, backend.upload(host, backend.computeDType()), backend, true);
+        }
+        return store;
+    }
+
+    /**
+     * Fresh weights for pretraining from scratch, as transformers' {@code _init_weights} draws them:
+     * linear weights and the embedding ~ N(0, std²) (std = config.json's initializer_range), biases 0,
+     * the embedding's padding row 0, RMSNorm gains 1 (0 for Gemma's (1 + w) norms). Each tensor has its
+     * own generator seeded from {@code seed} and its name, so the weights do not depend on the order of
+     * loading or the device.
+     */
+    public static ParameterStore random(ModelConfig config, Backend backend, long seed, double std) {
+        ParameterStore store = new ParameterStore();
+        boolean unitOffset = config.family().unitOffsetRmsNorm();
+        for (Map.Entry<String, long[]> e : HfModules.of(config).parameterShapes().entrySet()) {
+            String name = e.getKey();
+            long[] shape = e.getValue();
+            try (Tensor host = Tensor.zeros(DType.F32, shape)) {
+                if (shape.length == 2) {
+                    java.util.SplittableRandom rng = new java.util.SplittableRandom(
+                            org.cce4j.transformer.backend.DropoutMask.derive(seed, name.hashCode()));
+                    for (long i = 0; i < host.numel(); i++) host.setFloat(i, (float) (rng.nextGaussian() * std));
+                    Integer pad = config.padTokenId();
+                    if (name.equals("model.embed_tokens.weight") && pad != null && pad >= 0 && pad < shape[0]) {
+                        for (long j = 0; j < shape[1]; j++) host.setFloat(pad * shape[1] + j, 0f);
+                    }
+                } else if (name.endsWith("norm.weight") && !unitOffset) {
+                    for (long i = 0; i < host.numel(); i++) host.setFloat(i, 1f);
+                }
+                store.add(name, backend.upload(host, backend.computeDType()), backend, true);
+            }
         }
         return store;
     }

@@ -92,12 +92,18 @@ public final class TransformerModel implements AutoCloseable {
     /** The activations of one forward pass, kept for its backward. */
     public final class Pass implements AutoCloseable {
         final Batch batch;
+        final long seed;
         final List<Tensor> hidden = new ArrayList<>();
         final List<DecoderLayer.Saved> saved = new ArrayList<>();
         Tensor normed, rstd;
 
-        Pass(Batch batch) {
+        Pass(Batch batch, long seed) {
             this.batch = batch;
+            this.seed = seed;
+        }
+
+        public Batch batch() {
+            return batch;
         }
 
         /** The final hidden states after the last norm, [B·T, hidden]. */
@@ -117,14 +123,19 @@ public final class TransformerModel implements AutoCloseable {
     }
 
     public Pass forward(Batch b) {
+        return forward(b, 0L);
+    }
+
+    /** The forward pass; {@code dropoutSeed} draws the LoRA adapters' dropout masks (the backward redraws the same). */
+    public Pass forward(Batch b, long dropoutSeed) {
         int m = b.tokens(), h = config.hiddenSize();
-        Pass pass = new Pass(b);
+        Pass pass = new Pass(b, dropoutSeed);
         Tensor x = backend.empty(backend.computeDType(), m, h);
         pass.hidden.add(x);
         backend.embedding(b.inputIds(), embed.value(), embedScale, x);
         for (DecoderLayer layer : layers) {
             Tensor next = backend.empty(backend.computeDType(), m, h);
-            pass.saved.add(layer.forward(backend, b, x, next));
+            pass.saved.add(layer.forward(backend, b, pass.seed, x, next));
             pass.hidden.add(next);
             x = next;
         }
@@ -152,14 +163,25 @@ public final class TransformerModel implements AutoCloseable {
      * parameter's gradient accumulated; returns the loss.
      */
     public float loss(Pass pass, CceImpl impl, boolean backward) {
+        return (float) loss(pass, impl, lossOptions(), 1f, backward);
+    }
+
+    /**
+     * The loss of the pass under {@code options} (start from {@link #lossOptions()}: the shift and the
+     * softcap are the model's) and, with {@code backward}, the gradient of {@code upstream ×} that loss
+     * accumulated (+=) into every trainable parameter. A training step over several micro-batches calls
+     * this with {@code Reduction.SUM} and upstream = 1 / (the step's target count), so that the
+     * accumulated gradient is the whole step's mean, whatever the micro-batches hold.
+     */
+    public double loss(Pass pass, CceImpl impl, CceOptions options, float upstream, boolean backward) {
         Batch b = pass.batch;
         LinearCrossEntropy cce = backend.crossEntropy(impl);
         try (Tensor labels = Tensor.of(b.labels(), b.batch(), b.seqLen());
              CceForward f = cce.forward(new CceInputs(pass.normed.reshape(b.batch(), b.seqLen(), config.hiddenSize()),
-                     head.value(), labels, null, null), lossOptions())) {
+                     head.value(), labels, null, null), options)) {
             if (!backward) return f.lossValue();
             try (Tensor dNormed = backend.zeros(DType.F32, b.batch(), b.seqLen(), config.hiddenSize());
-                 Tensor up = Tensor.scalar(1f)) {
+                 Tensor up = Tensor.scalar(upstream)) {
                 cce.backward(f, up, new CceGradients(dNormed, head.gradOrNull(), null));
                 backward(pass, dNormed.reshape(b.tokens(), config.hiddenSize()));
             }
@@ -183,7 +205,7 @@ public final class TransformerModel implements AutoCloseable {
                     config.family().unitOffsetRmsNorm(), dx, finalNorm.gradOrNull());
             if (dn != dNormed) dn.close();
             for (int l = layers.size() - 1; l >= 0; l--) {
-                layers.get(l).backward(backend, b, pass.hidden.get(l), pass.saved.get(l), dx, dIn);
+                layers.get(l).backward(backend, b, pass.seed, pass.hidden.get(l), pass.saved.get(l), dx, dIn);
                 Tensor t = dx;
                 dx = dIn;
                 dIn = t;
