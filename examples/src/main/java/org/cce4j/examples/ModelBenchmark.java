@@ -263,6 +263,9 @@ public final class ModelBenchmark {
         @Override public void add(Tensor a, Tensor b, Tensor out) { timed("add", () -> be.add(a, b, out)); }
         @Override public void softcap(Tensor x, float cap) { timed("softcap", () -> be.softcap(x, cap)); }
         @Override public void copy(Tensor src, Tensor dst) { timed("copy", () -> be.copy(src, dst)); }
+        @Override public long bytesInUse() { return be.bytesInUse(); }
+        @Override public long peakBytes() { return be.peakBytes(); }
+        @Override public void resetPeak() { be.resetPeak(); }
         @Override public Tensor download(Tensor t) { return be.download(t); }
         @Override public void linearAccumulate(Tensor x, Tensor w, Tensor y) { timed("linearAccumulate", () -> be.linearAccumulate(x, w, y)); }
         @Override public void scale(Tensor x, float s) { timed("scale", () -> be.scale(x, s)); }

@@ -129,6 +129,9 @@ final class Bf16StorageBackend implements Backend {
         if (inBackward ? backward : forward && (forwardOps == null || forwardOps.contains("add"))) round(out);
     }
 
+    @Override public long bytesInUse() { return be.bytesInUse(); }
+    @Override public long peakBytes() { return be.peakBytes(); }
+    @Override public void resetPeak() { be.resetPeak(); }
     @Override public Tensor download(Tensor t) { return be.download(t); }
     @Override public void linearAccumulate(Tensor x, Tensor w, Tensor y) {
         be.linearAccumulate(x, w, y);

@@ -99,6 +99,18 @@ public interface Backend {
 
     // ---- training -----------------------------------------------------------------------
 
+    /**
+     * Bytes this backend's tensors hold now: the CUDA caching allocator's count (what
+     * torch.cuda.memory_allocated reports), or the host tensors' on the CPU.
+     */
+    long bytesInUse();
+
+    /** The peak of {@link #bytesInUse()} since the last {@link #resetPeak()}. */
+    long peakBytes();
+
+    /** Starts a new peak from what is in use now. */
+    void resetPeak();
+
     /** A host copy of a tensor of this device, in its own dtype (the caller closes it). */
     Tensor download(Tensor t);
 

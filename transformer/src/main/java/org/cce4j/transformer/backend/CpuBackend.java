@@ -7,6 +7,7 @@ import org.cce4j.core.loss.CceImpl;
 import org.cce4j.core.loss.LinearCrossEntropy;
 import org.cce4j.core.tensor.DType;
 import org.cce4j.core.tensor.Device;
+import org.cce4j.core.tensor.HostMemory;
 import org.cce4j.core.tensor.Tensor;
 
 import java.lang.foreign.MemorySegment;
@@ -244,6 +245,21 @@ public final class CpuBackend implements Backend {
     }
 
     // ---- training -----------------------------------------------------------------------
+
+    @Override
+    public long bytesInUse() {
+        return HostMemory.bytesInUse();
+    }
+
+    @Override
+    public long peakBytes() {
+        return HostMemory.peakBytes();
+    }
+
+    @Override
+    public void resetPeak() {
+        HostMemory.resetPeak();
+    }
 
     @Override
     public Tensor download(Tensor t) {

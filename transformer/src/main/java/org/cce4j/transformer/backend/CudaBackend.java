@@ -355,6 +355,21 @@ public final class CudaBackend implements Backend {
     // ---- training -----------------------------------------------------------------------
 
     @Override
+    public long bytesInUse() {
+        return dev.allocator().bytesInUse();
+    }
+
+    @Override
+    public long peakBytes() {
+        return dev.allocator().peakBytes();
+    }
+
+    @Override
+    public void resetPeak() {
+        dev.allocator().resetPeak();
+    }
+
+    @Override
     public Tensor download(Tensor t) {
         if (t.device().isCpu()) return t.to(t.dtype());
         return dev.download(t);
