@@ -1,0 +1,22 @@
+package org.cce4j.trainer.data;
+
+import org.cce4j.core.InvalidInputException;
+
+import java.util.Locale;
+
+/** What happens to a row longer than seq_len (the config's {@code data.overflow}). */
+public enum Overflow {
+    /** Keep its first seq_len tokens (and labels); counted in the report. */
+    TRUNCATE,
+    /** Refuse it, naming its line (or skip it, with skip_bad_rows). */
+    ERROR;
+
+    /** {@code truncate} or {@code error}, as the config writes it. */
+    public static Overflow parse(String s) {
+        return switch (s.toLowerCase(Locale.ROOT)) {
+            case "truncate" -> TRUNCATE;
+            case "error" -> ERROR;
+            default -> throw new InvalidInputException("data.overflow must be truncate or error, got '" + s + "'");
+        };
+    }
+}
