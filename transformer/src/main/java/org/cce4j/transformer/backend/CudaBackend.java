@@ -18,8 +18,9 @@ import java.util.Map;
  * The GPU backend: activations and weights stored in bf16 (or f32, the parity mode), every sum and
  * every matrix accumulator in f32, parameter gradients in f32. Linear layers are cuBLAS GemmEx calls
  * (dW accumulated straight into the f32 gradient with beta = 1); the rest are our kernels
- * (norm.cu, elementwise.cu, attention_*.cu), all queued on the device's one stream, so nothing here
- * waits for the GPU except uploads of a new batch's arrays and downloads.
+ * (norm.cu, elementwise.cu, attention_*.cu, optimizer.cu), all queued on the device's one stream, so
+ * nothing here waits for the GPU except uploads of a new batch's arrays and downloads (the optimizer's
+ * clipping factor is read from the device scalar by the AdamW kernel itself).
  */
 public final class CudaBackend implements Backend {
     private final CudaDevice dev;
@@ -382,24 +383,78 @@ public final class CudaBackend implements Backend {
         dev.cublas().gemm(false, true, m, n, kk, 1f, x.address(), dtype, kk, w.address(), dtype, kk, 1f, y.address(), dtype, n);
     }
 
+    /**
+     * The storage dtype of tensors that may be in the compute dtype or in f32 (LoRA's small activations,
+     * f32 gradients), all of the same dtype and on this device.
+     */
+    private DType floatStorage(String op, Tensor first, Tensor... rest) {
+        DType dt = first.dtype();
+        if ((dt != dtype && dt != DType.F32) || !first.device().equals(dev.device())) {
+            throw new IllegalArgumentException(op + ": expected " + dtype.shortName() + " or f32 on " + dev.device() + ", got " + first);
+        }
+        for (Tensor t : rest) {
+            if (t.dtype() != dt || !t.device().equals(dev.device()) || !Arrays.equals(t.shape(), first.shape())) {
+                throw new IllegalArgumentException(op + ": " + t + " does not match " + first);
+            }
+        }
+        return dt;
+    }
+
+    private void requireF64Scalar(String op, Tensor t) {
+        if (t.dtype() != DType.F64 || t.numel() != 1 || !t.device().equals(dev.device())) {
+            throw new IllegalArgumentException(op + ": expected an f64 [1] on " + dev.device() + ", got " + t);
+        }
+    }
+
     @Override
     public void scale(Tensor x, float s) {
-        throw new UnsupportedOperationException("CudaBackend.scale: kernel not written yet");
+        DType dt = floatStorage("scale", x);
+        long n = x.numel();
+        k.kernel("elementwise.cu", dt, "scale").launch(CudaKernels.elementBlocks(n), 1, CudaKernels.THREADS, 0, x.address(), n, s);
     }
 
     @Override
     public void dropout(Tensor x, Tensor out, float p, long seed) {
-        throw new UnsupportedOperationException("CudaBackend.dropout: kernel not written yet");
+        DType dt = floatStorage("dropout", x, out);
+        if (!(p >= 0 && p <= 1)) throw new IllegalArgumentException("dropout: p = " + p + " is outside [0, 1]");
+        long n = x.numel();
+        k.kernel("elementwise.cu", dt, "dropout").launch(CudaKernels.elementBlocks(n), 1, CudaKernels.THREADS, 0,
+                x.address(), out.address(), n, p, DropoutMask.scale(p), seed);
     }
 
     @Override
     public void sumOfSquares(Tensor x, Tensor acc) {
-        throw new UnsupportedOperationException("CudaBackend.sumOfSquares: kernel not written yet");
+        requireF32("sumOfSquares", x);
+        requireF64Scalar("sumOfSquares (acc)", acc);
+        long n = x.numel();
+        k.kernel("optimizer.cu", DType.F32, "sum_of_squares").launch(CudaKernels.reductionBlocks(n), 1, CudaKernels.THREADS, 0,
+                x.address(), acc.address(), n);
     }
 
     @Override
-    public void adamw(Tensor value, Tensor master, Tensor grad, Tensor m, Tensor v, Tensor gradSumOfSquares, AdamWStep step) {
-        throw new UnsupportedOperationException("CudaBackend.adamw: kernel not written yet");
+    public void adamw(Tensor value, Tensor master, Tensor grad, Tensor m, Tensor v, Tensor gradSumOfSquares, AdamWStep st) {
+        requireF32("adamw (grad, m, v, master)", grad, m, v, master);
+        DType valueType = master == null ? DType.F32 : DType.BF16;
+        if (value.dtype() != valueType || !value.device().equals(dev.device())) {
+            throw new IllegalArgumentException("adamw: the value must be " + valueType.shortName() + " on " + dev.device()
+                    + (master == null ? " without a master copy" : " with an f32 master copy") + ", got " + value);
+        }
+        long n = value.numel();
+        for (Tensor t : new Tensor[] {master, grad, m, v}) {
+            if (t != null && t.numel() != n) throw new IllegalArgumentException("adamw: " + t + " does not match the value " + value);
+        }
+        if (gradSumOfSquares != null) requireF64Scalar("adamw (gradSumOfSquares)", gradSumOfSquares);
+        // the scalars exactly as CpuBackend.adamw computes them, so that the kernel's f32 arithmetic is the CPU's
+        float decay = (float) (1 - st.lr() * st.weightDecay());
+        float oneMinusBeta1 = (float) (1 - st.beta1()), beta2 = (float) st.beta2(), oneMinusBeta2 = (float) (1 - st.beta2());
+        double bc1 = 1 - Math.pow(st.beta1(), st.step()), bc2 = 1 - Math.pow(st.beta2(), st.step());
+        float negStepSize = (float) -(st.lr() / bc1), bc2Sqrt = (float) Math.sqrt(bc2), eps = (float) st.eps();
+        boolean lerpLow = oneMinusBeta1 < 0.5f;
+        long sumOfSquares = gradSumOfSquares != null && st.maxGradNorm() > 0 ? gradSumOfSquares.address() : 0L;
+        k.kernel("optimizer.cu", value.dtype(), "adamw").launch(CudaKernels.elementBlocks(n), 1, CudaKernels.THREADS, 0,
+                value.address(), master == null ? 0L : master.address(), grad.address(), m.address(), v.address(), sumOfSquares, n,
+                (float) st.maxGradNorm(), decay, oneMinusBeta1, 1f - oneMinusBeta1, lerpLow ? 1 : 0, beta2, oneMinusBeta2,
+                negStepSize, bc2Sqrt, eps);
     }
 
     @Override

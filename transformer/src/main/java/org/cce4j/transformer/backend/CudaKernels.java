@@ -48,6 +48,15 @@ final class CudaKernels {
         return (int) Math.max(1, Math.min((n + THREADS - 1) / THREADS, 1L << 20));
     }
 
+    /**
+     * Blocks of {@link #THREADS} for a grid-stride reduction into one scalar: at most 1024 (about one
+     * full wave on an H100/H200), so that the blocks' atomics on that one address, which the memory
+     * system serializes, stay few next to the loads.
+     */
+    static int reductionBlocks(long n) {
+        return Math.min(elementBlocks(n), 1024);
+    }
+
     /** Blocks of 8 warps, one warp per row. */
     static int warpBlocks(long rows) {
         long b = (rows + 7) / 8;

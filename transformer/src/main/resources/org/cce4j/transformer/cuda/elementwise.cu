@@ -1,6 +1,8 @@
 // elementwise.cu: the small memory-bound operations of a decoder layer, one thread per element (or
 // per rotated pair), grid-stride, arithmetic in f32 whatever the storage type. Activation codes are
-// the ordinals of org.cce4j.checkpoints.hf.Activation: 0 SiLU, 1 GELU (tanh), 2 GELU (erf), 3 ReLU.
+// the ordinals of org.cce4j.transformer.backend.Activation (same order): 0 SiLU, 1 GELU (tanh),
+// 2 GELU (erf), 3 ReLU. Dropout draws DropoutMask's mask (a pure function of seed and flat index),
+// so the CPU and the GPU keep the same elements and the backward needs no stored mask.
 #include "tx_common.cuh"
 
 #define SQRT_2_OVER_PI 0.7978845608028654f
@@ -93,6 +95,30 @@ extern "C" __global__ void add_vec(const Vec* a, const Vec* b, Vec* out, long lo
 
 extern "C" __global__ void softcap(elem_t* x, long long n, float cap) {
     GRID_STRIDE(i, n) x[i] = to_storage(cap * tanhf(ld(x, i) / cap));
+}
+
+/** x ← x · s in place (CpuBackend.scale: one f32 product per element, then the storage rounding). */
+extern "C" __global__ void scale(elem_t* x, long long n, float s) {
+    GRID_STRIDE(i, n) x[i] = to_storage(ld(x, i) * s);
+}
+
+/**
+ * DropoutMask.keep, the same 64-bit arithmetic (wrapping u64 products, logical shifts): the splitmix64
+ * finalizer of seed + (index + 1)·golden gamma, its top 24 bits as a uniform u in [0, 1) (exact in f32),
+ * kept when u ≥ p.
+ */
+__device__ __forceinline__ bool dropout_keep(u64 seed, u64 index, float p) {
+    u64 z = seed + (index + 1ull) * 0x9E3779B97F4A7C15ull;
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    z ^= z >> 31;
+    const float u = (float)(u32)(z >> 40) * 5.9604644775390625e-8f;   // 2^-24
+    return u >= p;
+}
+
+/** out = keep(i) ? x · scale : 0, i the flat index; scale = 1/(1 − p) rounded to f32 on the host. out may alias x. */
+extern "C" __global__ void dropout(const elem_t* x, elem_t* out, long long n, float p, float scale, long long seed) {
+    GRID_STRIDE(i, n) out[i] = to_storage(dropout_keep((u64)seed, (u64)i, p) ? ld(x, i) * scale : 0.f);
 }
 
 extern "C" __global__ void to_f32(const elem_t* __restrict__ in, float* __restrict__ out, long long n) {

@@ -29,7 +29,7 @@ class TransformerKernelsNvrtcTest {
         }
         List<String> failures = new ArrayList<>();
         for (String arch : List.of("sm_80", "sm_90a")) {
-            for (String file : List.of("norm.cu", "elementwise.cu", "attention_simt.cu")) {
+            for (String file : List.of("norm.cu", "elementwise.cu", "attention_simt.cu", "optimizer.cu")) {
                 for (int elem = 0; elem <= 1; elem++) compile(file, List.of("CCE_ELEM=" + elem), arch, failures);
             }
             for (int hd : new int[] {16, 64, 128, 256}) compile("attention_mma.cu", List.of("CCE_ELEM=1", "HD=" + hd), arch, failures);

@@ -8,6 +8,7 @@ import org.cce4j.core.tensor.DType;
 import org.cce4j.core.tensor.Tensor;
 import org.cce4j.core.testing.RelativeError;
 import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.EnumSource;
@@ -20,6 +21,8 @@ import java.util.SplittableRandom;
 import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * Every CudaBackend operation against CpuBackend on fresh random inputs of ragged sizes, in the f32
@@ -27,6 +30,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
  * backends see the same numbers; what remains is arithmetic order (f32: ~1e-6) and, in bf16, the
  * rounding of outputs and of the attention kernels' bf16 operands P and dS (~2^-9 per element).
  * Outputs are poisoned (NaN) before each GPU call, so an element the kernels skip fails the test.
+ * The training operations (scale, dropout, AdamW) do the CPU's f32 operations in the CPU's order with
+ * correctly rounded intrinsics, so they are compared bit for bit.
  */
 @Tag("gpu")
 class CudaBackendTest {
@@ -345,6 +350,194 @@ class CudaBackendTest {
             be.copy(g16, back);
             be.copy(back, host);
             for (int i = 0; i < n; i++) assertEquals(expected.getFloat(i), host.getFloat(i), "element " + i + " of f32 → bf16 → f32");
+        }
+    }
+
+    // ---- training ----------------------------------------------------------------------------
+
+    /** Ragged sizes: one block and change, and a million and change (many blocks, a partial last one). */
+    private static final int[] TRAINING_SIZES = {1003, 1024 * 1024 + 5};
+
+    /** The mode's storage type, and f32 where that differs (LoRA keeps f32 tensors in bf16 mode too). */
+    private static List<DType> storages(Mode mode) {
+        return mode.dtype == DType.F32 ? List.of(DType.F32) : List.of(mode.dtype, DType.F32);
+    }
+
+    /**
+     * Every element of a device tensor equal, bit for bit, to the host f32 {@code expected} rounded to the
+     * device tensor's dtype (the kernels round their f32 result once, to nearest even, as Tensor.to does).
+     */
+    private static void assertBitwise(Tensor expected, CudaBackend be, Tensor actual, String what) {
+        try (Tensor rounded = expected.to(actual.dtype()); Tensor want = rounded.to(DType.F32); Tensor got = be.downloadF32(actual)) {
+            long differ = 0, first = -1;
+            for (long i = 0; i < want.numel(); i++) {
+                if (Float.floatToRawIntBits(want.getFloat(i)) != Float.floatToRawIntBits(got.getFloat(i))) {
+                    if (first < 0) first = i;
+                    differ++;
+                }
+            }
+            if (differ > 0) {
+                throw new AssertionError(what + ": " + differ + " of " + want.numel() + " elements differ; the first, " + first + ", is "
+                        + got.getFloat(first) + ", expected " + want.getFloat(first));
+            }
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(Mode.class)
+    void scaleIsTheCpusProduct(Mode mode) {
+        CudaBackend be = backend(mode);
+        for (int n : TRAINING_SIZES) for (DType s : storages(mode)) {
+            try (Tensor x = random(s, 1, n); Tensor gx = be.upload(x, s)) {
+                cpu.scale(x, 0.3712f);
+                be.scale(gx, 0.3712f);
+                assertBitwise(x, be, gx, "scale, " + s.shortName() + ", n " + n);
+            }
+        }
+    }
+
+    /** The CPU's mask (DropoutMask) and scaling, element for element; out poisoned, then in place as the backward runs it. */
+    @ParameterizedTest
+    @EnumSource(Mode.class)
+    void dropoutDrawsTheCpusMask(Mode mode) {
+        CudaBackend be = backend(mode);
+        long seed = 0xDEADBEEFCAFEBABEL; // negative: the u64 arithmetic must wrap as Java's does
+        for (int n : TRAINING_SIZES) for (DType s : storages(mode)) for (float p : new float[] {0f, 0.1f, 0.5f}) {
+            String what = "dropout p " + p + ", " + s.shortName() + ", n " + n;
+            try (Tensor x = random(s, 1, n); Tensor out = Tensor.zeros(DType.F32, n);
+                 Tensor gx = be.upload(x, s); Tensor gout = poisoned(be, s, n)) {
+                cpu.dropout(x, out, p, seed);
+                be.dropout(gx, gout, p, seed);
+                assertBitwise(out, be, gout, what);
+                be.dropout(gx, gx, p, seed);
+                assertBitwise(out, be, gx, what + " (in place)");
+            }
+        }
+    }
+
+    /**
+     * Into an accumulator holding 2.5 already, twice. Both sides sum in f64 with error at most about
+     * (longest chain of additions)·2⁻⁵³ relative: 2¹⁶ on the CPU (its chunks), less on the GPU; 1e-10
+     * covers both and rejects any f32 accumulation (≥ 1e-7) or a skipped element (1e-6 of a million).
+     */
+    @ParameterizedTest
+    @EnumSource(Mode.class)
+    void sumOfSquaresIsTheCpusSum(Mode mode) {
+        CudaBackend be = backend(mode);
+        for (int n : TRAINING_SIZES) {
+            try (Tensor x = random(DType.F32, 3, n); Tensor acc = Tensor.zeros(DType.F64, 1)) {
+                acc.setDouble(0, 2.5);
+                try (Tensor gx = be.upload(x, DType.F32); Tensor gacc = be.upload(acc, DType.F64)) {
+                    for (int round = 1; round <= 2; round++) {
+                        cpu.sumOfSquares(x, acc);
+                        be.sumOfSquares(gx, gacc);
+                        try (Tensor got = be.download(gacc)) {
+                            double want = acc.getDouble(0), err = Math.abs(got.getDouble(0) - want) / want;
+                            assertTrue(err <= 1e-10, "sum of squares, n " + n + ", round " + round + ": " + got.getDouble(0)
+                                    + " vs the CPU's " + want + ", relative " + err);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /**
+     * 2³⁰ + 7 copies of 0.1f (4 GiB): the exact sum is n·(0.1f)² (one f64 rounding), and an f32
+     * accumulation would be off by percents. Each thread adds its ⌈n / (blocks·256)⌉ squares, the block
+     * 8 levels of its tree, the accumulator one term per block, each addition within 2⁻⁵³ relative (all
+     * terms positive): twice that chain length times 2⁻⁵³ bounds the error, about 1e-12.
+     */
+    @Test
+    void sumOfSquaresOfABillionElementsStaysExact() {
+        CudaBackend be = backend(Mode.F32);
+        long n = (1L << 30) + 7;
+        assumeTrue(be.cudaDevice().totalMemory() > 3 * 4 * n, "a 4 GiB tensor does not fit comfortably on this device");
+        float x = 0.1f;
+        try (Tensor gx = be.empty(DType.F32, n); Tensor gacc = be.zeros(DType.F64, 1)) {
+            be.cudaDevice().fill32(gx.address(), Float.floatToRawIntBits(x), n);
+            be.sumOfSquares(gx, gacc);
+            try (Tensor got = be.download(gacc)) {
+                double want = n * ((double) x * x);
+                long blocks = CudaKernels.reductionBlocks(n);
+                long chain = (n + blocks * CudaKernels.THREADS - 1) / (blocks * CudaKernels.THREADS) + 8 + blocks;
+                double err = Math.abs(got.getDouble(0) - want) / want, tol = 2 * chain * 0x1p-53;
+                assertTrue(err <= tol, "sum of " + n + " squares: " + got.getDouble(0) + " vs " + want + ", relative " + err + " > " + tol);
+            }
+        }
+    }
+
+    /** No sum given; a sum with maxGradNorm 0 (off); maxGradNorm far above the norm; below it. */
+    enum Clipping { NONE, ZERO_MAX_NORM, INACTIVE, ACTIVE }
+
+    record AdamCase(String name, double beta1, double weightDecay, double eps, Clipping clipping) {
+        @Override
+        public String toString() {
+            return name;
+        }
+    }
+
+    static Stream<Arguments> adamwCases() {
+        List<AdamCase> cases = List.of(
+                new AdamCase("no clipping, decay", 0.9, 0.1, 1e-8, Clipping.NONE),
+                new AdamCase("clipping inactive, beta1 0.3 (torch's other lerp branch)", 0.3, 0, 1e-8, Clipping.INACTIVE),
+                new AdamCase("sum given, maxGradNorm 0", 0.9, 0.1, 1e-4, Clipping.ZERO_MAX_NORM),
+                new AdamCase("clipping active, eps 1e-4", 0.9, 0.01, 1e-4, Clipping.ACTIVE),
+                new AdamCase("clipping active, beta1 0.3", 0.3, 0.1, 1e-4, Clipping.ACTIVE));
+        List<Arguments> args = new ArrayList<>();
+        for (Mode m : Mode.values()) for (AdamCase c : cases) args.add(Arguments.of(m, c));
+        return args.stream();
+    }
+
+    /**
+     * Three steps on fresh gradients of mixed scales (some near eps), against CpuBackend's, bit for bit:
+     * in f32 mode the f32 value itself; in bf16 mode the f32 master (value poisoned first: it is only
+     * written), and value = bf16(master) exactly. The squared norm is the CPU's, uploaded, so both sides
+     * derive the same clipping factor from the same f64 (the kernel computes it, the CPU AdamWStep).
+     */
+    @ParameterizedTest(name = "{0} {1}")
+    @MethodSource("adamwCases")
+    void adamwIsTheCpusUpdate(Mode mode, AdamCase c) {
+        CudaBackend be = backend(mode);
+        boolean withMaster = mode.dtype == DType.BF16;
+        for (int n : TRAINING_SIZES) {
+            double[] scale = new double[n];
+            for (int i = 0; i < n; i++) scale[i] = Math.pow(10, -4 * rnd.nextDouble());
+            try (Tensor p = random(DType.F32, 1, n); Tensor m = Tensor.zeros(DType.F32, n); Tensor v = Tensor.zeros(DType.F32, n);
+                 Tensor gm = be.zeros(DType.F32, n); Tensor gv = be.zeros(DType.F32, n);
+                 Tensor gmaster = withMaster ? be.upload(p, DType.F32) : null;
+                 Tensor gvalue = withMaster ? poisoned(be, DType.BF16, n) : be.upload(p, DType.F32)) {
+                double maxGradNorm = 0;
+                for (int t = 1; t <= 3; t++) {
+                    String what = c + ", n " + n + ", step " + t;
+                    try (Tensor g = Tensor.zeros(DType.F32, n); Tensor sum = Tensor.zeros(DType.F64, 1)) {
+                        for (int i = 0; i < n; i++) g.setFloat(i, (float) (rnd.nextGaussian() * scale[i]));
+                        cpu.sumOfSquares(g, sum);
+                        double norm = Math.sqrt(sum.getDouble(0));
+                        if (t == 1) maxGradNorm = switch (c.clipping()) {
+                            case NONE -> 1.0;
+                            case ZERO_MAX_NORM -> 0;
+                            case INACTIVE -> 1e6;
+                            case ACTIVE -> 0.3 * norm;
+                        };
+                        AdamWStep st = new AdamWStep(1e-2, c.beta1(), 0.999, c.eps(), c.weightDecay(), t, maxGradNorm);
+                        float clip = st.clipFactor(sum.getDouble(0));
+                        if (c.clipping() == Clipping.ACTIVE) assertTrue(clip < 0.5f, what + ": clipping is not active (" + clip + ")");
+                        if (c.clipping() == Clipping.INACTIVE || c.clipping() == Clipping.ZERO_MAX_NORM) {
+                            assertEquals(1f, clip, what + ": clipping is active");
+                        }
+                        boolean given = c.clipping() != Clipping.NONE;
+                        try (Tensor gg = be.upload(g, DType.F32); Tensor gsum = be.upload(sum, DType.F64)) {
+                            cpu.adamw(p, null, g, m, v, given ? sum : null, st);
+                            be.adamw(gvalue, gmaster, gg, gm, gv, given ? gsum : null, st);
+                        }
+                    }
+                    assertBitwise(m, be, gm, what + ": m");
+                    assertBitwise(v, be, gv, what + ": v");
+                    if (withMaster) assertBitwise(p, be, gmaster, what + ": master");
+                    assertBitwise(p, be, gvalue, what + (withMaster ? ": value = bf16(master)" : ": value"));
+                }
+            }
         }
     }
 }

@@ -23,7 +23,7 @@ class TransformerKernelsCompileTest {
     private static List<Job> jobs() {
         List<Job> jobs = new ArrayList<>();
         for (String arch : List.of("80", "90a")) {
-            for (String file : List.of("norm.cu", "elementwise.cu", "attention_simt.cu")) {
+            for (String file : List.of("norm.cu", "elementwise.cu", "attention_simt.cu", "optimizer.cu")) {
                 for (int elem = 0; elem <= 1; elem++) jobs.add(new Job(file, arch, List.of("CCE_ELEM=" + elem)));
             }
         }
