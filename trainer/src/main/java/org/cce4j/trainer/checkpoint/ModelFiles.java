@@ -58,11 +58,14 @@ public final class ModelFiles {
         if (cfg.has("torch_dtype")) cfg.put("torch_dtype", dtypeName);
         if (cfg.has("dtype")) cfg.put("dtype", dtypeName);
         Json.writePythonStyle(folder.resolve(HfCheckpoint.CONFIG), cfg);
-        if (baseFolder != null) {
-            for (String f : COMPANIONS) {
-                Path src = baseFolder.resolve(f);
-                if (Files.isRegularFile(src)) Files.copy(src, folder.resolve(f), StandardCopyOption.REPLACE_EXISTING);
-            }
+        if (baseFolder != null) copyCompanions(baseFolder, folder);
+    }
+
+    /** Copies the base folder's tokenizer and generation files (those it has) into a model folder. */
+    public static void copyCompanions(Path baseFolder, Path folder) throws IOException {
+        for (String f : COMPANIONS) {
+            Path src = baseFolder.resolve(f);
+            if (Files.isRegularFile(src)) Files.copy(src, folder.resolve(f), StandardCopyOption.REPLACE_EXISTING);
         }
     }
 

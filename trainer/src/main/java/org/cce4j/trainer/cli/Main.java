@@ -29,6 +29,8 @@ import java.nio.file.NoSuchFileException;
             "(the ./cce4j launcher does this); a plain `java -jar` uses the scalar kernels.",
         },
         subcommands = {
+            TrainCommand.class,
+            MergeCommand.class,
             DemoCommand.class,
             LossCommand.class,
             BenchLossCommand.class,

@@ -1,0 +1,182 @@
+package org.cce4j.trainer.train;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import org.cce4j.checkpoints.Json;
+import org.cce4j.checkpoints.hf.CheckpointWeights;
+import org.cce4j.checkpoints.hf.HfCheckpoint;
+import org.cce4j.checkpoints.hf.HfModules;
+import org.cce4j.checkpoints.hf.ModelConfig;
+import org.cce4j.checkpoints.hf.ModelConfigParser;
+import org.cce4j.checkpoints.peft.LoraAdapter;
+import org.cce4j.checkpoints.peft.LoraConfig;
+import org.cce4j.core.InvalidInputException;
+import org.cce4j.core.device.DeviceChoice;
+import org.cce4j.core.device.Devices;
+import org.cce4j.core.tensor.DType;
+import org.cce4j.trainer.config.TrainConfig;
+import org.cce4j.trainer.data.Overflow;
+import org.cce4j.trainer.data.RowFileReader;
+import org.cce4j.trainer.data.RowOptions;
+import org.cce4j.trainer.data.TrainingPlan;
+import org.cce4j.trainer.optim.AdamW;
+import org.cce4j.trainer.optim.LrSchedule;
+import org.cce4j.transformer.backend.Backend;
+import org.cce4j.transformer.backend.Backends;
+import org.cce4j.transformer.lora.LoraAdapters;
+import org.cce4j.transformer.model.ParameterStore;
+import org.cce4j.transformer.model.TransformerModel;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+
+/**
+ * Everything a run is built from, set up in the order the config implies: the device and backend,
+ * the model (the checkpoint's weights, fresh seeded ones, or — resuming a full fine-tune — the
+ * checkpoint's), the LoRA adapters (fresh, from lora.init, or from the checkpoint), the rows and the
+ * plan of steps, the optimizer and the schedule. Closing frees the device memory.
+ */
+public final class TrainSession implements AutoCloseable {
+    final TrainConfig config;
+    final DeviceChoice device;
+    final Backend backend;
+    final ModelConfig modelConfig;
+    final ObjectNode configJson;
+    final TransformerModel model;
+    final LoraConfig lora;
+    final DType modelFileType;
+    final int padTokenId;
+    final RowFileReader.LoadedRows train;
+    final RowFileReader.LoadedRows validation;
+    final TrainingPlan plan;
+    final LrSchedule schedule;
+    final AdamW optimizer;
+
+    /**
+     * @param resumeFrom the checkpoint folder to take the trained weights from (its model files), or null
+     */
+    TrainSession(TrainConfig config, Path resumeFrom) throws IOException {
+        this.config = config;
+        Path modelDir = config.model();
+        if (modelDir == null || !Files.isDirectory(modelDir)) {
+            throw new InvalidInputException("model " + modelDir + ": " + (modelDir != null && Files.exists(modelDir) ? "not a folder" : "no such folder"));
+        }
+        Path configFile = modelDir.resolve(HfCheckpoint.CONFIG);
+        if (!Files.isRegularFile(configFile)) throw new InvalidInputException("model " + modelDir + ": no config.json (not a Hugging Face model folder)");
+        this.configJson = Json.readObject(configFile);
+        this.modelConfig = ModelConfigParser.parse(configJson, configFile.toString());
+        this.device = Devices.choose(config.device());
+        DType compute = device.device().isCpu() ? null : parseDtype(config.dtype());
+        this.backend = Backends.create(device.device(), compute);
+        this.padTokenId = padTokenId(config, modelConfig);
+
+        // data first: a bad row is found before minutes of weight loading
+        RowOptions rowOptions = new RowOptions(modelConfig.vocabSize(), config.data().seqLen(),
+                config.data().truncate() ? Overflow.TRUNCATE : Overflow.ERROR, config.data().skipBadRows());
+        this.train = RowFileReader.read(config.data().train(), rowOptions);
+        this.validation = config.data().validation() == null ? null : RowFileReader.read(config.data().validation(), rowOptions);
+        TrainConfig.Train t = config.train();
+        this.plan = new TrainingPlan(train.rows().size(), t.microBatchSize(), t.gradAccum(), t.epochs(), t.maxSteps(), config.data().shuffle(), t.seed());
+        this.schedule = new LrSchedule(t.schedule(), t.lr(), LrSchedule.warmup(t.warmupSteps(), t.warmupRatio(), plan.totalSteps()), plan.totalSteps());
+
+        boolean fullResume = resumeFrom != null && config.lora() == null;
+        ParameterStore params;
+        DType fileType;
+        if (fullResume || !config.randomInit()) {
+            Path source = fullResume ? resumeFrom : modelDir;
+            try (HfCheckpoint ck = HfCheckpoint.open(source)) {
+                if (!ck.config().equals(modelConfig) && !fullResume) throw new IllegalStateException("config changed while reading");
+                fileType = fileType(ck.weights(), modelConfig);
+                params = ParameterStore.load(modelConfig, ck.weights(), backend);
+            }
+            if (!fullResume && config.randomInit()) throw new IllegalStateException("unreachable");
+        } else {
+            double std = configJson.path("initializer_range").asDouble(0.02);
+            params = ParameterStore.random(modelConfig, backend, t.seed(), std);
+            fileType = modelConfig.torchDtype() != null ? modelConfig.torchDtype() : DType.F32;
+        }
+        this.modelFileType = fileType;
+        this.model = new TransformerModel(modelConfig, params, backend);
+        model.setRecompute(t.recompute());
+
+        LoraConfig loraConfig = null;
+        if (config.lora() != null) {
+            Path init = resumeFrom != null ? resumeFrom : config.lora().init();
+            try (LoraAdapter adapter = init == null ? null : LoraAdapter.open(init)) {
+                loraConfig = loraConfig(config, adapter);
+                LoraAdapters.attach(model, loraConfig, adapter, t.seed());
+            }
+        }
+        this.lora = loraConfig;
+        this.optimizer = new AdamW(backend, params.trainable(), t.beta1(), t.beta2(), t.adamEps(), t.weightDecay(), t.maxGradNorm());
+    }
+
+    /**
+     * The adapter's own r, alpha and target modules when starting from one (what it was trained with),
+     * with the config's dropout; else the config's.
+     */
+    private static LoraConfig loraConfig(TrainConfig config, LoraAdapter adapter) {
+        TrainConfig.Lora l = config.lora();
+        if (adapter == null) return LoraConfig.of(l.r(), l.alpha(), l.targetModules(), l.dropout(), config.model().toString());
+        LoraConfig a = adapter.config();
+        return new LoraConfig(a.r(), a.loraAlpha(), a.targetModules(), a.targetModulesRegex(), l.dropout(), a.useRslora(),
+                a.baseModelNameOrPath(), a.taskType(), a.rankPattern(), a.alphaPattern());
+    }
+
+    private static DType parseDtype(String s) {
+        return switch (s) {
+            case "bf16" -> DType.BF16;
+            case "f32" -> DType.F32;
+            default -> throw new InvalidInputException("dtype must be bf16 or f32, got " + s);
+        };
+    }
+
+    /** The dtype the checkpoint's weights are stored in (its embedding's), which the fine-tuned files keep. */
+    private static DType fileType(CheckpointWeights w, ModelConfig c) {
+        String embed = HfModules.of(c).embedTokens().weight();
+        return w.info(embed).dtype().dtype();
+    }
+
+    private static int padTokenId(TrainConfig config, ModelConfig c) {
+        Integer p = config.data().padTokenId();
+        if (p == null) p = c.padTokenId();
+        if (p == null && c.eosTokenIds() != null && !c.eosTokenIds().isEmpty()) p = c.eosTokenIds().get(0);
+        if (p == null) p = 0;
+        if (p < 0 || p >= c.vocabSize()) {
+            throw new InvalidInputException("data.pad_token_id " + p + " is outside the vocabulary [0, " + c.vocabSize() + ")");
+        }
+        return p;
+    }
+
+    /** Bytes per trainable parameter: its value, its f32 gradient, and the optimizer's state. */
+    double bytesPerTrainableParameter() {
+        long n = 0, bytes = 0;
+        for (var p : model.parameters().trainable()) {
+            n += p.value().numel();
+            bytes += p.value().byteSize() + 4L * p.value().numel();
+        }
+        bytes += optimizer.stateBytes();
+        return n == 0 ? 0 : (double) bytes / n;
+    }
+
+    long trainableParameters() {
+        return model.parameters().trainable().stream().mapToLong(p -> p.value().numel()).sum();
+    }
+
+    long allParameters() {
+        return model.parameters().all().stream().mapToLong(p -> p.value().numel()).sum();
+    }
+
+    List<String> describe() {
+        return List.of(device.device() + " (" + device.reason() + "), " + backend.computeDType().shortName(),
+                modelConfig.family() + " " + allParameters() + " parameters, " + trainableParameters() + " trainable"
+                        + (lora != null ? " (LoRA r " + lora.r() + " on " + lora.targetModules() + ")" : " (full fine-tuning)"));
+    }
+
+    @Override
+    public void close() {
+        optimizer.close();
+        model.close();
+    }
+}

@@ -1,0 +1,318 @@
+package org.cce4j.trainer.train;
+
+import org.cce4j.checkpoints.AtomicFiles;
+import org.cce4j.checkpoints.state.TrainingState;
+import org.cce4j.core.InvalidInputException;
+import org.cce4j.core.loss.CceOptions;
+import org.cce4j.core.loss.Reduction;
+import org.cce4j.core.tensor.Tensor;
+import org.cce4j.trainer.checkpoint.CheckpointState;
+import org.cce4j.trainer.checkpoint.ModelFiles;
+import org.cce4j.trainer.checkpoint.RunFolder;
+import org.cce4j.trainer.config.ConfigReader;
+import org.cce4j.trainer.config.TrainConfig;
+import org.cce4j.trainer.data.Batches;
+import org.cce4j.trainer.data.MicroBatch;
+import org.cce4j.trainer.data.StepBatches;
+import org.cce4j.trainer.metrics.LossPlot;
+import org.cce4j.trainer.metrics.MetricsLog;
+import org.cce4j.trainer.metrics.MetricsRecord;
+import org.cce4j.trainer.metrics.Progress;
+import org.cce4j.transformer.backend.DropoutMask;
+import org.cce4j.transformer.model.Parameter;
+import org.cce4j.transformer.model.TransformerModel;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * A training run, as a PyTorch loop runs one (docs/training.md has the exact semantics): for each
+ * optimizer step, the step's micro-batches forward and backward with the loss summed over their targets
+ * and the gradient scaled by 1 / (the step's target count); the global gradient norm; a stop on a
+ * non-finite loss or norm before anything is updated; AdamW with clipping; the metrics line; an
+ * evaluation and a checkpoint when due. The run folder is {@link RunFolder}'s; resuming continues from
+ * the newest whole checkpoint and writes the same metrics, step for step, as a run never stopped.
+ * <pre>
+ *   TrainConfig c = TrainConfig.read(Path.of("run.yaml"), List.of());
+ *   Trainer.Result r = Trainer.run(c, Trainer.Options.defaults());
+ * </pre>
+ */
+public final class Trainer {
+    /**
+     * @param resume    continue the run in config.output() from its newest checkpoint
+     * @param overwrite start over in a folder that holds a run
+     * @param verbose   name the first non-finite tensor when the run stops on one
+     * @param err       progress and messages
+     * @param terminal  a progress bar (true), plain lines (false), or null: a bar when stderr is a terminal
+     * @param signals   stop requests (the command line installs SIGINT/SIGTERM handlers)
+     */
+    public record Options(boolean resume, boolean overwrite, boolean verbose, PrintStream err, Boolean terminal, StopSignals signals) {
+        public static Options defaults() {
+            return new Options(false, false, false, System.err, null, StopSignals.none());
+        }
+
+        public Options withResume(boolean r) {
+            return new Options(r, overwrite, verbose, err, terminal, signals);
+        }
+
+        public Options withOverwrite(boolean o) {
+            return new Options(resume, o, verbose, err, terminal, signals);
+        }
+
+        public Options withErr(PrintStream e, Boolean term) {
+            return new Options(resume, overwrite, verbose, e, term, signals);
+        }
+
+        public Options withSignals(StopSignals s) {
+            return new Options(resume, overwrite, verbose, err, terminal, s);
+        }
+
+        public Options withVerbose(boolean v) {
+            return new Options(resume, overwrite, v, err, terminal, signals);
+        }
+    }
+
+    /**
+     * How a run ended.
+     *
+     * @param stoppedBy the signal that stopped it ("INT", "TERM"), or null when it ran to the end
+     */
+    public record Result(Path runFolder, long steps, long totalSteps, double lastLoss, Double lastEvalLoss, String stoppedBy) {}
+
+    private final TrainConfig config;
+    private final Options options;
+    private final RunFolder run;
+    private final TrainSession s;
+    private final CceOptions lossOptions;
+
+    private Trainer(TrainConfig config, Options options, RunFolder run, TrainSession session) {
+        this.config = config;
+        this.options = options;
+        this.run = run;
+        this.s = session;
+        TrainConfig.Loss l = config.loss();
+        this.lossOptions = session.model.lossOptions().withReduction(Reduction.SUM).withZLossWeight((float) l.zLoss())
+                .withLabelSmoothing((float) l.labelSmoothing()).withFilterEps((float) l.filterEps());
+    }
+
+    /** Runs (or, with {@code options.resume()}, continues) the run {@code config} describes. */
+    public static Result run(TrainConfig config, Options options) throws IOException {
+        RunFolder run = RunFolder.prepare(config.output(), options.resume(), options.overwrite());
+        Long resumeStep = null;
+        Path resumeFrom = null;
+        if (options.resume()) {
+            if (java.nio.file.Files.exists(run.finalModel())) {
+                throw new InvalidInputException("--resume " + run.root() + ": the run is finished (" + RunFolder.FINAL + "/ exists); nothing to continue");
+            }
+            run.removeLeftovers();
+            resumeStep = run.newestCheckpoint().orElse(null);
+            if (resumeStep != null) resumeFrom = run.checkpoint(resumeStep);
+        }
+        AtomicFiles.writeString(run.config(), ConfigReader.toYaml(config.resolved()));
+        try (TrainSession session = new TrainSession(config, resumeFrom)) {
+            return new Trainer(config, options, run, session).loop(resumeStep);
+        }
+    }
+
+    private Result loop(Long resumeStep) throws IOException {
+        PrintStream err = options.err();
+        long start = 0;
+        if (resumeStep != null) {
+            TrainingState st = CheckpointState.restore(run.checkpoint(resumeStep).resolve(RunFolder.STATE), s.optimizer, s.backend);
+            start = st.step();
+            long expected = s.plan.nextStep(st.data()) - 1;
+            if (expected != start) {
+                throw new InvalidInputException(run.checkpoint(resumeStep) + ": its data position " + st.data()
+                        + " is not where step " + start + " ends with this config (micro_batch_size, grad_accum or the data changed)");
+            }
+        }
+        long total = s.plan.totalSteps();
+        err.println("train: " + String.join("; ", s.describe()));
+        err.println("train: " + s.train.report().summary() + "; " + total + " optimizer steps"
+                + (start > 0 ? ", resuming after step " + start : ""));
+        if (s.validation != null) err.println("train: validation " + s.validation.report().summary());
+
+        Result result;
+        try (MetricsLog log = start > 0 || resumeStep != null ? MetricsLog.resume(run.metrics(), start) : MetricsLog.create(run.metrics());
+             Progress progress = options.terminal() == null ? Progress.onStderr(total, start, config.train().logEvery())
+                     : new Progress(err, options.terminal(), total, start, config.train().logEvery(), System::nanoTime)) {
+            double lastLoss = Double.NaN;
+            Double lastEval = null;
+            long step = start;
+            boolean memoryReported = false;
+            while (step < total) {
+                step++;
+                StepOutcome o = trainStep(step);
+                lastLoss = o.loss;
+                MetricsRecord rec = MetricsRecord.builder(step).put("loss", o.loss).put("grad_norm", o.gradNorm).put("lr", o.lr)
+                        .put("tokens", o.tokens).put("tokens_per_s", o.tokensPerSecond).put("mem_mb", o.peakBytes / 1e6).build();
+                log.append(rec);
+                progress.update(rec);
+                if (!memoryReported) {
+                    progress.message(memoryLine(o.peakBytes));
+                    memoryReported = true;
+                }
+                boolean last = step == total;
+                if (s.validation != null && (last || config.eval().everySteps() > 0 && step % config.eval().everySteps() == 0)) {
+                    Evaluation e = evaluate();
+                    lastEval = e.loss;
+                    log.append(MetricsRecord.builder(step).put("eval_loss", e.loss).put("eval_ppl", Math.exp(e.loss))
+                            .put("eval_tokens", e.tokens).build());
+                    progress.message(String.format(Locale.ROOT, "step %d: eval_loss %.4f, eval_ppl %.3f over %,d tokens", step, e.loss, Math.exp(e.loss), e.tokens));
+                }
+                String stop = options.signals().requested();
+                boolean due = config.save().everySteps() > 0 && step % config.save().everySteps() == 0;
+                if (!last && (due || stop != null)) {
+                    checkpoint(step, log);
+                    progress.message("step " + step + ": checkpoint " + run.root().relativize(run.checkpoint(step)));
+                }
+                if (stop != null && !last) {
+                    progress.message("stopped by SIG" + stop + " after step " + step + "; train --resume " + run.root() + " continues");
+                    return new Result(run.root(), step, total, lastLoss, lastEval, stop);
+                }
+            }
+            RunFolder.writeFolder(run.finalModel(), this::writeModel);
+            log.sync();
+            LossPlot.write(run.plot(), run.root().getFileName().toString(), run.metrics());
+            progress.message("done: " + total + " steps; final model in " + run.finalModel());
+            result = new Result(run.root(), total, total, lastLoss, lastEval, null);
+        }
+        return result;
+    }
+
+    private record StepOutcome(double loss, double gradNorm, double lr, long tokens, double tokensPerSecond, long peakBytes) {}
+
+    /** One optimizer step: every micro-batch forward and backward, the norm, the stop check, the update. */
+    private StepOutcome trainStep(long step) {
+        long t0 = System.nanoTime();
+        s.backend.resetPeak();
+        StepBatches batches = Batches.of(s.train.rows(), s.plan.step(step), s.padTokenId);
+        float upstream = (float) (1.0 / batches.targets());
+        double lossSum = 0;
+        int micro = 0;
+        for (MicroBatch mb : batches.microBatches()) {
+            long seed = DropoutMask.derive(config.train().seed(), step, micro++);
+            try (TransformerModel.Pass pass = s.model.forward(mb.batch(), seed)) {
+                lossSum += s.model.loss(pass, config.loss().impl(), lossOptions, upstream, true);
+            }
+        }
+        double loss = lossSum / batches.targets();
+        double lr = s.schedule.rateOfStep(step);
+        double gradNorm;
+        try (Tensor sq = s.optimizer.gradSumOfSquares()) {
+            try (Tensor host = s.backend.download(sq)) {
+                gradNorm = Math.sqrt(host.getDouble(0));
+            }
+            if (!Double.isFinite(loss) || !Double.isFinite(gradNorm)) {
+                throw new TrainingHalted(step, "step " + step + ": " + (!Double.isFinite(loss) ? "the loss is " + loss : "the gradient norm is " + gradNorm)
+                        + "; stopped before updating the weights" + lastCheckpointNote() + nonFiniteDetail());
+            }
+            s.optimizer.step(lr, sq);
+        }
+        s.model.parameters().zeroGrads();
+        long peak = s.backend.peakBytes();
+        double seconds = (System.nanoTime() - t0) / 1e9;
+        return new StepOutcome(loss, gradNorm, lr, batches.targets(), batches.targets() / Math.max(seconds, 1e-9), peak);
+    }
+
+    private String lastCheckpointNote() {
+        return run.newestCheckpoint().map(n -> " (the last checkpoint, " + run.root().relativize(run.checkpoint(n)) + ", is intact)")
+                .orElse(" (no checkpoint was written yet)");
+    }
+
+    /** With --verbose: the first parameter whose gradient (or value) is not finite. */
+    private String nonFiniteDetail() {
+        if (!options.verbose()) return "";
+        for (Parameter p : s.model.parameters().trainable()) {
+            for (Tensor t : new Tensor[] {p.existingGrad(), p.value()}) {
+                if (t == null) continue;
+                try (Tensor h = s.backend.downloadF32(t)) {
+                    for (long i = 0; i < h.numel(); i++) {
+                        if (!Float.isFinite(h.getFloat(i))) {
+                            return "; first non-finite tensor: " + (t == p.value() ? "" : "the gradient of ") + p.name() + " (element " + i + ")";
+                        }
+                    }
+                }
+            }
+        }
+        return "; every gradient is finite (the loss itself overflowed)";
+    }
+
+    private record Evaluation(double loss, long tokens) {}
+
+    /** The validation rows' mean next-token loss, in micro-batches of the training size, file order. */
+    private Evaluation evaluate() {
+        var rows = s.validation.rows();
+        int mbs = config.train().microBatchSize();
+        double sum = 0;
+        long tokens = 0;
+        for (int i = 0; i < rows.size(); i += mbs) {
+            int[] idx = new int[Math.min(mbs, rows.size() - i)];
+            for (int j = 0; j < idx.length; j++) idx[j] = i + j;
+            MicroBatch mb = Batches.microBatch(rows, idx, s.padTokenId);
+            try (TransformerModel.Pass pass = s.model.forward(mb.batch())) {
+                sum += s.model.loss(pass, config.loss().impl(), lossOptions, 1f, false);
+            }
+            tokens += mb.targets();
+        }
+        return new Evaluation(sum / tokens, tokens);
+    }
+
+    private void checkpoint(long step, MetricsLog log) throws IOException {
+        log.sync();
+        Map<String, String> props = new LinkedHashMap<>();
+        props.put("total_steps", Long.toString(s.plan.totalSteps()));
+        props.put("warmup_steps", Long.toString(s.schedule.warmupSteps()));
+        props.put("device", s.backend.device().toString());
+        props.put("compute_dtype", s.backend.computeDType().shortName());
+        RunFolder.writeFolder(run.checkpoint(step), dir -> {
+            writeModel(dir);
+            testPause(step);
+            CheckpointState.write(dir.resolve(RunFolder.STATE), step, s.plan.positionAfter(step), config.train().seed(), props,
+                    s.optimizer, s.backend, s.lora == null ? s.modelFileType : org.cce4j.core.tensor.DType.F32);
+        });
+        run.prune(config.save().keep());
+        LossPlot.write(run.plot(), run.root().getFileName().toString(), run.metrics());
+    }
+
+    /**
+     * A pause inside the write of checkpoint {@code cce4j.test.checkpointPauseAt} (after the model files,
+     * before the training state) of {@code cce4j.test.checkpointPauseMs}: the test that kills a real
+     * process in the middle of a checkpoint needs the moment to be long enough to hit. Off unless set.
+     */
+    private static void testPause(long step) {
+        long ms = Long.getLong("cce4j.test.checkpointPauseMs", 0L);
+        if (ms <= 0 || step != Long.getLong("cce4j.test.checkpointPauseAt", -1L)) return;
+        try {
+            System.err.println("train: checkpoint write paused (cce4j.test.checkpointPauseMs)");
+            Thread.sleep(ms);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private void writeModel(Path dir) throws IOException {
+        if (s.lora != null) ModelFiles.writeAdapter(dir, s.model, s.lora);
+        else ModelFiles.writeFull(dir, s.model, s.configJson, s.modelFileType, config.model());
+    }
+
+    private String memoryLine(long peak) {
+        long weights = 0, grads = 0;
+        for (Parameter p : s.model.parameters().all()) weights += p.value().byteSize();
+        for (Parameter p : s.model.parameters().trainable()) grads += 4L * p.value().numel();
+        long opt = s.optimizer.stateBytes();
+        long act = Math.max(0, peak - weights - grads - opt);
+        return String.format(Locale.ROOT, "memory at the first step's peak: weights %,.0f MB, gradients %,.0f MB, optimizer %,.0f MB, "
+                        + "activations and workspace %,.0f MB (peak %,.0f MB); %.1f bytes per trainable parameter",
+                weights / 1e6, grads / 1e6, opt / 1e6, act / 1e6, peak / 1e6, s.bytesPerTrainableParameter());
+    }
+
+    static List<String> describe(TrainSession s) {
+        return s.describe();
+    }
+}
