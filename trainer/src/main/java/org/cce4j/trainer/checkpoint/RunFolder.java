@@ -127,7 +127,9 @@ public final class RunFolder {
     public static void writeFolder(Path target, FolderBody body) throws IOException {
         Path parent = target.toAbsolutePath().getParent();
         Files.createDirectories(parent);
-        Path tmp = Files.createTempDirectory(parent, "." + target.getFileName() + ".tmp-");
+        // createDirectory, not createTempDirectory: the folder gets the usual permissions (0777 less the umask), not 0700
+        Path tmp = parent.resolve("." + target.getFileName() + ".tmp-" + Long.toHexString(java.util.concurrent.ThreadLocalRandom.current().nextLong()));
+        Files.createDirectory(tmp);
         boolean done = false;
         try {
             body.write(tmp);
