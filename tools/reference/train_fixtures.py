@@ -54,7 +54,9 @@ CASES = [
                      train=dict(epochs=2, max_steps=0, micro_batch_size=2, grad_accum=2, lr=5.0e-3,
                                 schedule="cosine", warmup_steps=2, warmup_ratio=0.0, weight_decay=0.1,
                                 adam_betas=[0.9, 0.999], adam_eps=1.0e-8, max_grad_norm=AUTO, seed=3))),
-    dict(name="gemma2_full", family="gemma2", seed=202, rows=dict(n=13, min_len=5, max_len=14),
+    # rows of 10..13 tokens: a micro-batch's padding (< 4) stays inside the sliding window of 4, since
+    # transformers' eager attention gives NaN for a padded query that sees no real key (cce4j gives zeros)
+    dict(name="gemma2_full", family="gemma2", seed=202, rows=dict(n=13, min_len=10, max_len=13),
          config=dict(dtype="f32", data=dict(shuffle=False),
                      train=dict(epochs=3, max_steps=0, micro_batch_size=2, grad_accum=3, lr=3.0e-3,
                                 schedule="linear", warmup_steps=0, warmup_ratio=0.2, weight_decay=0.01,
@@ -147,7 +149,8 @@ def run_quiet(config_path, out_dir):
 
 
 def choose_clip(folder, config, scratch):
-    """A max_grad_norm that clips some steps and not others, none of them within 2% of the threshold."""
+    """A max_grad_norm that clips some steps and not others, none of them within 0.2% of the threshold (two f32
+    implementations differ by ~1e-7 relative in the norm, so no decision can flip)."""
     probe_cfg = json.loads(json.dumps(config))
     probe_cfg["train"]["max_grad_norm"] = 0.0
     probe = run_quiet(write_config(folder, probe_cfg), os.path.join(scratch, "probe"))
@@ -161,7 +164,7 @@ def choose_clip(folder, config, scratch):
         clipped = sum(g > c for g in got)
         margin = min(abs(g - c) / c for g in got)
         tried.append((c, clipped, round(margin, 4)))
-        if 0 < clipped < len(got) and margin >= 0.02:
+        if 0 < clipped < len(got) and margin >= 0.002:
             return c, tried
     raise SystemExit(f"{folder}: no max_grad_norm clipped some steps and not others: tried {tried}")
 

@@ -169,6 +169,7 @@ public final class Trainer {
                 boolean due = config.save().everySteps() > 0 && step % config.save().everySteps() == 0;
                 if (!last && (due || stop != null)) {
                     checkpoint(step, log);
+                    plot(progress);
                     progress.message("step " + step + ": checkpoint " + run.root().relativize(run.checkpoint(step)));
                 }
                 if (stop != null && !last) {
@@ -178,7 +179,7 @@ public final class Trainer {
             }
             RunFolder.writeFolder(run.finalModel(), this::writeModel);
             log.sync();
-            LossPlot.write(run.plot(), run.root().getFileName().toString(), run.metrics());
+            plot(progress);
             progress.message("done: " + total + " steps; final model in " + run.finalModel());
             result = new Result(run.root(), total, total, lastLoss, lastEval, null);
         }
@@ -277,7 +278,23 @@ public final class Trainer {
                     s.optimizer, s.backend, s.lora == null ? s.modelFileType : org.cce4j.core.tensor.DType.F32);
         });
         run.prune(config.save().keep());
-        LossPlot.write(run.plot(), run.root().getFileName().toString(), run.metrics());
+    }
+
+    private boolean plotFailed;
+
+    /**
+     * Rewrites loss.png. A machine where Java cannot render text (no fonts, no fontconfig: some headless
+     * servers) gets no plot and one line saying why; the run itself goes on.
+     */
+    private void plot(Progress progress) {
+        if (plotFailed) return;
+        try {
+            LossPlot.write(run.plot(), run.root().getFileName().toString(), run.metrics());
+        } catch (IOException | RuntimeException | Error e) {
+            if (e instanceof VirtualMachineError v && !(v instanceof OutOfMemoryError)) throw v;
+            plotFailed = true;
+            progress.message("loss.png not written: " + e.getMessage() + " (the metrics are in metrics.jsonl; installing fontconfig and a font fixes plots)");
+        }
     }
 
     /**
