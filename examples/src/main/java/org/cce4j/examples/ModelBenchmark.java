@@ -257,8 +257,8 @@ public final class ModelBenchmark {
         @Override public void embedding(int[] ids, Tensor table, float scale, Tensor out) {
             timed("embedding", () -> be.embedding(ids, table, scale, out));
         }
-        @Override public void embeddingBackward(int[] ids, Tensor dOut, float scale, Tensor dTable) {
-            timed("embeddingBackward", () -> be.embeddingBackward(ids, dOut, scale, dTable));
+        @Override public void embeddingBackward(int[] ids, Tensor dOut, float scale, Tensor dTable, int paddingIdx) {
+            timed("embeddingBackward", () -> be.embeddingBackward(ids, dOut, scale, dTable, paddingIdx));
         }
         @Override public void add(Tensor a, Tensor b, Tensor out) { timed("add", () -> be.add(a, b, out)); }
         @Override public void softcap(Tensor x, float cap) { timed("softcap", () -> be.softcap(x, cap)); }

@@ -107,8 +107,8 @@ final class Bf16StorageBackend implements Backend {
         be.embedding(ids, table, scale, out);
         roundF("embedding", out);
     }
-    @Override public void embeddingBackward(int[] ids, Tensor dOut, float scale, Tensor dTable) {
-        be.embeddingBackward(ids, dOut, scale, dTable);
+    @Override public void embeddingBackward(int[] ids, Tensor dOut, float scale, Tensor dTable, int paddingIdx) {
+        be.embeddingBackward(ids, dOut, scale, dTable, paddingIdx);
     }
     @Override public void add(Tensor a, Tensor b, Tensor out) {
         be.add(a, b, out);

@@ -47,6 +47,7 @@ class TrainAgainstPyTorchTest {
         List<MetricsRecord> expected = MetricsLog.read(fixture.resolve("expected").resolve(RunFolder.METRICS));
         List<MetricsRecord> actual = MetricsLog.read(dir.resolve("run").resolve(RunFolder.METRICS)).stream().filter(r -> !r.isEval()).toList();
         assertEquals(expected.size(), actual.size(), name + ": optimizer steps");
+        double worst = 0;
         for (int i = 0; i < expected.size(); i++) {
             MetricsRecord e = expected.get(i), a = actual.get(i);
             assertEquals(e.step(), a.step());
@@ -55,13 +56,24 @@ class TrainAgainstPyTorchTest {
                 double ev = e.number(k), av = a.number(k);
                 double rel = ev == 0 && av == 0 ? 0 : Math.abs(av - ev) / Math.abs(ev);
                 assertTrue(rel <= TOL, name + " step " + e.step() + ": " + k + " " + av + " vs PyTorch's " + ev + " (relative " + rel + ")");
+                worst = Math.max(worst, rel);
             }
         }
         Map<String, Tensor> theirs = tensors(fixture.resolve("expected").resolve(RunFolder.FINAL)), ours = tensors(dir.resolve("run").resolve(RunFolder.FINAL));
         assertEquals(theirs.keySet(), ours.keySet(), name + ": final tensors");
+        double worstWeight = 0;
         for (String t : theirs.keySet()) {
-            RelativeError.assertClose(theirs.get(t).toDoubleArray(), ours.get(t).toDoubleArray(), TOL, name + ": final " + t);
+            double[] e = theirs.get(t).toDoubleArray(), a = ours.get(t).toDoubleArray();
+            RelativeError.assertClose(e, a, TOL, name + ": final " + t);
+            double num = 0, den = 0;
+            for (int i = 0; i < e.length; i++) {
+                num += (a[i] - e[i]) * (a[i] - e[i]);
+                den += e[i] * e[i];
+            }
+            worstWeight = Math.max(worstWeight, Math.sqrt(num / Math.max(den, 1e-300)));
         }
+        System.out.printf("%s: %d steps, worst relative difference of loss/grad_norm/lr %.2e, of a final tensor %.2e%n",
+                name, expected.size(), worst, worstWeight);
     }
 
     /** The tensors of a final/ folder (model.safetensors or adapter_model.safetensors), as host copies. */

@@ -85,8 +85,12 @@ public interface Backend {
     /** out[M, D] = table[ids[m]] · scale (ids: host int[M]). */
     void embedding(int[] ids, Tensor table, float scale, Tensor out);
 
-    /** dTable[ids[m]] += dOut[m] · scale. */
-    void embeddingBackward(int[] ids, Tensor dOut, float scale, Tensor dTable);
+    /**
+     * dTable[ids[m]] += dOut[m] · scale, except for tokens equal to {@code paddingIdx} (−1: none), whose
+     * row gets no gradient from the lookup, as torch's nn.Embedding(padding_idx=...) — what transformers
+     * builds with the config's pad_token_id.
+     */
+    void embeddingBackward(int[] ids, Tensor dOut, float scale, Tensor dTable, int paddingIdx);
 
     /** out = a + b (out may be a or b). */
     void add(Tensor a, Tensor b, Tensor out);

@@ -216,10 +216,11 @@ public final class CpuBackend implements Backend {
     }
 
     @Override
-    public void embeddingBackward(int[] ids, Tensor dOut, float scale, Tensor dTable) {
+    public void embeddingBackward(int[] ids, Tensor dOut, float scale, Tensor dTable, int paddingIdx) {
         requireF32(dOut, dTable);
         int d = (int) dTable.dim(1);
         for (int r = 0; r < ids.length; r++) {
+            if (ids[r] == paddingIdx) continue;
             long src = 4L * r * d, dst = 4L * ids[r] * d;
             for (int i = 0; i < d; i++) {
                 dTable.data().set(F32, dst + 4L * i, dTable.data().get(F32, dst + 4L * i) + dOut.data().get(F32, src + 4L * i) * scale);

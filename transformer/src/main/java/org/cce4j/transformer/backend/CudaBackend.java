@@ -284,14 +284,14 @@ public final class CudaBackend implements Backend {
     }
 
     @Override
-    public void embeddingBackward(int[] ids, Tensor dOut, float scale, Tensor dTable) {
+    public void embeddingBackward(int[] ids, Tensor dOut, float scale, Tensor dTable, int paddingIdx) {
         require("embeddingBackward", dOut);
         requireF32("embeddingBackward (dTable)", dTable);
         int d = (int) dTable.dim(1);
         checkIds(ids, (int) dTable.dim(0));
         long n = (long) ids.length * d;
         k.kernel("elementwise.cu", dtype, "embedding_bwd").launch(CudaKernels.elementBlocks(n), 1, CudaKernels.THREADS, 0,
-                arrays.ints(ids), dOut.address(), dTable.address(), n, d, scale);
+                arrays.ints(ids), dOut.address(), dTable.address(), n, d, scale, paddingIdx);
     }
 
     private static void checkIds(int[] ids, int vocab) {

@@ -40,6 +40,8 @@ public final class TransformerModel implements AutoCloseable {
     private final Map<String, Linear> linears = new LinkedHashMap<>();
     private final Parameter embed, finalNorm, head;
     private final float embedScale;
+    /** The embedding row that lookups never train (the config's pad_token_id, as transformers' nn.Embedding(padding_idx)), or −1. */
+    private final int paddingIdx;
 
     public TransformerModel(ModelConfig config, ParameterStore params, Backend backend) {
         this.config = config;
@@ -58,6 +60,8 @@ public final class TransformerModel implements AutoCloseable {
         finalNorm = params.get(modules.finalNorm().weight());
         head = config.tieWordEmbeddings() ? embed : params.get(modules.lmHead().weight());
         embedScale = (float) config.embeddingScale();
+        Integer pad = config.padTokenId();
+        paddingIdx = pad != null && pad >= 0 && pad < config.vocabSize() ? pad : -1;
     }
 
     /** The decoder layers' linear projections by module path ({@code model.layers.3.self_attn.q_proj}), in registration order. */
@@ -211,7 +215,7 @@ public final class TransformerModel implements AutoCloseable {
                 dIn = t;
             }
             Tensor dEmbed = embed.gradOrNull();
-            if (dEmbed != null) backend.embeddingBackward(b.inputIds(), dx, embedScale, dEmbed);
+            if (dEmbed != null) backend.embeddingBackward(b.inputIds(), dx, embedScale, dEmbed, paddingIdx);
         } finally {
             dx.close();
             dIn.close();

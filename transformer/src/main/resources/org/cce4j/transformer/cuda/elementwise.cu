@@ -153,11 +153,12 @@ extern "C" __global__ void embedding_fwd(const int* __restrict__ ids, const elem
     }
 }
 
-/** dTable[ids[r], :] += dOut[r, :] · scale (f32, atomics: a token may repeat). */
+/** dTable[ids[r], :] += dOut[r, :] · scale (f32, atomics: a token may repeat); rows of padding_idx get nothing. */
 extern "C" __global__ void embedding_bwd(const int* __restrict__ ids, const elem_t* __restrict__ dOut, float* __restrict__ dTable,
-                                         long long n, int d, float scale) {
+                                         long long n, int d, float scale, int paddingIdx) {
     GRID_STRIDE(i, n) {
         const long long r = i / d, c = i - r * d;
+        if (ids[r] == paddingIdx) continue;
         atomicAdd(&dTable[(long long)ids[r] * d + c], ld(dOut, i) * scale);
     }
 }
