@@ -7,8 +7,10 @@ import org.cce4j.tokenizer.decode.Decoder;
 import org.cce4j.tokenizer.model.BpeModel;
 import org.cce4j.tokenizer.normalize.Normalizer;
 import org.cce4j.tokenizer.postprocess.PostProcessor;
+import org.cce4j.tokenizer.postprocess.PostProcessor.TokenSpans;
 import org.cce4j.tokenizer.pretokenize.PreTokenizer;
 import org.cce4j.tokenizer.text.IntList;
+import org.cce4j.tokenizer.text.NormalizedString;
 import org.cce4j.tokenizer.text.Piece;
 import org.cce4j.tokenizer.text.Utf8;
 
@@ -33,7 +35,11 @@ import java.util.stream.IntStream;
  *   ids ─▶ tokens (special ones optionally skipped) ─▶ decoder ─▶ text
  * </pre>
  *
- * Instances are immutable apart from the BPE word cache, and safe to share between threads.
+ * {@link #encodeWithOffsets} follows the same pipeline and also gives each token's span of the
+ * input (see {@link Encoding}); it is a separate path, so that {@link #encode} does no work for
+ * offsets.
+ *
+ * Instances are immutable apart from the BPE word caches, and safe to share between threads.
  * Text with a lone surrogate (not valid UTF-16, so not Unicode text) is refused with a
  * {@link TokenizerException}; so is an id that names no token when decoding.
  */
@@ -128,6 +134,89 @@ public final class Tokenizer {
         if (truncation != null) r = truncation.apply(r, addSpecialTokens ? reservedForSpecials : 0);
         if (postProcessor != null) r = postProcessor.process(r, addSpecialTokens);
         return r;
+    }
+
+    /**
+     * The ids of {@code text}, exactly those of {@link #encode}, with the span of the input each
+     * came from, in UTF-16 indices of {@code text} (the Rust library's offsets, which count code
+     * points, converted; see {@link Encoding} for the conventions).
+     */
+    public Encoding encodeWithOffsets(String text, boolean addSpecialTokens) {
+        Utf8.requireWellFormed(text);
+        List<Piece> pieces = added.extractAndNormalize(text, normalizer);
+        if (preTokenizer != null) pieces = preTokenizer.apply(pieces);
+        int capacity = text.length() / 3 + 8;
+        IntList ids = new IntList(capacity), starts = new IntList(capacity), ends = new IntList(capacity);
+        boolean wantStrings = postProcessor != null && postProcessor.readsTokenStrings();
+        List<String> matched = wantStrings ? new ArrayList<>() : null;   // the text of each added token found, by position
+        IntList matchedAt = wantStrings ? new IntList() : null;
+        for (Piece p : pieces) {
+            if (p.isFixed()) {
+                NormalizedString ns = p.text();
+                for (int id : p.ids()) {
+                    if (wantStrings) {
+                        matchedAt.add(ids.size());
+                        matched.add(ns.text());
+                    }
+                    ids.add(id);
+                    starts.add(ns.originalStart(0));
+                    ends.add(ns.originalEnd(ns.length() - 1));
+                }
+            } else {
+                model.tokenizeWithSpans(p, ids, starts, ends);
+            }
+        }
+        int[] r = ids.toArray(), s = starts.toArray(), e = ends.toArray();
+        for (int i = 0; i < r.length; i++) {
+            s[i] = codePointStart(text, s[i]);
+            e[i] = codePointEnd(text, e[i]);
+        }
+        String[] strings = null;
+        if (wantStrings) {
+            strings = new String[r.length];
+            for (int i = 0; i < r.length; i++) strings[i] = idToToken(r[i]);
+            for (int k = 0; k < matchedAt.size(); k++) strings[matchedAt.get(k)] = matched.get(k);
+        }
+        if (truncation != null) {
+            int kept = truncation.apply(r, addSpecialTokens ? reservedForSpecials : 0).length;
+            if (kept < r.length) {
+                int from = truncation.left() ? r.length - kept : 0;
+                r = Arrays.copyOfRange(r, from, from + kept);
+                s = Arrays.copyOfRange(s, from, from + kept);
+                e = Arrays.copyOfRange(e, from, from + kept);
+                if (strings != null) strings = Arrays.copyOfRange(strings, from, from + kept);
+            }
+        }
+        if (postProcessor != null) {
+            TokenSpans t = postProcessor.process(new TokenSpans(r, s, e, strings), addSpecialTokens, text);
+            r = t.ids();
+            s = t.starts();
+            e = t.ends();
+        }
+        if (padding != null) {
+            List<int[]> one = new ArrayList<>(List.of(r));
+            padding.apply(one);
+            int[] padded = one.get(0);
+            if (padded.length > r.length) {
+                int shift = padding.left() ? padded.length - r.length : 0;
+                int[] ps = new int[padded.length], pe = new int[padded.length];
+                System.arraycopy(s, 0, ps, shift, s.length);
+                System.arraycopy(e, 0, pe, shift, e.length);
+                r = padded;
+                s = ps;
+                e = pe;
+            }
+        }
+        return new Encoding(r, s, e);
+    }
+
+    /** Widens a span's start to the start of its code point (the Rust library's spans hold whole characters). */
+    private static int codePointStart(String text, int i) {
+        return i > 0 && i < text.length() && Character.isLowSurrogate(text.charAt(i)) && Character.isHighSurrogate(text.charAt(i - 1)) ? i - 1 : i;
+    }
+
+    private static int codePointEnd(String text, int i) {
+        return i > 0 && i < text.length() && Character.isLowSurrogate(text.charAt(i)) && Character.isHighSurrogate(text.charAt(i - 1)) ? i + 1 : i;
     }
 
     /** Encodes many texts on {@code threads} threads (padding, if configured, to the batch's longest). */

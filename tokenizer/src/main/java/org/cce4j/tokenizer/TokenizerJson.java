@@ -161,8 +161,11 @@ final class TokenizerJson {
         String type = type(n, "post_processor");
         return switch (type) {
             case "Sequence" -> new PostProcessor.Sequence(list(n, "processors", p -> postProcessor(p, ids)));
-            case "ByteLevel" -> new PostProcessor.Identity();
-            case "BertProcessing", "RobertaProcessing" -> new PostProcessor.ClsSep(pairId(n, "cls", type), pairId(n, "sep", type));
+            case "ByteLevel" -> new PostProcessor.ByteLevel(bool(n, "add_prefix_space", true), bool(n, "trim_offsets", true));
+            case "BertProcessing" -> new PostProcessor.ClsSep(pairId(n, "cls", type), pairToken(n, "cls"),
+                    pairId(n, "sep", type), pairToken(n, "sep"), false, false);
+            case "RobertaProcessing" -> new PostProcessor.ClsSep(pairId(n, "cls", type), pairToken(n, "cls"),
+                    pairId(n, "sep", type), pairToken(n, "sep"), bool(n, "trim_offsets", true), bool(n, "add_prefix_space", true));
             case "TemplateProcessing" -> template(n);
             default -> throw fail("unsupported post_processor type '" + type + "'");
         };
@@ -174,11 +177,16 @@ final class TokenizerJson {
         return p.get(1).asInt();
     }
 
+    private static String pairToken(JsonNode n, String field) {
+        return n.get(field).get(0).asText();
+    }
+
     private PostProcessor template(JsonNode n) {
         JsonNode single = n.get("single");
         if (single == null || !single.isArray()) throw fail("TemplateProcessing.single is not a list");
         JsonNode specials = n.get("special_tokens");
         List<Integer> prefix = new ArrayList<>(), suffix = new ArrayList<>();
+        List<String> prefixTokens = new ArrayList<>(), suffixTokens = new ArrayList<>();
         boolean seenSequence = false;
         for (JsonNode item : single) {
             if (item.has("Sequence")) {
@@ -190,7 +198,13 @@ final class TokenizerJson {
                 String id = item.get("SpecialToken").path("id").asText();
                 JsonNode tok = specials == null ? null : specials.get(id);
                 if (tok == null || !tok.has("ids")) throw fail("TemplateProcessing: missing special token '" + id + "' in special_tokens");
-                for (JsonNode i : tok.get("ids")) (seenSequence ? suffix : prefix).add(i.asInt());
+                JsonNode strings = tok.path("tokens");
+                int k = 0;
+                for (JsonNode i : tok.get("ids")) {
+                    (seenSequence ? suffix : prefix).add(i.asInt());
+                    (seenSequence ? suffixTokens : prefixTokens).add(strings.has(k) ? strings.get(k).asText() : id);
+                    k++;
+                }
             } else {
                 throw fail("TemplateProcessing.single has an item that is neither Sequence nor SpecialToken");
             }
@@ -206,8 +220,8 @@ final class TokenizerJson {
                 }
             }
         }
-        return new PostProcessor.Template(prefix.stream().mapToInt(Integer::intValue).toArray(),
-                suffix.stream().mapToInt(Integer::intValue).toArray());
+        return new PostProcessor.Template(prefix.stream().mapToInt(Integer::intValue).toArray(), prefixTokens.toArray(new String[0]),
+                suffix.stream().mapToInt(Integer::intValue).toArray(), suffixTokens.toArray(new String[0]));
     }
 
     private Decoder decoder(JsonNode n) {

@@ -20,7 +20,7 @@ import java.util.stream.Stream;
  * tokenizer.json files built here to exercise each component the real files of the other test do
  * not use (Metaspace pre-tokenizers, every normalizer, split behaviors, added-token flags,
  * post-processors, decoders, unk handling, subword prefixes and suffixes), each compared with
- * the Rust library on the edge cases and a sample of the Brown corpus. The byte-level ones start
+ * the Rust library (ids, offsets, decoded text) on the edge cases and a sample of the Brown corpus. The byte-level ones start
  * from GPT-2's vocabulary, the SentencePiece-style ones from Llama 2's; the prefix/suffix ones
  * use a small vocabulary built here.
  */

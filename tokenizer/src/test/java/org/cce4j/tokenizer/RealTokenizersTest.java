@@ -13,15 +13,16 @@ import static org.junit.jupiter.api.Assertions.fail;
 
 /**
  * Real tokenizer files of several families against the Rust library: ids with and without special
- * tokens, and decoded text with and without skipping special tokens, on the Brown corpus,
- * nlp-corpus, the edge cases, and texts containing each tokenizer's added tokens.
+ * tokens, the offsets of encodeWithOffsets, and decoded text with and without skipping special
+ * tokens, on the Brown corpus, nlp-corpus, the edge cases, and texts containing each tokenizer's
+ * added tokens.
  */
 class RealTokenizersTest {
 
     @ParameterizedTest
     @ValueSource(strings = {"llama3", "llama3_1", "gemma3", "llama2", "gemma", "gemma2", "qwen3", "gpt2", "gpt4o",
             "deepseek_v3", "claude"})
-    void sameIdsAndTextAsTheRustLibrary(String name) {
+    void sameIdsOffsetsAndTextAsTheRustLibrary(String name) {
         Path folder = TestData.model(name);
         Tokenizer ours = Tokenizer.load(folder);
         try (Reference ref = Reference.load(folder)) {

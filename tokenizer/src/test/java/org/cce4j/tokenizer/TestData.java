@@ -107,7 +107,10 @@ final class TestData {
                 "<|begin_of_text|>hello<|eot_id|>", "<|start_header_id|>user<|end_header_id|>\n\nHi!<|eot_id|>",
                 "<s>[INST] hi [/INST] hello</s>", "<bos><start_of_turn>user\nhi<end_of_turn>\n<start_of_turn>model",
                 "<|im_start|>system\nYou are helpful.<|im_end|>", "<|endoftext|>", "<unk> <pad> <mask>", "< |eot_id| >",
-                "<|eot_id", "eot_id|>", "<<|eot_id|>>", " <|eot_id|> ", "<0x41> <0xZZ>", "▁ ▁▁ x▁y"));
+                "<|eot_id", "eot_id|>", "<<|eot_id|>>", " <|eot_id|> ", "<0x41> <0xZZ>", "▁ ▁▁ x▁y",
+                // for offsets: marks reordered and composed, conjoining jamo, compatibility characters, emoji at added tokens
+                "e\u0301\u0316 a\u0316\u0301 \u0301\u0316", "\u1100\u1161\u11A8 \u1100\u1161 \uAC00\u11A8", "\u212B \u2126 \uFB03 \u2460 x\u00B2",
+                "😀<|eot_id|>😀 <s>😀</s> 👍🏽<bos>", " 😀", "😀 ", "\uD835\uDC00\u0301 𝐀"));
         return s;
     }
 

@@ -10,8 +10,9 @@ import java.util.Map;
 
 /**
  * Encode throughput of our tokenizer and of the Rust library through DJL, on the same texts in
- * the same JVM: single-threaded (one encode call per text, as a Java caller uses either), then
- * batches across threads. Not a test: it asserts nothing and is run by hand (docs/benchmarks.md).
+ * the same JVM: single-threaded (one encode call per text, as a Java caller uses either), the
+ * same with offsets (encodeWithOffsets; DJL's spans), then batches across threads. Not a test:
+ * it asserts nothing and is run by hand (docs/benchmarks.md).
  *
  * <pre>
  *   java -cp ... org.cce4j.tokenizer.TokenizerBenchmark [models...]   (default: llama3 gemma3 qwen3)
@@ -39,6 +40,10 @@ public final class TokenizerBenchmark {
                 double djlS = best(3, () -> { for (String t : texts) djl.encode(t, false, false); });
                 System.out.printf("%-8s single thread: ours %6.2f MB/s %9.0f tokens/s | DJL (Rust) %6.2f MB/s %9.0f tokens/s | ratio %.2fx%n",
                         name, bytes / oursS / 1e6, tokens / oursS, bytes / djlS / 1e6, tokens / djlS, djlS / oursS);
+                double offsetsS = best(3, () -> { for (String t : texts) ours.encodeWithOffsets(t, false); });
+                double djlOffsetsS = best(3, () -> { for (String t : texts) djl.encode(t, false, false).getCharTokenSpans(); });
+                System.out.printf("%-8s with offsets, single thread: ours encodeWithOffsets %6.2f MB/s (%.2fx encode's time) | DJL encode + getCharTokenSpans %6.2f MB/s%n",
+                        name, bytes / offsetsS / 1e6, offsetsS / oursS, bytes / djlOffsetsS / 1e6);
                 String[] array = texts.toArray(new String[0]);
                 for (int threads = 1; threads <= cores; threads *= 2) {
                     int th = threads;

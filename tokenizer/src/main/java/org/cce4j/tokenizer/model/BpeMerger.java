@@ -6,7 +6,9 @@ package org.cce4j.tokenizer.model;
  * stale entries; the result is the same as this plain definition, which is used for short words
  * (a linear scan over a few ranks beats a heap). Long words (SentencePiece-style tokenizers without
  * a pre-tokenizer see whole paragraphs as one word) use the queue: a binary heap of
- * {@code rank << 32 | position} over a doubly linked list of symbols.
+ * {@code rank << 32 | position} over a doubly linked list of symbols. When offsets are wanted, a
+ * second array carries each symbol's length and is merged alongside (null otherwise, so that plain
+ * encoding does no extra work).
  */
 final class BpeMerger {
     private static final int HEAP_THRESHOLD = 48;
@@ -15,11 +17,16 @@ final class BpeMerger {
 
     /** Merges {@code ids[0..n)} in place and returns the new length. */
     static int merge(PairMap merges, int[] ids, int n) {
-        if (n < 2) return n;
-        return n <= HEAP_THRESHOLD ? mergeByScan(merges, ids, n) : mergeByHeap(merges, ids, n);
+        return merge(merges, ids, null, n);
     }
 
-    static int mergeByScan(PairMap merges, int[] ids, int n) {
+    /** Merges {@code ids[0..n)} in place, summing the lengths of merged symbols in {@code lengths} unless it is null. */
+    static int merge(PairMap merges, int[] ids, int[] lengths, int n) {
+        if (n < 2) return n;
+        return n <= HEAP_THRESHOLD ? mergeByScan(merges, ids, lengths, n) : mergeByHeap(merges, ids, lengths, n);
+    }
+
+    static int mergeByScan(PairMap merges, int[] ids, int[] lengths, int n) {
         int[] ranks = new int[n];
         for (int i = 0; i + 1 < n; i++) ranks[i] = merges.rank(ids[i], ids[i + 1]);
         while (n > 1) {
@@ -33,6 +40,10 @@ final class BpeMerger {
             if (at < 0) break;
             ids[at] = merges.mergedAt(merges.find(ids[at], ids[at + 1]));
             System.arraycopy(ids, at + 2, ids, at + 1, n - at - 2);
+            if (lengths != null) {
+                lengths[at] += lengths[at + 1];
+                System.arraycopy(lengths, at + 2, lengths, at + 1, n - at - 2);
+            }
             System.arraycopy(ranks, at + 2, ranks, at + 1, n - at - 2);
             n--;
             if (at > 0) ranks[at - 1] = merges.rank(ids[at - 1], ids[at]);
@@ -41,7 +52,7 @@ final class BpeMerger {
         return n;
     }
 
-    static int mergeByHeap(PairMap merges, int[] ids, int n) {
+    static int mergeByHeap(PairMap merges, int[] ids, int[] lengths, int n) {
         int[] prev = new int[n], next = new int[n];
         boolean[] gone = new boolean[n];
         for (int i = 0; i < n; i++) {
@@ -62,6 +73,7 @@ final class BpeMerger {
             int slot = merges.find(ids[pos], ids[right]);
             if (slot < 0 || merges.rankAt(slot) != rank) continue;  // stale: one side has changed
             ids[pos] = merges.mergedAt(slot);
+            if (lengths != null) lengths[pos] += lengths[right];
             gone[right] = true;
             next[pos] = next[right];
             if (next[right] >= 0) prev[next[right]] = pos;
@@ -75,7 +87,11 @@ final class BpeMerger {
             }
         }
         int m = 0;
-        for (int i = 0; i < n; i++) if (!gone[i]) ids[m++] = ids[i];
+        for (int i = 0; i < n; i++) {
+            if (gone[i]) continue;
+            if (lengths != null) lengths[m] = lengths[i];
+            ids[m++] = ids[i];
+        }
         return m;
     }
 

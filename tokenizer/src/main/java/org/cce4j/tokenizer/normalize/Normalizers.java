@@ -63,7 +63,12 @@ public final class Normalizers {
         }
     }
 
-    /** Replaces every match of a literal or Oniguruma pattern by {@code content}. */
+    /**
+     * Replaces every match of a literal or Oniguruma pattern by {@code content}. As in the Rust
+     * library, the match is removed and the content inserted after it, so the content takes the
+     * span of the match's last code point (of the code point before an empty match, or the
+     * piece's start at position 0).
+     */
     public record Replace(MatchFinder pattern, String content) implements Normalizer {
         @Override
         public NormalizedString normalize(NormalizedString s) {
@@ -75,10 +80,9 @@ public final class Normalizers {
             for (int k = 0; k < m.size(); k += 2) {
                 int a = m.get(k), e = m.get(k + 1);
                 b.appendFrom(s, prev, a);
-                if (e > a) b.append(content, s.originalStart(a), s.originalEnd(e - 1));
-                else if (!content.isEmpty()) {
-                    int o = a < s.length() ? s.originalStart(a) : (a > 0 ? s.originalEnd(a - 1) : s.originalStart());
-                    b.append(content, o, o);
+                if (!content.isEmpty()) {
+                    if (e > 0) b.append(content, s.originalStart(s.codePointBefore(e)), s.originalEnd(e - 1));
+                    else b.append(content, s.originalStart(), s.originalStart());
                 }
                 prev = e;
             }

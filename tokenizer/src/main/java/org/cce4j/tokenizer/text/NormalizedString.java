@@ -122,13 +122,18 @@ public final class NormalizedString {
         return new NormalizedString(newText, newStart, newEnd, newText.isEmpty() ? originalStart() : newStart[0]);
     }
 
-    /** {@code s} in front, aligned to the first unit's origin (as the Rust library's prepend does). */
+    /** {@code s} in front, aligned to the first code point's span (as the Rust library's prepend does). */
     public NormalizedString prepend(String s) {
         if (text.isEmpty()) return this;
         Builder b = new Builder(text.length() + s.length());
-        b.append(s, originalStart(0), originalEnd(0));
+        b.append(s, originalStart(0), originalEnd(Character.charCount(text.codePointAt(0)) - 1));
         b.appendFrom(this, 0, text.length());
         return b.build(originalStart());
+    }
+
+    /** The first unit of the code point that ends just before unit {@code end}. */
+    public int codePointBefore(int end) {
+        return end - Character.charCount(text.codePointBefore(end));
     }
 
     /** Every {@code from} unit replaced by {@code to}, aligned to the replaced unit. */

@@ -10,6 +10,22 @@ import org.cce4j.tokenizer.TokenizerException;
 public final class Utf8 {
     private Utf8() {}
 
+    /** The UTF-8 length of a code point. */
+    public static int length(int cp) {
+        return cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4;
+    }
+
+    /** The UTF-8 length of well-formed text. */
+    public static int length(String s) {
+        int n = 0;
+        for (int i = 0; i < s.length(); ) {
+            int cp = s.codePointAt(i);
+            n += length(cp);
+            i += Character.charCount(cp);
+        }
+        return n;
+    }
+
     /** Rust's {@code String::from_utf8_lossy}. */
     public static String decodeLossy(byte[] b, int from, int to) {
         StringBuilder sb = new StringBuilder(to - from);
