@@ -38,27 +38,28 @@ final class CommandOutput {
     /** A text (JSONL) output: {@code -} is standard output. */
     static CommandOutput text(String option, Path path) {
         CommandOutput o = new CommandOutput(option, path);
-        if (!o.isStdout()) o.requireWritablePlace();
+        if (!o.isDash()) o.requireWritablePlace();
         return o;
     }
 
     /** A binary output (safetensors): {@code -} is refused, it would write bytes onto a terminal. */
     static CommandOutput binary(String option, Path path, String format) {
         CommandOutput o = new CommandOutput(option, path);
-        if (o.isStdout()) {
+        if (o.isDash()) {
             throw new InvalidInputException(option + " -: standard output takes text only; name a file for the " + format + " output");
         }
         o.requireWritablePlace();
         return o;
     }
 
-    boolean isStdout() {
+    /** The path is {@code -}. */
+    boolean isDash() {
         return path.toString().equals(STDOUT);
     }
 
     /** {@code -}, or a path that is this process's standard output (/dev/stdout, or what the shell redirected it to). */
     boolean isStandardOutput() {
-        if (isStdout()) return true;
+        if (isDash()) return true;
         Path stdout = Path.of("/dev/stdout");
         try {
             return Files.exists(stdout) && Files.exists(path) && Files.isSameFile(path, stdout);
@@ -73,7 +74,7 @@ final class CommandOutput {
 
     /** Refuses an output that is one of {@code inputs} (option or role → path), or a link to one. */
     CommandOutput notOneOf(Map<String, Path> inputs) throws IOException {
-        if (isStdout() || !Files.exists(path)) return this;
+        if (isDash() || !Files.exists(path)) return this;
         for (Map.Entry<String, Path> in : inputs.entrySet()) {
             Path input = in.getValue();
             if (input != null && Files.exists(input) && Files.isSameFile(path, input)) {
@@ -86,7 +87,7 @@ final class CommandOutput {
 
     /** Text written by {@code body}: to standard output ({@code stdout}), or atomically to the file. */
     void writeText(PrintWriter stdout, TextBody body) throws IOException {
-        if (isStdout()) {
+        if (isDash()) {
             body.write(stdout);
             stdout.flush();
             if (stdout.checkError()) throw new IOException("writing to standard output failed");

@@ -29,8 +29,8 @@ import java.util.stream.Stream;
  * change in this module; an unknown NAME is one line listing those found.
  */
 @Command(name = "example", mixinStandardHelpOptions = true,
-        description = {"Runs a program of the examples module: org.cce4j.examples.NAME (./cce4j puts its jar on the class path).",
-            "Arguments after NAME are the program's; NAME --help shows its usage."})
+        description = {"Runs a program of the examples module (benchmarks): org.cce4j.examples.NAME.",
+            "The launcher puts the examples on the class path; the arguments after NAME are the program's (NAME --help)."})
 final class ExampleCommand implements java.util.concurrent.Callable<Integer> {
     static final String PACKAGE = "org.cce4j.examples";
 

@@ -12,8 +12,8 @@ final class Summary {
 
     static void print(PrintWriter err, String command, long rows, long tokens, long startNanos, CommandOutput out) {
         double seconds = (System.nanoTime() - startNanos) / 1e9;
-        err.printf(Locale.ROOT, "%s: %,d rows, %,d tokens in %.2f s -> %s%n", command, rows, tokens, seconds,
-                out.isStdout() ? "standard output" : out.path());
+        err.printf(Locale.ROOT, "%s: %,d %s, %,d %s in %.2f s -> %s%n", command, rows, rows == 1 ? "row" : "rows",
+                tokens, tokens == 1 ? "token" : "tokens", seconds, out.isDash() ? "standard output" : out.path());
         err.flush();
     }
 }

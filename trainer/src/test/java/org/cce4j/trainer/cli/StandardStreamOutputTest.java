@@ -96,7 +96,7 @@ class StandardStreamOutputTest {
         assertEquals(0, r.status(), r.err());
         int[] ids = org.cce4j.tokenizer.Tokenizer.load(model).encode("Hello world!", false);
         assertEquals("before\n" + java.util.Arrays.toString(ids).replace(" ", "") + "\n", Files.readString(log));
-        assertTrue(r.err().startsWith("tokenize: 1 rows, " + ids.length + " tokens in "), r.err());
+        assertTrue(r.err().startsWith("tokenize: 1 row, " + ids.length + " tokens in "), r.err());
     }
 
     @Test
