@@ -81,8 +81,11 @@ public final class Json {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
-        if (node == null || !node.isObject()) {
-            throw new InvalidInputException(source + ": expected a JSON object, found " + (node == null ? "nothing" : node.getNodeType().toString().toLowerCase()));
+        if (node == null || node.isMissingNode()) {
+            throw new InvalidInputException(source + ": the file is empty (expected a JSON object)");
+        }
+        if (!node.isObject()) {
+            throw new InvalidInputException(source + ": expected a JSON object, found " + node.getNodeType().toString().toLowerCase());
         }
         return (ObjectNode) node;
     }

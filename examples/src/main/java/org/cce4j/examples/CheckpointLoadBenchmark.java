@@ -25,6 +25,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 import java.util.stream.LongStream;
 
 /**
@@ -52,9 +53,17 @@ public final class CheckpointLoadBenchmark {
              "torch_dtype": "bfloat16", "vocab_size": %d}
             """;
 
+    static final String USAGE = """
+            usage: ./cce4j example CheckpointLoadBenchmark [DIR] [REPS]
+              Opening and converting a Gemma 2 2B-shaped bf16 checkpoint (5.2 GB, generated in DIR on the first run,
+              default /tmp/cce4j-bench) and a tiny one with the same tensors; the best of REPS (default 3).
+            """;
+
     public static void main(String[] args) throws IOException {
-        Path dir = Path.of(args.length > 0 ? args[0] : "/tmp/cce4j-bench");
-        int reps = args.length > 1 ? Integer.parseInt(args[1]) : 3;
+        ExampleArgs a = ExampleArgs.parse(args, USAGE, Set.of(), Set.of(), 2);
+        if (a.helpRequested()) return;
+        Path dir = a.positional(0, "DIR", "/tmp/cce4j-bench", Path::of);
+        int reps = a.positional(1, "REPS", "3", ExampleArgs::positive);
         Path big = dir.resolve("gemma2-2b-bf16");
         Path small = dir.resolve("gemma2-26-layers-tiny-bf16");
         ensure(big, GEMMA2_2B.formatted(256, 2304, 9216, 26, 256000), 2_000_000_000L);

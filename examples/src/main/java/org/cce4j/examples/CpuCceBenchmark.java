@@ -11,6 +11,7 @@ import org.cce4j.core.tensor.DType;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Set;
 
 /**
  * The CPU benchmark of issue 2: GFLOP/s of the loss's matrix products (forward 2NVD; forward+backward
@@ -18,12 +19,22 @@ import java.util.Locale;
  * measured FMA peak on all cores, and working memory against the materialized baseline, at
  * (N=2048, D=512, V=32768) and (N=512, D=256, V=256000).
  * <pre>
- *   ./cce4j-example CpuCceBenchmark [iters]
+ *   ./cce4j example CpuCceBenchmark [ITERS]
  * </pre>
  */
 public final class CpuCceBenchmark {
+    static final String USAGE = """
+            usage: ./cce4j example CpuCceBenchmark [ITERS]
+              GFLOP/s of the CPU loss against this machine's FMA peak, and its memory against the baseline,
+              at (N=2048, D=512, V=32768) and (N=512, D=256, V=256000); ITERS timed iterations (default 5).
+            """;
+
+    private CpuCceBenchmark() {}
+
     public static void main(String[] args) {
-        int iters = args.length > 0 ? Integer.parseInt(args[0]) : 5;
+        ExampleArgs a = ExampleArgs.parse(args, USAGE, Set.of(), Set.of(), 1);
+        if (a.helpRequested()) return;
+        int iters = a.positional(0, "ITERS", "5", ExampleArgs::positive);
         var kernels = CpuKernelSelector.best();
         double peak = FmaPeak.gflops(kernels);
         System.out.printf(Locale.ROOT, "kernels: %s, threads: %d, measured FMA peak: %.1f GFLOP/s%n",

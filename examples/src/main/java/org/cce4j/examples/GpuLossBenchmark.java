@@ -5,8 +5,7 @@ import org.cce4j.core.loss.CceImpl;
 import org.cce4j.core.tensor.DType;
 import org.cce4j.core.tensor.Device;
 
-import java.util.HashMap;
-import java.util.Map;
+import java.util.Set;
 
 /**
  * The CCE paper's loss benchmark on a CUDA device, one JSON line per implementation and shape:
@@ -19,18 +18,25 @@ import java.util.Map;
 public final class GpuLossBenchmark {
     private GpuLossBenchmark() {}
 
+    static final String USAGE = """
+            usage: ./cce4j example GpuLossBenchmark [--n 8192] [--d 2304] [--v 256000] [--dtype bf16] [--softcap 0]
+                                                    [--impl cce,baseline] [--iters 20] [--warmup 3] [--device cuda:0]
+              The CCE paper's loss benchmark on a CUDA device: one JSON line per implementation.
+            """;
+
     public static void main(String[] args) {
-        Map<String, String> a = new HashMap<>();
-        for (int i = 0; i + 1 < args.length; i += 2) a.put(args[i].replaceFirst("^--", ""), args[i + 1]);
-        int n = Integer.parseInt(a.getOrDefault("n", "8192"));
-        int d = Integer.parseInt(a.getOrDefault("d", "2304"));
-        int v = Integer.parseInt(a.getOrDefault("v", "256000"));
-        DType dtype = DType.parseOrNull(a.getOrDefault("dtype", "bf16"));
-        float softcap = Float.parseFloat(a.getOrDefault("softcap", "0"));
-        int iters = Integer.parseInt(a.getOrDefault("iters", "20"));
-        int warmup = Integer.parseInt(a.getOrDefault("warmup", "3"));
-        Device device = Device.parse(a.getOrDefault("device", "cuda:0"));
-        for (String impl : a.getOrDefault("impl", "cce,baseline").split(",")) {
+        ExampleArgs a = ExampleArgs.parse(args, USAGE,
+                Set.of("n", "d", "v", "dtype", "softcap", "impl", "iters", "warmup", "device"), Set.of(), 0);
+        if (a.helpRequested()) return;
+        int n = a.positiveInt("n", 8192);
+        int d = a.positiveInt("d", 2304);
+        int v = a.positiveInt("v", 256000);
+        DType dtype = a.value("dtype", "bf16", DType::parse);
+        float softcap = a.value("softcap", "0", Float::parseFloat);
+        int iters = a.positiveInt("iters", 20);
+        int warmup = a.nonNegativeInt("warmup", 3);
+        Device device = a.value("device", "cuda:0", Device::parse);
+        for (String impl : a.string("impl", "cce,baseline").split(",")) {
             try {
                 System.out.println(CudaLossBenchmark.run(CceImpl.parse(impl), device, n, d, v, dtype, softcap, iters, warmup).toJson());
             } catch (RuntimeException e) {

@@ -10,6 +10,7 @@ import org.cce4j.core.tensor.Device;
 import org.cce4j.core.tensor.Tensor;
 
 import java.util.Locale;
+import java.util.Set;
 import java.util.SplittableRandom;
 
 /**
@@ -20,7 +21,13 @@ import java.util.SplittableRandom;
 public final class LossAsALibrary {
     private LossAsALibrary() {}
 
+    static final String USAGE = """
+            usage: ./cce4j example LossAsALibrary
+              The CCE loss called from model code, as README shows it: prints the loss and the gradients' shapes.
+            """;
+
     public static void main(String[] args) {
+        if (ExampleArgs.parse(args, USAGE, Set.of(), Set.of(), 0).helpRequested()) return;
         int b = 2, t = 64, d = 128, v = 32_000;
         SplittableRandom rng = new SplittableRandom(0);
         float[] h = new float[b * t * d], w = new float[v * d];

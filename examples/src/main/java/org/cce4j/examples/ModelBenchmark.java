@@ -29,6 +29,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 import java.util.SplittableRandom;
 import java.util.TreeMap;
 
@@ -49,20 +50,26 @@ import java.util.TreeMap;
 public final class ModelBenchmark {
     private ModelBenchmark() {}
 
+    static final String USAGE = """
+            usage: ./cce4j example ModelBenchmark [--config FILE] [--seq 2048] [--batch auto,4,...] [--steps 5] [--warmup 2]
+                                                  [--dtype bf16] [--recompute] [--profile]
+              Training-step throughput and peak memory of a whole model on CUDA device 0, random weights:
+              --config   a config.json (default tools/reference/model_configs/llama-3.2-1b.json)
+              --batch    batch sizes to measure; auto predicts the largest that fits (default auto)
+              --recompute  recompute activations in the backward; --profile  time every operation once
+            """;
+
     public static void main(String[] args) throws Exception {
-        Map<String, String> a = new HashMap<>();
-        for (int i = 0; i < args.length; i++) {
-            String k = args[i].replaceFirst("^--", "");
-            if (k.equals("recompute") || k.equals("profile")) a.put(k, "true");
-            else a.put(k, args[++i]);
-        }
-        Path configPath = Path.of(a.getOrDefault("config", "tools/reference/model_configs/llama-3.2-1b.json"));
-        int seq = Integer.parseInt(a.getOrDefault("seq", "2048"));
-        int steps = Integer.parseInt(a.getOrDefault("steps", "5"));
-        int warmup = Integer.parseInt(a.getOrDefault("warmup", "2"));
-        DType dtype = DType.parse(a.getOrDefault("dtype", "bf16"));
-        boolean recompute = a.containsKey("recompute"), profile = a.containsKey("profile");
-        String batchArg = a.getOrDefault("batch", "auto");
+        ExampleArgs a = ExampleArgs.parse(args, USAGE, Set.of("config", "seq", "steps", "warmup", "dtype", "batch"),
+                Set.of("recompute", "profile"), 0);
+        if (a.helpRequested()) return;
+        Path configPath = a.value("config", "tools/reference/model_configs/llama-3.2-1b.json", Path::of);
+        int seq = a.positiveInt("seq", 2048);
+        int steps = a.positiveInt("steps", 5);
+        int warmup = a.nonNegativeInt("warmup", 2);
+        DType dtype = a.value("dtype", "bf16", DType::parse);
+        boolean recompute = a.flag("recompute"), profile = a.flag("profile");
+        String batchArg = a.value("batch", "auto", ModelBenchmark::batchList);
 
         ModelConfig config = ModelConfigParser.read(configPath);
         CudaDevice dev = CudaDevice.get(0);
@@ -83,7 +90,7 @@ public final class ModelBenchmark {
                     System.err.printf(Locale.ROOT, "fixed %.0f MiB, %.0f MiB per sequence: batch %d%n", one.fixedBytes / 1048576.0,
                             perSeq / 1048576.0, b);
                 } else {
-                    b = Integer.parseInt(arg.trim());
+                    b = ExampleArgs.positive(arg);
                 }
                 Result r;
                 try {
@@ -100,6 +107,14 @@ public final class ModelBenchmark {
                 first = false;
             }
         }
+    }
+
+    /** --batch: a comma-separated list of positive sizes and "auto"; checked before the model is built. */
+    private static String batchList(String list) {
+        for (String b : list.split(",")) {
+            if (!b.trim().equals("auto")) ExampleArgs.positive(b);
+        }
+        return list;
     }
 
     /** HF's initialization: N(0, 0.02²) for matrices and embeddings, norms at their identity (1, or 0 for Gemma's 1 + w), biases 0. */

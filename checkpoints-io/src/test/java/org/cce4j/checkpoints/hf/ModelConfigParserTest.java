@@ -247,4 +247,12 @@ class ModelConfigParserTest {
         assertTrue(assertThrows(InvalidInputException.class, () -> Json.parseObject("[1]".getBytes(), "config.json")).getMessage()
                 .contains("expected a JSON object, found array"));
     }
+
+    @Test
+    void anEmptyConfigSaysItIsEmpty() {
+        for (String empty : new String[] {"", "  \n"}) {
+            String msg = assertThrows(InvalidInputException.class, () -> Json.parseObject(empty.getBytes(), "config.json")).getMessage();
+            assertEquals("config.json: the file is empty (expected a JSON object)", msg);
+        }
+    }
 }

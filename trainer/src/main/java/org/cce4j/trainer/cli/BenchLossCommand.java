@@ -25,20 +25,20 @@ import java.util.concurrent.Callable;
 @Command(name = "bench-loss", mixinStandardHelpOptions = true, sortOptions = false,
         description = {"Benchmarks the loss: median forward and forward+backward time and extra memory.",
             "Inputs as in the CCE paper: C, E ~ N(0,1)/D^0.25, the first N rows of C equal to E, uniform targets."})
-public final class BenchLossCommand implements Callable<Integer> {
+public final class BenchLossCommand implements Callable<Integer>, MemoryHint {
     @Spec
     CommandSpec spec;
 
     @Mixin
     CommonOptions common;
 
-    @Option(names = "--n", required = true, description = "Tokens N.")
+    @Option(names = "--n", required = true, converter = Converters.PositiveInt.class, description = "Tokens N.")
     int n;
 
-    @Option(names = "--d", required = true, description = "Hidden size D.")
+    @Option(names = "--d", required = true, converter = Converters.PositiveInt.class, description = "Hidden size D.")
     int d;
 
-    @Option(names = "--v", required = true, description = "Vocabulary size V.")
+    @Option(names = "--v", required = true, converter = Converters.PositiveInt.class, description = "Vocabulary size V.")
     int v;
 
     @Option(names = "--dtype", defaultValue = "f32", converter = Converters.DTypeConverter.class, paramLabel = "f32|bf16|f16",
@@ -52,7 +52,7 @@ public final class BenchLossCommand implements Callable<Integer> {
     @Option(names = "--softcap", defaultValue = "0", paramLabel = "S", description = "Logit softcap (default: none).")
     float softcap;
 
-    @Option(names = "--iters", defaultValue = "10", paramLabel = "K", description = "Timed iterations; the median is reported (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--iters", defaultValue = "10", paramLabel = "K", converter = Converters.PositiveInt.class, description = "Timed iterations; the median is reported (default: ${DEFAULT-VALUE}).")
     int iters;
 
     @Option(names = "--json", description = "Print one JSON line per measurement.")
@@ -60,15 +60,10 @@ public final class BenchLossCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        if (n <= 0 || d <= 0 || v <= 0 || iters <= 0) {
-            throw new InvalidInputException("--n, --d, --v and --iters must be positive");
-        }
         if (dtype != DType.F32 && dtype != DType.BF16 && dtype != DType.F16) {
             throw new InvalidInputException("--dtype must be f32, bf16 or f16, got " + dtype.shortName());
         }
-        if ((long) n * d > Integer.MAX_VALUE - 8 || (long) v * d > Integer.MAX_VALUE - 8) {
-            throw new InvalidInputException("N×D and V×D must each stay below 2^31 elements for the benchmark's input generator");
-        }
+        requireGeneratorSizes(n, d, v);
         PrintWriter out = spec.commandLine().getOut();
         Device device = common.chooseDevice(spec.commandLine().getErr()).device();
         for (CceImpl impl : impls) {
@@ -83,5 +78,21 @@ public final class BenchLossCommand implements Callable<Integer> {
             out.flush();
         }
         return 0;
+    }
+
+    /** The benchmark inputs are drawn into Java arrays: --n × --d and --v × --d must each fit one. */
+    static void requireGeneratorSizes(int n, int d, int v) {
+        if ((long) n * d > Integer.MAX_VALUE - 8) throw new InvalidInputException(tooLarge("--n", n, d));
+        if ((long) v * d > Integer.MAX_VALUE - 8) throw new InvalidInputException(tooLarge("--v", v, d));
+    }
+
+    private static String tooLarge(String option, long size, long d) {
+        return String.format(Locale.ROOT, "%s × --d = %,d elements, more than the input generator's 2^31 - 9: lower %s or --d",
+                option, size * d, option);
+    }
+
+    @Override
+    public String toLowerMemory() {
+        return "--n, --v or --d";
     }
 }

@@ -1,13 +1,19 @@
 package org.cce4j.trainer.cli;
 
 import org.cce4j.core.InvalidInputException;
+import org.cce4j.core.cuda.CudaDevice;
+import org.cce4j.core.cuda.CudaUnavailableException;
 import org.cce4j.core.device.DeviceChoice;
 import org.cce4j.core.device.Devices;
+import org.cce4j.core.tensor.Device;
 import picocli.CommandLine.Option;
 
 import java.io.PrintWriter;
 
-/** Options every command shares: where to run and how much to say. */
+/**
+ * Options every command shares: where to run and how much to say. An asked-for CUDA device is opened
+ * when the device is chosen, before any work, so that every command says "not usable" the same way.
+ */
 public final class CommonOptions {
     @Option(names = "--device", paramLabel = "cpu|cuda|cuda:N",
             description = "Where to compute (default: cuda when one is usable, else cpu).")
@@ -23,6 +29,13 @@ public final class CommonOptions {
             choice = Devices.choose(device);
         } catch (IllegalArgumentException e) {
             throw new InvalidInputException(e.getMessage());
+        }
+        if (choice.device() instanceof Device.Cuda) {
+            try {
+                CudaDevice.get(choice.device());
+            } catch (CudaUnavailableException e) {
+                throw new InvalidInputException("device " + choice.device() + " is not usable: " + e.getMessage() + " (use --device cpu)", e);
+            }
         }
         if (verbose) {
             err.println("device: " + choice.device() + " (" + choice.reason() + ")");

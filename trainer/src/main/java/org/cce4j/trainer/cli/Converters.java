@@ -23,6 +23,21 @@ final class Converters {
         }
     }
 
+    /** A count (tokens, sizes, threads, iterations): zero and negative numbers are refused when parsed. */
+    static final class PositiveInt implements ITypeConverter<Integer> {
+        @Override
+        public Integer convert(String value) {
+            int n;
+            try {
+                n = Integer.parseInt(value.strip());
+            } catch (NumberFormatException e) {
+                throw new IllegalArgumentException("expected a positive whole number, got '" + value + "'");
+            }
+            if (n <= 0) throw new IllegalArgumentException("must be positive, got " + n);
+            return n;
+        }
+    }
+
     static final class DTypeConverter implements ITypeConverter<DType> {
         @Override
         public DType convert(String value) {

@@ -25,21 +25,22 @@ import java.util.concurrent.Callable;
  */
 @Command(name = "demo", mixinStandardHelpOptions = true,
         description = "Cut Cross-Entropy against the materialized baseline on the CPU: loss, time and memory.")
-public final class DemoCommand implements Callable<Integer> {
+public final class DemoCommand implements Callable<Integer>, MemoryHint {
     @Spec
     CommandSpec spec;
 
-    @Option(names = "--n", defaultValue = "1024", description = "Tokens (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--n", converter = Converters.PositiveInt.class, defaultValue = "1024", description = "Tokens (default: ${DEFAULT-VALUE}).")
     int n;
 
-    @Option(names = "--d", defaultValue = "256", description = "Hidden size (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--d", converter = Converters.PositiveInt.class, defaultValue = "256", description = "Hidden size (default: ${DEFAULT-VALUE}).")
     int d;
 
-    @Option(names = "--v", defaultValue = "128256", description = "Vocabulary size (default: ${DEFAULT-VALUE}, Llama 3).")
+    @Option(names = "--v", converter = Converters.PositiveInt.class, defaultValue = "128256", description = "Vocabulary size (default: ${DEFAULT-VALUE}, Llama 3).")
     int v;
 
     @Override
     public Integer call() {
+        BenchLossCommand.requireGeneratorSizes(n, d, v);
         PrintWriter out = spec.commandLine().getOut();
         out.printf(Locale.ROOT, "cce4j demo: Cut Cross-Entropy vs the materialized baseline, on the CPU%n");
         out.printf(Locale.ROOT, "N = %d tokens, D = %d, V = %d, f32; %s%n%n", n, d, v, LossBenchmarks.cpuSetup());
@@ -68,6 +69,11 @@ public final class DemoCommand implements Callable<Integer> {
             LossBenchmarkInputs.close(in);
         }
         return 0;
+    }
+
+    @Override
+    public String toLowerMemory() {
+        return "--n or --v";
     }
 
     private static double relativeDifference(float[] a, float[] b) {

@@ -5,29 +5,36 @@ import com.fasterxml.jackson.databind.JsonNode;
 import org.cce4j.tokenizer.Tokenizer;
 import org.cce4j.tokenizer.TokenizerException;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
 import java.io.BufferedReader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Map;
 import java.util.concurrent.Callable;
 
 /**
  * {@code detokenize}: one JSON array of ids per input line → one JSON string per output line, the
  * text the Hugging Face tokenizers library decodes. Special tokens are kept unless
- * {@code --skip-special-tokens}. An id outside the vocabulary is a user error naming the line.
+ * {@code --skip-special-tokens}. An id outside the vocabulary is a user error naming the line. The
+ * output is written atomically (standard output with {@code -}); a summary line goes to standard error.
  */
 @Command(name = "detokenize", mixinStandardHelpOptions = true,
         description = "Decode ids with a Hugging Face tokenizer.json: one JSON array of ids per input line, one JSON string per output line.")
 public final class DetokenizeCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
     @Option(names = "--tokenizer", required = true, description = "tokenizer.json, or a folder holding it")
     Path tokenizer;
 
     @Option(names = "--input", required = true, description = "JSONL file: one JSON array of ids per line")
     Path input;
 
-    @Option(names = "--output", required = true, description = "JSONL file to write: one JSON string per line")
+    @Option(names = "--output", required = true, paramLabel = "FILE|-", description = "JSONL file to write, one JSON string per line; - for standard output")
     Path output;
 
     @Option(names = "--skip-special-tokens", description = "leave special tokens out of the text (default: keep them)")
@@ -38,9 +45,14 @@ public final class DetokenizeCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        InputFiles.requireFile("--input", input);
+        CommandOutput out = CommandOutput.text("--output", output)
+                .notOneOf(Map.of("--input", input, "--tokenizer", Files.isDirectory(tokenizer) ? tokenizer.resolve("tokenizer.json") : tokenizer));
         Tokenizer tok = Tokenizer.load(tokenizer);
+        long start = System.nanoTime();
+        long[] rowsAndTokens = new long[2];
         try (BufferedReader in = Files.newBufferedReader(input, StandardCharsets.UTF_8)) {
-            TokenizeCommand.writeAtomically(output, out -> {
+            out.writeText(spec.commandLine().getOut(), w -> {
                 int lineNo = 0;
                 String line;
                 while ((line = in.readLine()) != null) {
@@ -52,11 +64,14 @@ public final class DetokenizeCommand implements Callable<Integer> {
                     } catch (TokenizerException e) {
                         throw new TokenizerException(input + " line " + lineNo + ": " + e.getMessage());
                     }
-                    out.write(TokenizeCommand.JSON.writeValueAsString(text));
-                    out.write('\n');
+                    w.write(TokenizeCommand.JSON.writeValueAsString(text));
+                    w.write('\n');
+                    rowsAndTokens[1] += ids.length;
                 }
+                rowsAndTokens[0] = lineNo;
             });
         }
+        Summary.print(spec.commandLine().getErr(), "detokenize", rowsAndTokens[0], rowsAndTokens[1], start, out);
         return 0;
     }
 

@@ -31,6 +31,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
+import java.util.function.UnaryOperator;
 
 /**
  * {@code loss}: one forward and backward of the linear-cross-entropy loss on tensors from a
@@ -85,8 +86,10 @@ public final class LossCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        Device device = common.chooseDevice(spec.commandLine().getErr()).device();
         CceOptions options = options();
+        Device device = common.chooseDevice(spec.commandLine().getErr()).device();
+        InputFiles.requireFile("--input", input);
+        CommandOutput out = CommandOutput.binary("--output", output, "safetensors").notOneOf(Map.of("--input", input));
         LinearCrossEntropy loss = LinearCrossEntropy.create(impl, device);
         List<AutoCloseable> toClose = new ArrayList<>();
         try (SafetensorsFile file = SafetensorsFile.open(input)) {
@@ -110,7 +113,7 @@ public final class LossCommand implements Callable<Integer> {
             try (CceForward f = loss.forward(in, options);
                  Tensor up = reduction == Reduction.NONE ? ones(n, e.shape()) : Tensor.scalar(1f);
                  CceGradients g = loss.backward(f, up, null)) {
-                write(f, g, n);
+                write(out.path(), f, g, n);
             }
         } finally {
             for (AutoCloseable c : toClose) c.close();
@@ -118,19 +121,28 @@ public final class LossCommand implements Callable<Integer> {
         return 0;
     }
 
+    /** The loss options, each checked by CceOptions and refused under its option's name. */
     private CceOptions options() {
+        CceOptions o = CceOptions.defaults().withReduction(reduction).withIgnoreIndex(ignoreIndex).withReturnLse(true);
+        o = checked(o, "--shift", "shift", x -> x.withShift(shift));
+        o = checked(o, "--label-smoothing", "labelSmoothing", x -> x.withLabelSmoothing(labelSmoothing));
+        o = checked(o, "--z-loss", "zLossWeight", x -> x.withZLossWeight(zLoss));
+        if (softcap != null) o = checked(o, "--softcap", "softcap", x -> x.withSoftcap(softcap));
+        if (filterEps != null) o = checked(o, "--filter-eps", "filterEps", x -> x.withFilterEps(filterEps));
+        return o;
+    }
+
+    /** CceOptions' rule for one option ("labelSmoothing must be in [0, 1], got 1.5"), said with the option's name. */
+    private static CceOptions checked(CceOptions o, String option, String field, UnaryOperator<CceOptions> set) {
         try {
-            CceOptions o = CceOptions.defaults().withReduction(reduction).withIgnoreIndex(ignoreIndex).withShift(shift)
-                    .withLabelSmoothing(labelSmoothing).withZLossWeight(zLoss).withReturnLse(true);
-            if (softcap != null) o = o.withSoftcap(softcap);
-            if (filterEps != null) o = o.withFilterEps(filterEps);
-            return o;
+            return set.apply(o);
         } catch (IllegalArgumentException e) {
-            throw new InvalidInputException(e.getMessage());
+            String m = String.valueOf(e.getMessage());
+            throw new InvalidInputException(m.startsWith(field + " ") ? option + m.substring(field.length()) : option + ": " + m);
         }
     }
 
-    private void write(CceForward f, CceGradients g, long n) throws IOException {
+    private void write(Path file, CceForward f, CceGradients g, long n) throws IOException {
         List<Tensor> host = new ArrayList<>();
         try {
             Map<String, Tensor> out = new LinkedHashMap<>();
@@ -143,7 +155,7 @@ public final class LossCommand implements Callable<Integer> {
             host.add(out.get("loss"));
             List<TensorEntry> entries = new ArrayList<>();
             out.forEach((name, t) -> entries.add(TensorEntry.of(name, t)));
-            SafetensorsWriter.write(output, Map.of("producer", "cce4j loss", "impl", impl.cliName(), "reduction",
+            SafetensorsWriter.write(file, Map.of("producer", "cce4j loss", "impl", impl.cliName(), "reduction",
                     reduction.name().toLowerCase(Locale.ROOT)), entries);
         } finally {
             for (Tensor t : host) t.close();

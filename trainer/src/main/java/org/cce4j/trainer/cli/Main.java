@@ -16,7 +16,8 @@ import java.nio.file.NoSuchFileException;
 /**
  * The cce4j command line: one executable jar, one subcommand per job. Errors the user can fix (a
  * missing file, a bad shape, malformed input) print one line and exit 2; anything else is a bug
- * and exits 1 with its stack trace. {@code --verbose} shows the trace for user errors too.
+ * and exits 1 with its stack trace. {@code --verbose} shows the trace for user errors too. Running
+ * out of memory is one line too, naming what to lower and how to raise the heap.
  */
 @Command(name = "cce4j",
         mixinStandardHelpOptions = true,
@@ -38,6 +39,8 @@ import java.nio.file.NoSuchFileException;
             ForwardCommand.class,
             TokenizeCommand.class,
             DetokenizeCommand.class,
+            ExampleCommand.class,
+            CommandLine.HelpCommand.class,
         })
 public final class Main implements Runnable {
     /** Exit status for problems with the user's input. */
@@ -76,7 +79,17 @@ public final class Main implements Runnable {
             c.getErr().flush();
             return USER_ERROR;
         });
-        return cli.execute(args);
+        cli.getSubcommands().get("example").setStopAtPositional(true);   // NAME's arguments are the program's
+        try {
+            return cli.execute(args);
+        } catch (OutOfMemoryError e) {
+            CommandLine failed = cli;
+            for (ParseResult p = cli.getParseResult(); p != null; p = p.hasSubcommand() ? p.subcommand() : null) failed = p.commandSpec().commandLine();
+            err.println(failed.getCommandName() + ": error: " + OutOfMemoryMessage.of(e, failed.getCommand(), failed.getCommandName()));
+            if (isVerbose(cli.getParseResult())) e.printStackTrace(err);
+            err.flush();
+            return USER_ERROR;
+        }
     }
 
     /** The one-line message for an exception caused by the user's input, or null for a bug. */
@@ -87,6 +100,7 @@ public final class Main implements Runnable {
         return switch (ex) {
             case InvalidInputException e -> e.getMessage();
             case org.cce4j.tokenizer.TokenizerException e -> e.getMessage();
+            case org.cce4j.core.cuda.CudaUnavailableException e -> "no usable CUDA device: " + e.getMessage() + " (use --device cpu)";
             case NoSuchFileException e -> "no such file: " + e.getFile();
             case AccessDeniedException e -> "permission denied: " + e.getFile();
             case FileSystemException e -> "cannot access " + e.getFile() + (e.getReason() != null ? ": " + e.getReason() : "");

@@ -2,7 +2,10 @@ package org.cce4j.trainer.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
+
+import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -28,9 +31,27 @@ class BenchLossCommandTest {
     }
 
     @Test
-    void refusesNonPositiveSizes() {
-        CliRun run = CliRun.of("bench-loss", "--n", "0", "--d", "32", "--v", "10", "--device", "cpu");
-        assertEquals(2, run.status());
-        assertTrue(run.errorLine().contains("must be positive"));
+    void refusesNonPositiveSizesNamingTheOption() {
+        String[][] cases = {{"--n", "0"}, {"--d", "-3"}, {"--v", "0"}, {"--iters", "0"}};
+        for (String[] c : cases) {
+            List<String> args = new java.util.ArrayList<>(List.of("bench-loss", "--n", "64", "--d", "32", "--v", "10", "--device", "cpu"));
+            args.addAll(List.of(c));
+            CliRun run = CliRun.of(args.toArray(String[]::new));
+            assertEquals(2, run.status(), run.err());
+            assertEquals("bench-loss: error: invalid value for " + c[0] + ": must be positive, got " + c[1] + " (see 'cce4j bench-loss --help')",
+                    run.errorLine());
+        }
+        CliRun big = CliRun.of("bench-loss", "--n", "70000", "--d", "40000", "--v", "10", "--device", "cpu");
+        assertEquals(2, big.status(), big.err());
+        assertTrue(big.errorLine().contains("--n × --d = 2,800,000,000 elements"), big.err());
+    }
+
+    @Test
+    void cudaWithoutAGpuIsOneLineLikeTheOtherCommands() {
+        CliRun run = CliRun.of("bench-loss", "--n", "8", "--d", "8", "--v", "8", "--iters", "1", "--device", "cuda");
+        Assumptions.assumeTrue(run.status() != 0, "a CUDA device is usable here");
+        assertEquals(2, run.status(), run.err());
+        assertTrue(run.errorLine().startsWith("bench-loss: error: device cuda:0 is not usable: "), run.err());
+        assertTrue(run.errorLine().endsWith("(use --device cpu)"), run.err());
     }
 }

@@ -60,6 +60,71 @@ class ForwardCommandTest {
     }
 
     @Test
+    void aPaddedBatchUsesItsLabelsAndAttentionMaskAsTransformersDoes() throws Exception {
+        Path folder = REFERENCES.resolve("llama_padded");   // row 1 padded from position 6: mask 0, labels -100
+        Path in = dir.resolve("padded.safetensors");
+        Path out = dir.resolve("out.safetensors");
+        try (SafetensorsFile ref = SafetensorsFile.open(folder.resolve("reference.safetensors"))) {
+            assertTrue(java.util.Arrays.stream(ref.tensor("attention_mask").toLongArray()).anyMatch(m -> m == 0), "the fixture is padded");
+            SafetensorsWriter.write(in, Map.of(), List.of(TensorEntry.of("input_ids", ref.tensor("input_ids")),
+                    TensorEntry.of("attention_mask", ref.tensor("attention_mask")), TensorEntry.of("labels", ref.tensor("labels"))));
+            CliRun run = CliRun.of("forward", "--model", folder.toString(), "--input", in.toString(), "--output", out.toString(),
+                    "--grads", "--device", "cpu");
+            assertEquals(0, run.status(), run.err());
+            long predicted = 0;
+            long[] labels = ref.tensor("labels").toLongArray();
+            int t = (int) ref.tensor("labels").dim(1);
+            for (int i = 0; i < labels.length; i++) if (i % t != 0 && labels[i] != -100) predicted++;
+            java.util.regex.Matcher m = java.util.regex.Pattern.compile("^loss (\\S+) \\(mean over (\\d+) predicted tokens\\)\n$").matcher(run.out());
+            assertTrue(m.find(), "one line with the loss: " + run.out());
+            assertEquals(predicted, Long.parseLong(m.group(2)));
+            assertEquals(ref.tensor("loss").getDouble(0), Double.parseDouble(m.group(1)), 1e-4 * Math.abs(ref.tensor("loss").getDouble(0)) + 5e-7);
+            try (SafetensorsFile got = SafetensorsFile.open(out)) {
+                close(ref.tensor("logits"), got.tensor("logits"), "padded logits");
+                close(ref.tensor("loss"), got.tensor("loss"), "padded loss");
+                for (String n : ref.names()) {
+                    if (n.startsWith("grad.")) close(ref.tensor(n), got.tensor(n), "padded " + n);
+                }
+            }
+            // what the command gave before it read them: the loss of labels = input_ids without a mask, another number
+            Path idsOnly = dir.resolve("ids-only.safetensors");
+            SafetensorsWriter.write(idsOnly, Map.of(), List.of(TensorEntry.of("input_ids", ref.tensor("input_ids"))));
+            CliRun plain = CliRun.of("forward", "--model", folder.toString(), "--input", idsOnly.toString(), "--output", out.toString(), "--device", "cpu");
+            assertEquals(0, plain.status(), plain.err());
+            try (SafetensorsFile got = SafetensorsFile.open(out)) {
+                double rel = Math.abs(got.tensor("loss").getDouble(0) - ref.tensor("loss").getDouble(0)) / ref.tensor("loss").getDouble(0);
+                assertTrue(rel > 1e-3, "the padding changes the loss (relative difference " + rel + ")");
+            }
+        }
+    }
+
+    @Test
+    void refusesBadLabelsAndMasks() throws Exception {
+        Path folder = REFERENCES.resolve("llama");
+        Path out = dir.resolve("never.safetensors");
+        long[] ids = {1, 2, 3, 4, 5, 6};
+        Object[][] cases = {
+            {"labels", Tensor.of(new long[] {1, 2, 3}, 1, 3), "labels must be an int64 (or int32) tensor shaped like input_ids [2, 3]"},
+            {"labels", Tensor.of(new long[] {1, 2, -5, 4, 5, 6}, 2, 3), "labels holds -5 at position 2 (a token id, or -100 for none)"},
+            {"labels", Tensor.of(new long[] {1, 2, 3, 4, 5, 97}, 2, 3), "label 97 at position 5 is outside [0, 97)"},
+            {"labels", Tensor.of(new long[] {1, -100, -100, 4, -100, -100}, 2, 3), "labels leave nothing to predict"},
+            {"attention_mask", Tensor.of(new long[] {1, 1, 2, 1, 1, 1}, 2, 3), "attention_mask holds 2 at position 2 (1 for a token, 0 for padding)"},
+            {"attention_mask", Tensor.of(new long[] {1, 1, 1, 0, 0, 0}, 2, 3), "attention_mask row 1 is all padding"},
+            {"attention_mask", Tensor.of(new float[] {1, 1, 1, 1, 1, 1}, 2, 3), "attention_mask must be an int64 (or int32) tensor"},
+        };
+        for (Object[] c : cases) {
+            Path in = dir.resolve("bad.safetensors");
+            try (Tensor inputIds = Tensor.of(ids, 2, 3); Tensor extra = (Tensor) c[1]) {
+                SafetensorsWriter.write(in, Map.of(), List.of(TensorEntry.of("input_ids", inputIds), TensorEntry.of((String) c[0], extra)));
+            }
+            CliRun run = CliRun.of("forward", "--model", folder.toString(), "--input", in.toString(), "--output", out.toString(), "--device", "cpu");
+            assertEquals(2, run.status(), run.err());
+            assertTrue(run.errorLine().contains((String) c[2]), c[2] + " / " + run.err());
+        }
+        assertFalse(Files.exists(out));
+    }
+
+    @Test
     void refusesBadInputs() throws Exception {
         Path folder = REFERENCES.resolve("llama");
         Path out = dir.resolve("never.safetensors");

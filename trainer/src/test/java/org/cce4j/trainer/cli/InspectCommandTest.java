@@ -98,5 +98,7 @@ class InspectCommandTest {
         assertUserError(folder, "neither a model nor an adapter");
         Files.writeString(folder.resolve("config.json"), "{\"model_type\": \"gpt2\", \"architectures\": [\"GPT2LMHeadModel\"]}");
         assertUserError(folder, "architecture GPT2LMHeadModel (model_type gpt2) is not supported");
+        Files.writeString(folder.resolve("config.json"), "");
+        assertUserError(folder, "config.json: the file is empty (expected a JSON object)");
     }
 }

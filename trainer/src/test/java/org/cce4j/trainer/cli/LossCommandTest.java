@@ -168,7 +168,50 @@ class LossCommandTest {
 
         Path good = input(false);
         assertTrue(refused(good, "--reduction", "median").errorLine().contains("unknown reduction 'median'"));
-        assertTrue(refused(good, "--label-smoothing", "1.5").errorLine().contains("labelSmoothing must be in [0, 1]"));
+    }
+
+    @Test
+    void optionsAreRefusedUnderTheirOwnNames() throws Exception {
+        Path good = input(false);
+        String[][] cases = {
+            {"--label-smoothing", "1.5", "loss: error: --label-smoothing must be in [0, 1], got 1.5"},
+            {"--filter-eps", "-1", "loss: error: --filter-eps must be >= 0 (or NaN for automatic), got -1.0"},
+            {"--z-loss", "-0.5", "loss: error: --z-loss must be a finite number >= 0, got -0.5"},
+            {"--softcap", "-2", "loss: error: --softcap must be a finite number >= 0, got -2.0"},
+            {"--shift", "-1", "loss: error: --shift must be >= 0, got -1"},
+        };
+        for (String[] c : cases) assertEquals(c[2], refused(good, c[0], c[1]).errorLine());
+    }
+
+    @Test
+    void anOutputThatIsTheInputIsRefusedAndTheInputKept() throws Exception {
+        Path in = input(false);
+        byte[] before = Files.readAllBytes(in);
+        Path link = Files.createSymbolicLink(dir.resolve("link.safetensors"), in.getFileName());
+        for (Path out : List.of(in, link)) {
+            CliRun run = CliRun.of("loss", "--input", in.toString(), "--output", out.toString(), "--device", "cpu");
+            assertEquals(2, run.status(), run.err());
+            assertTrue(run.errorLine().contains("--output " + out + " is the --input " + in), run.err());
+            assertTrue(java.util.Arrays.equals(before, Files.readAllBytes(in)), "the input is untouched");
+        }
+        assertTrue(Files.isSymbolicLink(link));
+    }
+
+    @Test
+    void standardOutputAndFoldersAreRefusedAsSafetensorsOutputs() throws Exception {
+        Path in = input(false);
+        CliRun dash = CliRun.of("loss", "--input", in.toString(), "--output", "-", "--device", "cpu");
+        assertEquals(2, dash.status(), dash.err());
+        assertTrue(dash.errorLine().contains("--output -: standard output takes text only"), dash.err());
+        assertFalse(Files.exists(Path.of("-")), "no file named -");
+        Path folder = Files.createDirectory(dir.resolve("results"));
+        CliRun toFolder = CliRun.of("loss", "--input", in.toString(), "--output", folder.toString(), "--device", "cpu");
+        assertEquals(2, toFolder.status(), toFolder.err());
+        assertTrue(toFolder.errorLine().contains("--output " + folder + " is a directory"), toFolder.err());
+        assertTrue(Files.isDirectory(folder));
+        CliRun fromFolder = CliRun.of("loss", "--input", folder.toString(), "--output", dir.resolve("o.safetensors").toString(), "--device", "cpu");
+        assertEquals(2, fromFolder.status(), fromFolder.err());
+        assertTrue(fromFolder.errorLine().contains("--input " + folder + ": a folder, not a file"), fromFolder.err());
     }
 
     @Test

@@ -89,6 +89,58 @@ class TokenizeCommandTest {
     }
 
     @Test
+    void jsonRowsMayBeObjectsWithTextAndPlainLinesAreTextRows() throws Exception {
+        Path model = llama3();
+        Tokenizer tok = Tokenizer.load(model);
+        List<String> texts = List.of("Hello world!", "", "emoji 👍🏽 中文", "\"quoted\" {braces}");
+        List<String> jsonRows = List.of(JSON.writeValueAsString(texts.get(0)),
+                "{\"text\": \"\", \"id\": 7}",
+                JSON.writeValueAsString(java.util.Map.of("text", texts.get(2), "source", "x")),
+                "{\"meta\": {\"text\": 1}, \"text\": " + JSON.writeValueAsString(texts.get(3)) + "}");
+        Path json = write("rows.jsonl", jsonRows);
+        Path text = write("rows.txt", texts);
+        for (Path in : List.of(json, text)) {
+            Path ids = dir.resolve(in.getFileName() + ".ids");
+            Result r = run("tokenize", "--tokenizer", model.toString(), "--input", in.toString(), "--output", ids.toString(),
+                    "--format", in == text ? "text" : "json");
+            assertEquals(0, r.status(), r.err());
+            List<String> got = Files.readAllLines(ids);
+            assertEquals(texts.size(), got.size());
+            long tokens = 0;
+            for (int i = 0; i < texts.size(); i++) {
+                int[] expected = tok.encode(texts.get(i), false);
+                assertArrayEquals(expected, JSON.readValue(got.get(i), int[].class), in.getFileName() + " line " + (i + 1));
+                tokens += expected.length;
+            }
+            // the report: rows and tokens, on stderr
+            String report = r.err().strip();
+            assertTrue(report.matches("tokenize: 4 rows, " + tokens + " tokens in \\d+\\.\\d\\d s -> " + java.util.regex.Pattern.quote(ids.toString())), report);
+        }
+        // a plain line given as JSON says what to do
+        Result plain = run("tokenize", "--tokenizer", model.toString(), "--input", text.toString(), "--output", dir.resolve("x").toString());
+        assertEquals(2, plain.status());
+        assertTrue(plain.err().contains("line 1: not valid JSON") && plain.err().contains("--format text"), plain.err());
+        Result noText = run("tokenize", "--tokenizer", model.toString(), "--input", write("o.jsonl", List.of("{\"txt\": \"a\"}")).toString(),
+                "--output", dir.resolve("x").toString());
+        assertEquals(2, noText.status());
+        assertTrue(noText.err().contains("line 1: expected a JSON string or an object with a string \"text\" field"), noText.err());
+    }
+
+    @Test
+    void badCountsAndFormatsAreRefusedWhenParsed() throws Exception {
+        Path in = write("t.jsonl", List.of("\"x\""));
+        String[][] cases = {{"--threads", "0"}, {"--threads", "-4"}, {"--format", "xml"}};
+        String[] says = {"invalid value for --threads: must be positive, got 0", "invalid value for --threads: must be positive, got -4",
+            "invalid value for --format: expected json or text, got 'xml'"};
+        for (int i = 0; i < cases.length; i++) {
+            Result r = run("tokenize", "--tokenizer", dir.resolve("never-loaded.json").toString(), "--input", in.toString(),
+                    "--output", dir.resolve("o.jsonl").toString(), cases[i][0], cases[i][1]);
+            assertEquals(2, r.status(), r.err());
+            assertTrue(r.err().strip().startsWith("tokenize: error: " + says[i]), r.err());
+        }
+    }
+
+    @Test
     void userErrorsExitTwoWithOneLine() throws Exception {
         Path model = llama3();
         Path out = dir.resolve("out.jsonl");
