@@ -1,8 +1,6 @@
 package org.cce4j.trainer.cli;
 
 import org.cce4j.core.InvalidInputException;
-import org.cce4j.core.cuda.CudaDevice;
-import org.cce4j.core.cuda.CudaUnavailableException;
 import org.cce4j.core.device.DeviceChoice;
 import org.cce4j.core.device.Devices;
 import org.cce4j.core.tensor.Device;
@@ -30,13 +28,7 @@ public final class CommonOptions {
         } catch (IllegalArgumentException e) {
             throw new InvalidInputException(e.getMessage());
         }
-        if (choice.device() instanceof Device.Cuda) {
-            try {
-                CudaDevice.get(choice.device());
-            } catch (CudaUnavailableException e) {
-                throw new InvalidInputException("device " + choice.device() + " is not usable: " + e.getMessage() + " (use --device cpu)", e);
-            }
-        }
+        Devices.requireUsable(choice.device());
         if (verbose) {
             err.println("device: " + choice.device() + " (" + choice.reason() + ")");
             err.flush();

@@ -30,7 +30,7 @@ public final class ConfigSchema {
         key("data.train", Type.PATH, null, true, "training rows, JSONL: {\"input_ids\": [...], \"labels\": [...]} (labels optional = input_ids; -100 = not trained on)");
         key("data.validation", Type.PATH, null, false, "validation rows, the same format (evaluated every eval.every_steps and at the end)");
         key("data.shuffle", Type.BOOL, true, false, "shuffle the rows, seeded by train.seed, reshuffled each epoch; false = file order");
-        key("data.packing", Type.BOOL, false, false, "pack rows into seq_len sequences (the data issue); false = padded micro-batches");
+        key("data.packing", Type.BOOL, false, false, "pack rows into seq_len sequences (not supported yet for pre-tokenized rows: false = padded micro-batches)");
         key("data.seq_len", Type.INT, 2048, false, "the longest row trained on");
         choice("data.overflow", "truncate", "a row longer than seq_len is truncated (and counted) or refused", "truncate", "error");
         key("data.skip_bad_rows", Type.BOOL, false, false, "skip (and count) malformed rows instead of stopping with file:line");
@@ -67,7 +67,7 @@ public final class ConfigSchema {
         key("lora.dropout", Type.DOUBLE, 0.05, false, "dropout on the adapters' input");
         key("lora.target_modules", Type.STRING_LIST, List.of("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"), false,
                 "the projections that get adapters, by transformers' module names");
-        key("lora.init", Type.PATH, null, false, "a PEFT adapter folder to start from (absent: A kaiming-uniform, B zero)");
+        key("lora.init", Type.PATH, null, false, "a PEFT adapter folder to start from; its r, alpha and target modules are used (absent: A kaiming-uniform, B zero)");
 
         section("save");
         key("save.every_steps", Type.INT, 500, false, "a checkpoint every this many optimizer steps (0 = only the final model)");
