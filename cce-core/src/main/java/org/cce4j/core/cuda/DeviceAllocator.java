@@ -47,8 +47,7 @@ public final class DeviceAllocator {
                 ptr = driver.memAlloc(size);
                 if (ptr == 0) {
                     long[] info = driver.memInfo();
-                    throw new CudaException("cuMemAlloc(" + size + " bytes) failed: CUDA_ERROR_OUT_OF_MEMORY ("
-                            + (inUse >> 20) + " MiB in use by cce4j, " + (info[0] >> 20) + " of " + (info[1] >> 20) + " MiB free)");
+                    throw new org.cce4j.core.OutOfDeviceMemoryException("the GPU (cuMemAlloc: CUDA_ERROR_OUT_OF_MEMORY)", size, inUse, info[0], info[1]);
                 }
             }
         }

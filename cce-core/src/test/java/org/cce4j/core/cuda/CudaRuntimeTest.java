@@ -60,8 +60,10 @@ class CudaRuntimeTest {
     @Test
     void errorsCarryTheirNames() {
         CudaDevice dev = GpuAvailability.require();
-        CudaException oom = assertThrows(CudaException.class, () -> dev.buffer(1L << 50));
+        org.cce4j.core.OutOfDeviceMemoryException oom = assertThrows(org.cce4j.core.OutOfDeviceMemoryException.class, () -> dev.buffer(1L << 50));
         assertTrue(oom.getMessage().contains("CUDA_ERROR_OUT_OF_MEMORY"), oom.getMessage());
+        assertEquals(1L << 50, oom.asked());
+        assertTrue(oom.total() >= oom.free() && oom.total() > 0, oom.getMessage());
         CudaUnavailableException missing = assertThrows(CudaUnavailableException.class, () -> CudaDevice.get(99));
         assertTrue(missing.getMessage().contains("99"), missing.getMessage());
         CudaException noKernel = assertThrows(CudaException.class,

@@ -99,6 +99,7 @@ public final class Main implements Runnable {
         }
         return switch (ex) {
             case InvalidInputException e -> e.getMessage();
+            case org.cce4j.core.OutOfDeviceMemoryException e -> e.getMessage() + " (lower the batch or the sequence length, or use --device cpu)";
             case org.cce4j.tokenizer.TokenizerException e -> e.getMessage();
             case org.cce4j.core.cuda.CudaUnavailableException e -> "no usable CUDA device: " + e.getMessage() + " (use --device cpu)";
             case NoSuchFileException e -> "no such file: " + e.getFile();

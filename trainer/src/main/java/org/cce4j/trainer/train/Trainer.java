@@ -3,6 +3,7 @@ package org.cce4j.trainer.train;
 import org.cce4j.checkpoints.AtomicFiles;
 import org.cce4j.checkpoints.state.TrainingState;
 import org.cce4j.core.InvalidInputException;
+import org.cce4j.core.OutOfDeviceMemoryException;
 import org.cce4j.core.loss.CceOptions;
 import org.cce4j.core.loss.Reduction;
 import org.cce4j.core.tensor.Tensor;
@@ -147,7 +148,13 @@ public final class Trainer {
             boolean memoryReported = false;
             while (step < total) {
                 step++;
-                StepOutcome o = trainStep(step);
+                StepOutcome o;
+                try {
+                    o = trainStep(step);
+                } catch (OutOfDeviceMemoryException e) {
+                    throw new InvalidInputException("step " + step + ": " + e.getMessage() + "; lower train.micro_batch_size (now "
+                            + config.train().microBatchSize() + ", raise train.grad_accum to keep the batch) or data.seq_len, or set train.recompute: true", e);
+                }
                 lastLoss = o.loss;
                 MetricsRecord rec = MetricsRecord.builder(step).put("loss", o.loss).put("grad_norm", o.gradNorm).put("lr", o.lr)
                         .put("tokens", o.tokens).put("tokens_per_s", o.tokensPerSecond).put("mem_mb", o.peakBytes / 1e6).build();
