@@ -32,6 +32,7 @@ import java.nio.file.NoSuchFileException;
         subcommands = {
             TrainCommand.class,
             MergeCommand.class,
+            CompareCommand.class,
             DemoCommand.class,
             LossCommand.class,
             BenchLossCommand.class,
