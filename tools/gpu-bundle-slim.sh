@@ -13,7 +13,7 @@ rm -rf .gpu/test-classes/tokenizer
 # that names them (Class-Path) and the trainer module's own classes, so `bash .gpu/run jar ...` still works
 jdk=$(ls -d /usr/lib/jvm/temurin-25* /usr/lib/jvm/*25* 2>/dev/null | head -1)
 if [[ -d trainer/target/classes && -x $jdk/bin/jar ]]; then
-  rm -f .gpu/lib/trainer.jar
+  rm -f .gpu/lib/trainer.jar .gpu/lib/trainer-*.jar   # the shaded jar, also copied in as the examples' dependency
   "$jdk/bin/jar" --create --file .gpu/lib/trainer-classes.jar -C trainer/target/classes .
   cp=$(cd .gpu/lib && ls *.jar | grep -v -e '^junit-' -e '^opentest4j' -e '^apiguardian' | paste -sd' ')
   # manifest lines hold at most 72 bytes: continuation lines start with one space
