@@ -2,6 +2,7 @@ package org.cce4j.examples;
 
 import org.cce4j.transformer.backend.Activation;
 import org.cce4j.transformer.backend.AdamWStep;
+import org.cce4j.transformer.backend.DecodeShape;
 import org.cce4j.checkpoints.hf.HfModules;
 import org.cce4j.checkpoints.hf.ModelConfig;
 import org.cce4j.checkpoints.hf.ModelConfigParser;
@@ -282,6 +283,9 @@ public final class ModelBenchmark {
         @Override public long peakBytes() { return be.peakBytes(); }
         @Override public void resetPeak() { be.resetPeak(); }
         @Override public Tensor download(Tensor t) { return be.download(t); }
+        @Override public void decodeAttention(DecodeShape s, Tensor q, Tensor k, Tensor v, Tensor out) {
+            timed("decodeAttention", () -> be.decodeAttention(s, q, k, v, out));
+        }
         @Override public void linearAccumulate(Tensor x, Tensor w, Tensor y) { timed("linearAccumulate", () -> be.linearAccumulate(x, w, y)); }
         @Override public void scale(Tensor x, float s) { timed("scale", () -> be.scale(x, s)); }
         @Override public void dropout(Tensor x, Tensor out, float p, long seed) { timed("dropout", () -> be.dropout(x, out, p, seed)); }

@@ -133,6 +133,10 @@ final class Bf16StorageBackend implements Backend {
     @Override public long peakBytes() { return be.peakBytes(); }
     @Override public void resetPeak() { be.resetPeak(); }
     @Override public Tensor download(Tensor t) { return be.download(t); }
+    @Override public void decodeAttention(org.cce4j.transformer.backend.DecodeShape s, Tensor q, Tensor k, Tensor v, Tensor out) {
+        be.decodeAttention(s, q, k, v, out);
+        roundF("decodeAttention", out);
+    }
     @Override public void linearAccumulate(Tensor x, Tensor w, Tensor y) {
         be.linearAccumulate(x, w, y);
         roundF("linearAccumulate", y);

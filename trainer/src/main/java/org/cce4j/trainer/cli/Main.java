@@ -38,6 +38,7 @@ import java.nio.file.NoSuchFileException;
             BenchLossCommand.class,
             InspectCommand.class,
             ForwardCommand.class,
+            GenerateCommand.class,
             TokenizeCommand.class,
             DetokenizeCommand.class,
             ExampleCommand.class,

@@ -74,6 +74,13 @@ public interface Backend {
     void attentionBackward(AttentionShape shape, Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse, Tensor dOut,
                            Tensor dq, Tensor dk, Tensor dv);
 
+    /**
+     * Generation's attention: out [1, heads·hd] for one query q [1, heads·hd] over the first
+     * {@code shape.keys()} rows of the caches kCache, vCache [capacity, kvHeads·hd], all visible
+     * ({@link DecodeShape}). The same scores and softmax as {@link #attention}, for the last query.
+     */
+    void decodeAttention(DecodeShape shape, Tensor q, Tensor kCache, Tensor vCache, Tensor out);
+
     // ---- element-wise ------------------------------------------------------------------------
 
     /** out = act(gate) · up (SwiGLU, GeGLU). */

@@ -94,6 +94,40 @@ final class CpuAttention {
         return m;
     }
 
+    /**
+     * One query over {@code s.keys()} cached rows, every one visible ({@link DecodeShape}): the same
+     * arithmetic as {@link #forward} for a row (f32 scores, exp relative to the maximum, f64 sum).
+     * Work is split by query head.
+     */
+    static void decode(DecodeShape s, Tensor q, Tensor k, Tensor v, Tensor out) {
+        int groups = s.heads() / s.kvHeads(), hd = s.headDim(), n = s.keys(), kvWidth = s.kvHeads() * hd;
+        if (k.dim(0) < n || v.dim(0) < n) throw new IllegalArgumentException("decode attention over " + n + " keys of caches " + k + ", " + v);
+        CpuParallel.forEach(s.heads(), h -> {
+            int kvh = h / groups;
+            float[] qr = new float[hd], kr = new float[hd], acc = new float[hd], scores = new float[n];
+            MemorySegment.copy(q.data(), F32, 4L * h * hd, qr, 0, hd);
+            double m = Double.NEGATIVE_INFINITY;
+            for (int j = 0; j < n; j++) {
+                MemorySegment.copy(k.data(), F32, 4L * ((long) j * kvWidth + (long) kvh * hd), kr, 0, hd);
+                float dot = 0;
+                for (int d = 0; d < hd; d++) dot += qr[d] * kr[d];
+                float x = dot * s.scale();
+                if (s.softcap() > 0) x = s.softcap() * (float) Math.tanh(x / s.softcap());
+                scores[j] = x;
+                m = Math.max(m, x);
+            }
+            double sum = 0;
+            for (int j = 0; j < n; j++) {
+                float p = (float) Math.exp(scores[j] - m);
+                sum += p;
+                long row = 4L * ((long) j * kvWidth + (long) kvh * hd);
+                for (int d = 0; d < hd; d++) acc[d] += p * v.data().get(F32, row + 4L * d);
+            }
+            float inv = (float) (1 / sum);
+            for (int d = 0; d < hd; d++) out.data().set(F32, 4L * ((long) h * hd + d), acc[d] * inv);
+        });
+    }
+
     static void backward(AttentionShape s, Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse, Tensor dOut,
                          Tensor dq, Tensor dk, Tensor dv) {
         int groups = s.heads() / s.kvHeads(), hd = s.headDim(), t = s.seqLen();

@@ -179,6 +179,12 @@ public final class CpuBackend implements Backend {
         CpuAttention.backward(shape, q, k, v, out, lse, dOut, dq, dk, dv);
     }
 
+    @Override
+    public void decodeAttention(DecodeShape shape, Tensor q, Tensor kCache, Tensor vCache, Tensor out) {
+        requireF32(q, kCache, vCache, out);
+        CpuAttention.decode(shape, q, kCache, vCache, out);
+    }
+
     // ---- element-wise ------------------------------------------------------------------------
 
     @Override

@@ -12,7 +12,8 @@ import org.cce4j.core.tensor.Tensor;
  *                      module per head size, streamed tiles double-buffered up to head size 128;
  *                      backward = dQ kernel + dK/dV kernel (split in two launches, dV then dK, for
  *                      heads above 128 to keep the accumulators in registers)
- *   attention_simt.cu  f32 (parity mode) and any other head size up to 256: a warp per row
+ *   attention_simt.cu  f32 (parity mode) and any other head size up to 256: a warp per row; and
+ *                      generation's decode attention (one query over a KV cache) in both dtypes
  * </pre>
  * Neither stores anything of size T×T; the backward recomputes probabilities from the saved lse.
  */
@@ -99,6 +100,16 @@ final class CudaAttention {
                     concat(new Object[] {q.address(), kk.address(), v.address(), out.address(), lse.address(), s.batch(), s.seqLen(),
                             s.heads(), s.kvHeads(), s.headDim(), s.scale(), s.softcap()}, mask));
         }
+    }
+
+    /** Generation's one query over a KV cache: attn_decode_simt, a block of 8 warps per query head (THREADS = 256). */
+    void decode(DecodeShape s, Tensor q, Tensor kc, Tensor vc, Tensor out) {
+        if (s.headDim() > MAX_HEAD) throw new IllegalArgumentException("CUDA attention supports head sizes up to " + MAX_HEAD + ", not " + s.headDim());
+        if (kc.dim(0) < s.keys() || vc.dim(0) < s.keys()) {
+            throw new IllegalArgumentException("decode attention over " + s.keys() + " keys of caches " + kc + ", " + vc);
+        }
+        simt("attn_decode_simt").launch(s.heads(), 1, CudaKernels.THREADS, 0, q.address(), kc.address(), vc.address(), out.address(),
+                s.keys(), s.heads(), s.kvHeads(), s.headDim(), s.scale(), s.softcap());
     }
 
     void backward(AttentionShape s, Tensor q, Tensor kk, Tensor v, Tensor out, Tensor lse, Tensor dOut, Tensor dq, Tensor dk, Tensor dv) {

@@ -243,6 +243,12 @@ public final class CudaBackend implements Backend {
         attention.backward(shape, q, kk, v, out, lse, dOut, dq, dk, dv);
     }
 
+    @Override
+    public void decodeAttention(DecodeShape shape, Tensor q, Tensor kCache, Tensor vCache, Tensor out) {
+        require("decodeAttention", q, kCache, vCache, out);
+        attention.decode(shape, q, kCache, vCache, out);
+    }
+
     // ---- element-wise ------------------------------------------------------------------------
 
     @Override

@@ -24,6 +24,11 @@ import java.util.List;
  * </pre>
  * With {@code recompute} the layer keeps only its input and runs the forward again in the backward
  * (gradient checkpointing).
+ * <p>
+ * Generation runs the same forward ({@link #infer}) with a {@link KvCache}: the one difference is the
+ * attention call, which appends this layer's keys and values to the cache and attends over it, and
+ * LoRA's dropout is off (PEFT's eval mode). Every other operation is the training forward's, so there
+ * is one source of truth for the layer's math.
  */
 final class DecoderLayer {
     private final ModelConfig config;
@@ -118,11 +123,15 @@ final class DecoderLayer {
         }
     }
 
-    private AttentionShape shape(Batch b) {
+    /** The sliding window of this layer (a token sees itself and window − 1 before it), or 0 for full attention. */
+    int window() {
         boolean sliding = config.layerType(index) == LayerType.SLIDING_ATTENTION;
-        int window = sliding && config.slidingWindow() != null ? config.slidingWindow() : 0;
+        return sliding && config.slidingWindow() != null ? config.slidingWindow() : 0;
+    }
+
+    private AttentionShape shape(Batch b) {
         return new AttentionShape(b.batch(), b.seqLen(), config.numAttentionHeads(), config.numKeyValueHeads(), config.headDim(),
-                (float) config.attentionScale(), (float) config.attnLogitSoftcap(), window, b.documents(), b.keyMask());
+                (float) config.attentionScale(), (float) config.attnLogitSoftcap(), window(), b.documents(), b.keyMask());
     }
 
     /** The dropout seed of projection {@code proj} of this layer in a pass seeded {@code passSeed}. */
@@ -132,7 +141,7 @@ final class DecoderLayer {
 
     /** out = layer(x); returns the activations to keep (only when not recomputing, else null). */
     Saved forward(Backend be, Batch b, long passSeed, Tensor x, Tensor out) {
-        Saved s = run(be, b, passSeed, x, out);
+        Saved s = run(be, b, passSeed, x, out, null);
         if (recompute) {
             s.close();
             return null;
@@ -140,7 +149,17 @@ final class DecoderLayer {
         return s;
     }
 
-    private Saved run(Backend be, Batch b, long passSeed, Tensor x, Tensor out) {
+    /**
+     * out = layer(x) for the tokens of {@code b} (one sequence, positions cache.length() onwards),
+     * their keys and values appended to layer {@code index} of the cache; returns the scratch to close.
+     */
+    Saved infer(Backend be, Batch b, Tensor x, Tensor out, KvCache cache) {
+        return run(be, b, 0L, x, out, cache);
+    }
+
+    /** The forward; with a cache, generation's (cached attention, no dropout), else training's. */
+    private Saved run(Backend be, Batch b, long passSeed, Tensor x, Tensor out, KvCache cache) {
+        boolean dropout = cache == null;   // LoRA dropout in training only
         int m = b.tokens(), h = config.hiddenSize(), hd = config.headDim();
         int nq = config.numAttentionHeads(), nkv = config.numKeyValueHeads(), inter = config.intermediateSize();
         Saved s = new Saved(new Scratch(be));
@@ -155,25 +174,29 @@ final class DecoderLayer {
         if (qkNorm) {
             s.qPre = mem.alloc(m, (long) nq * hd);
             s.kPre = mem.alloc(m, (long) nkv * hd);
-            s.lora[Q] = qProj.forward(be, mem, s.xn1, s.qPre, seed(passSeed, Q));
-            s.lora[K] = kProj.forward(be, mem, s.xn1, s.kPre, seed(passSeed, K));
+            s.lora[Q] = qProj.forward(be, mem, s.xn1, s.qPre, seed(passSeed, Q), dropout);
+            s.lora[K] = kProj.forward(be, mem, s.xn1, s.kPre, seed(passSeed, K), dropout);
             s.rstdQ = mem.allocF32((long) m * nq);
             s.rstdK = mem.allocF32((long) m * nkv);
             be.rmsNorm(s.qPre.reshape((long) m * nq, hd), qNorm.value(), eps, unitOffset, s.q.reshape((long) m * nq, hd), s.rstdQ);
             be.rmsNorm(s.kPre.reshape((long) m * nkv, hd), kNorm.value(), eps, unitOffset, s.k.reshape((long) m * nkv, hd), s.rstdK);
         } else {
-            s.lora[Q] = qProj.forward(be, mem, s.xn1, s.q, seed(passSeed, Q));
-            s.lora[K] = kProj.forward(be, mem, s.xn1, s.k, seed(passSeed, K));
+            s.lora[Q] = qProj.forward(be, mem, s.xn1, s.q, seed(passSeed, Q), dropout);
+            s.lora[K] = kProj.forward(be, mem, s.xn1, s.k, seed(passSeed, K), dropout);
         }
-        s.lora[V] = vProj.forward(be, mem, s.xn1, s.v, seed(passSeed, V));
+        s.lora[V] = vProj.forward(be, mem, s.xn1, s.v, seed(passSeed, V), dropout);
         be.rope(s.q, nq, rope, b.positions(), false);
         be.rope(s.k, nkv, rope, b.positions(), false);
 
         s.attn = mem.alloc(m, (long) nq * hd);
-        s.lse = mem.allocF32(m, nq);
-        be.attention(shape(b), s.q, s.k, s.v, s.attn, s.lse);
+        if (cache == null) {
+            s.lse = mem.allocF32(m, nq);
+            be.attention(shape(b), s.q, s.k, s.v, s.attn, s.lse);
+        } else {
+            cache.attend(index, be, shape(b), s.q, s.k, s.v, s.attn, mem);
+        }
         s.o = mem.alloc(m, h);
-        s.lora[O] = oProj.forward(be, mem, s.attn, s.o, seed(passSeed, O));
+        s.lora[O] = oProj.forward(be, mem, s.attn, s.o, seed(passSeed, O), dropout);
 
         s.x1 = mem.alloc(m, h);
         if (sandwich) {
@@ -191,11 +214,11 @@ final class DecoderLayer {
         s.gate = mem.alloc(m, inter);
         s.up = mem.alloc(m, inter);
         s.act = mem.alloc(m, inter);
-        s.lora[GATE] = gateProj.forward(be, mem, s.xn2, s.gate, seed(passSeed, GATE));
-        s.lora[UP] = upProj.forward(be, mem, s.xn2, s.up, seed(passSeed, UP));
+        s.lora[GATE] = gateProj.forward(be, mem, s.xn2, s.gate, seed(passSeed, GATE), dropout);
+        s.lora[UP] = upProj.forward(be, mem, s.xn2, s.up, seed(passSeed, UP), dropout);
         be.gatedActivation(activation, s.gate, s.up, s.act);
         s.down = mem.alloc(m, h);
-        s.lora[DOWN] = downProj.forward(be, mem, s.act, s.down, seed(passSeed, DOWN));
+        s.lora[DOWN] = downProj.forward(be, mem, s.act, s.down, seed(passSeed, DOWN), dropout);
         if (sandwich) {
             Tensor dn = mem.alloc(m, h);
             s.rstdPF = mem.allocF32(m);
@@ -216,7 +239,7 @@ final class DecoderLayer {
         Tensor scratchOut = null;
         if (s == null) {
             scratchOut = be.empty(be.computeDType(), x.shape());
-            s = run(be, b, passSeed, x, scratchOut);
+            s = run(be, b, passSeed, x, scratchOut, null);
         }
         try (Scratch mem = new Scratch(be)) {
             int m = b.tokens(), h = config.hiddenSize(), hd = config.headDim();

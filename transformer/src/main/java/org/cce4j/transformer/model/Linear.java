@@ -63,8 +63,13 @@ public final class Linear {
      * (allocated in {@code mem}), or null without one. {@code seed} draws the adapter's dropout mask.
      */
     Tensor forward(Backend be, Scratch mem, Tensor x, Tensor y, long seed) {
+        return forward(be, mem, x, y, seed, true);
+    }
+
+    /** The same; without {@code dropout} (inference) the adapter's input is not dropped out. */
+    Tensor forward(Backend be, Scratch mem, Tensor x, Tensor y, long seed, boolean dropout) {
         be.linear(x, weight.value(), bias == null ? null : bias.value(), y);
-        return lora == null ? null : lora.forward(be, mem, x, y, seed);
+        return lora == null ? null : lora.forward(be, mem, x, y, seed, dropout);
     }
 
     /** dx (=, or += with accumulate) and the parameter gradients; {@code saved} is what forward returned. */

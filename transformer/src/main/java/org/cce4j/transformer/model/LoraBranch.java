@@ -54,9 +54,14 @@ public final class LoraBranch {
 
     /** y += s·B·A·dropout(x); returns h = s·dropout(x)·Aᵀ [M, r], allocated in {@code mem} (kept for the backward). */
     Tensor forward(Backend be, Scratch mem, Tensor x, Tensor y, long seed) {
+        return forward(be, mem, x, y, seed, true);
+    }
+
+    /** The same; without {@code applyDropout} (inference, PEFT's eval mode) the input is not dropped out. */
+    Tensor forward(Backend be, Scratch mem, Tensor x, Tensor y, long seed, boolean applyDropout) {
         int m = Math.toIntExact(x.numel() / x.dim(-1));
         Tensor h = mem.alloc(m, rank());
-        if (dropout > 0) {
+        if (dropout > 0 && applyDropout) {
             try (Scratch tmp = new Scratch(be)) {
                 Tensor xd = tmp.alloc(x.shape());
                 be.dropout(x, xd, dropout, seed);

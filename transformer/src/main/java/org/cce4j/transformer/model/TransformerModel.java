@@ -30,7 +30,9 @@ import java.util.Map;
  *   loss = CCE(hn, lm_head, labels shifted by one, softcap = final_logit_softcapping)
  * </pre>
  * The logits are never formed in training: the loss is cce-core's Cut Cross-Entropy, whose
- * backward gives dHn and the head's gradient (the embedding's, when tied) directly.
+ * backward gives dHn and the head's gradient (the embedding's, when tied) directly. Generation
+ * ({@link #newCache}, {@link #extend}) runs the same layers over a {@link KvCache} and forms the
+ * logits of the last position only.
  */
 public final class TransformerModel implements AutoCloseable {
     private final ModelConfig config;
@@ -155,6 +157,66 @@ public final class TransformerModel implements AutoCloseable {
         backend.linear(pass.normed, head.value(), null, logits);
         if (config.finalLogitSoftcap() > 0) backend.softcap(logits, (float) config.finalLogitSoftcap());
         return logits;
+    }
+
+    // ---- generation ----------------------------------------------------------------------------
+
+    /** An empty KV cache for one sequence of up to {@code capacity} tokens (prompt and generated) on this model's backend. */
+    public KvCache newCache(int capacity) {
+        int[] windows = new int[layers.size()];
+        for (int l = 0; l < windows.length; l++) windows[l] = layers.get(l).window();
+        return new KvCache(backend, config.numKeyValueHeads() * config.headDim(), windows, capacity);
+    }
+
+    /**
+     * Runs {@code ids} (positions cache.length() onwards) through the model, keeping their keys and
+     * values in the cache, and returns the logits of the last of them, f32 on the host [V]
+     * (softcapped like transformers): what the full forward's last row would give. The first call is
+     * the prompt's prefill; after it, tokens are run one at a time (several given are run in turn).
+     * Generation's pass: the same layers as training's, with the cache's attention and no LoRA dropout.
+     */
+    public float[] extend(KvCache cache, int[] ids) {
+        if (ids.length == 0) throw new IllegalArgumentException("no tokens to run");
+        if (cache.length() > 0 && ids.length > 1) {
+            float[] last = null;
+            for (int id : ids) last = extend(cache, new int[] {id});
+            return last;
+        }
+        int n = ids.length, h = config.hiddenSize(), start = cache.length();
+        int[] positions = new int[n];
+        long[] labels = new long[n];
+        for (int i = 0; i < n; i++) {
+            positions[i] = start + i;
+            labels[i] = -100;
+        }
+        Batch b = new Batch(1, n, ids, positions, labels, null, null);
+        Tensor x = backend.empty(backend.computeDType(), n, h);
+        try {
+            backend.embedding(ids, embed.value(), embedScale, x);
+            for (DecoderLayer layer : layers) {
+                Tensor next = backend.empty(backend.computeDType(), n, h);
+                try (DecoderLayer.Saved scratch = layer.infer(backend, b, x, next, cache)) {
+                    x.close();
+                    x = next;
+                } catch (RuntimeException | Error e) {
+                    next.close();
+                    throw e;
+                }
+            }
+            cache.advance(n);
+            try (Tensor normed = backend.empty(backend.computeDType(), 1, h); Tensor rstd = backend.empty(DType.F32, 1);
+                 Tensor logits = backend.empty(backend.computeDType(), 1, config.vocabSize())) {
+                backend.rmsNorm(x.slice(n - 1, n), finalNorm.value(), (float) config.rmsNormEps(), config.family().unitOffsetRmsNorm(),
+                        normed, rstd);
+                backend.linear(normed, head.value(), null, logits);
+                if (config.finalLogitSoftcap() > 0) backend.softcap(logits, (float) config.finalLogitSoftcap());
+                try (Tensor host = backend.downloadF32(logits)) {
+                    return host.toFloatArray();
+                }
+            }
+        } finally {
+            x.close();
+        }
     }
 
     /** Options of the training loss: next-token prediction over each row, as transformers' ForCausalLMLoss. */

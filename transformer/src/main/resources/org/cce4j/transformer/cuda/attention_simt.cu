@@ -2,7 +2,8 @@
 // mode and for head sizes the tensor-core kernels do not take. Each lane holds head dimensions
 // lane, lane+32, ... (up to 8 of them: head sizes up to 256). Nothing of size T×T is stored: the
 // forward keeps a running max and sum (online softmax) and saves lse; the backward recomputes each
-// probability from lse, in two passes with no atomics:
+// probability from lse, in two passes with no atomics (attn_decode_simt, generation's one query over
+// a KV cache, is further down):
 //   delta_i = dO_i·O_i
 //   dq_i    = Σ_j ds_ij k_j                 (one warp per query row and head)
 //   dk_j    = Σ_i ds_ij q_i,  dv_j = Σ_i p_ij dO_i   (one warp per key row and kv head, over the group)
@@ -86,6 +87,72 @@ extern "C" __global__ void attn_fwd_simt(const elem_t* __restrict__ Q, const ele
         if (d < hd) O[tok * qW + h * hd + d] = to_storage(acc[t] * inv);
     }
     if (lane == 0) LSE[tok * H + h] = sum > 0.f ? mx + logf(sum) : CCE_NEG_INF;
+}
+
+// Generation: one query (the newest token) over `keys` rows of a key/value cache, every one visible
+// (the cache holds only what the query may see; DecodeShape on the Java side). One block of DEC_WARPS
+// warps per query head: warp w takes keys w, w + DEC_WARPS, ... with its own online softmax, and warp 0
+// merges the warps' (max, sum, acc) from shared memory: out = Σ_w acc_w·e^(m_w − m) / Σ_w sum_w·e^(m_w − m).
+#define DEC_WARPS 8
+
+extern "C" __global__ void attn_decode_simt(const elem_t* __restrict__ Q, const elem_t* __restrict__ K, const elem_t* __restrict__ V,
+                                            elem_t* __restrict__ O, int keys, int H, int KVH, int hd, float scale, float cap) {
+    __shared__ float smMax[DEC_WARPS], smSum[DEC_WARPS];
+    __shared__ float smAcc[DEC_WARPS][32 * MAXT];
+    const int h = blockIdx.x;
+    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+    if (h >= H || warp >= DEC_WARPS) return;
+    const int kvh = h / (H / KVH), kvW = KVH * hd;
+    float q[MAXT], acc[MAXT];
+    load_row(q, Q + (long long)h * hd, hd, lane);
+    #pragma unroll
+    for (int t = 0; t < MAXT; t++) acc[t] = 0.f;
+    float mx = CCE_NEG_INF, sum = 0.f;
+    for (int j = warp; j < keys; j += DEC_WARPS) {
+        float fac;
+        const float s = score(dot_row(q, K + (long long)j * kvW + kvh * hd, hd, lane), scale, cap, &fac);
+        const float mNew = fmaxf(mx, s);
+        const float corr = expf(mx - mNew), p = expf(s - mNew);
+        sum = sum * corr + p;
+        const elem_t* vr = V + (long long)j * kvW + kvh * hd;
+        #pragma unroll
+        for (int t = 0; t < MAXT; t++) {
+            const int d = lane + 32 * t;
+            if (d < hd) acc[t] = acc[t] * corr + p * ld(vr, d);
+        }
+        mx = mNew;
+    }
+    if (lane == 0) {
+        smMax[warp] = mx;
+        smSum[warp] = sum;
+    }
+    #pragma unroll
+    for (int t = 0; t < MAXT; t++) {
+        const int d = lane + 32 * t;
+        if (d < hd) smAcc[warp][d] = acc[t];
+    }
+    __syncthreads();
+    if (warp != 0) return;
+    float m = CCE_NEG_INF;
+    #pragma unroll
+    for (int w = 0; w < DEC_WARPS; w++) m = fmaxf(m, smMax[w]);
+    float f[DEC_WARPS], total = 0.f;
+    #pragma unroll
+    for (int w = 0; w < DEC_WARPS; w++) {
+        f[w] = smSum[w] > 0.f ? expf(smMax[w] - m) : 0.f;   // a warp that saw no key adds nothing
+        total += smSum[w] * f[w];
+    }
+    const float inv = 1.f / total;
+    #pragma unroll
+    for (int t = 0; t < MAXT; t++) {
+        const int d = lane + 32 * t;
+        if (d < hd) {
+            float o = 0.f;
+            #pragma unroll
+            for (int w = 0; w < DEC_WARPS; w++) o += smAcc[w][d] * f[w];
+            O[(long long)h * hd + d] = to_storage(o * inv);
+        }
+    }
 }
 
 /** delta[tok, h] = Σ_d dO·O (both [B·T, H·hd]). */

@@ -258,6 +258,36 @@ class CudaBackendTest {
         }
     }
 
+    /**
+     * Generation's decode attention (one query over a cache) against the CPU's: GQA, softcap, head sizes
+     * that are not multiples of 32, fewer keys than the kernel's 8 warps, and many. The cache rows past
+     * {@code keys} are NaN, so a kernel that reads them fails.
+     */
+    @ParameterizedTest
+    @EnumSource(Mode.class)
+    void decodeAttentionOverACache(Mode mode) {
+        CudaBackend be = backend(mode);
+        DType s = mode.dtype;
+        int[][] cases = {  // heads, kvHeads, headDim, keys, capacity, softcap
+                {4, 2, 16, 1, 8, 0}, {4, 2, 16, 5, 8, 0}, {8, 2, 64, 300, 320, 5}, {2, 2, 256, 70, 70, 0},
+                {6, 3, 24, 130, 200, 0}, {4, 1, 128, 1000, 1024, 2}};
+        for (int[] c : cases) {
+            int heads = c[0], kvHeads = c[1], hd = c[2], keys = c[3], capacity = c[4];
+            DecodeShape sh = new DecodeShape(heads, kvHeads, hd, (float) (1 / Math.sqrt(hd)), c[5], keys);
+            String what = "decode " + heads + "/" + kvHeads + " heads of " + hd + ", " + keys + " of " + capacity + " keys, softcap " + c[5];
+            try (Tensor q = random(s, c[5] > 0 ? 3 : 1, 1, heads * hd); Tensor k = random(s, 1, keys, kvHeads * hd);
+                 Tensor v = random(s, 1, keys, kvHeads * hd); Tensor out = Tensor.zeros(DType.F32, 1, heads * hd);
+                 Tensor gq = be.upload(q, s); Tensor gk = poisoned(be, s, capacity, kvHeads * hd); Tensor gv = poisoned(be, s, capacity, kvHeads * hd);
+                 Tensor gout = poisoned(be, s, 1, heads * hd)) {
+                be.copy(k, gk.slice(0, keys));
+                be.copy(v, gv.slice(0, keys));
+                cpu.decodeAttention(sh, q, k, v, out);
+                be.decodeAttention(sh, gq, gk, gv, gout);
+                assertClose(out, be, gout, mode.tol, what);
+            }
+        }
+    }
+
     /** Same rows without any visible key (−inf), the others within 1e-5 relative. */
     private static void assertLseClose(Tensor expected, Tensor actual, String what) {
         try (actual) {
