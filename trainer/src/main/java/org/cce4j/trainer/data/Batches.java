@@ -65,7 +65,7 @@ public final class Batches {
             micro.add(m);
             targets += m.targets();
         }
-        return new StepBatches(step, micro, targets);
+        return new StepBatches(step.number(), micro, targets);
     }
 
     /** The target count of these rows (a step's N_s without building its batches). */

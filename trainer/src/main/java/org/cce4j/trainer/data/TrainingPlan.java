@@ -20,9 +20,17 @@ import java.util.List;
  *   step s (1-based) = e × steps_per_epoch + k + 1 covers order[k·R .. min(n, (k+1)·R))
  * </pre>
  *
- * The current epoch's order is computed once and kept; not meant for several threads.
+ * The current epoch's order is computed once and kept; not meant for several threads. The units cut
+ * into steps are rows here; {@code trainer.data.packing.PackedPlan} cuts packed sequences the same way
+ * ({@link Unit} names them in messages).
  */
 public final class TrainingPlan {
+    /** What the plan's units are called in messages: "row"/"rows", or "packed sequence"/"packed sequences". */
+    public record Unit(String one, String many) {
+        public static final Unit ROWS = new Unit("row", "rows");
+    }
+
+    private final Unit unit;
     private final int rows;
     private final int microBatchSize;
     private final int rowsPerStep;
@@ -44,15 +52,21 @@ public final class TrainingPlan {
      * @param seed           train.seed (read as unsigned 64 bits by the shuffle)
      */
     public TrainingPlan(int rows, int microBatchSize, int gradAccum, int epochs, long maxSteps, boolean shuffle, long seed) {
-        if (rows < 1) throw new InvalidInputException("the training data has no rows");
+        this(Unit.ROWS, rows, microBatchSize, gradAccum, epochs, maxSteps, shuffle, seed);
+    }
+
+    /** A plan over {@code units} units of another kind (packed sequences), with the same arithmetic. */
+    public TrainingPlan(Unit unit, int units, int microBatchSize, int gradAccum, int epochs, long maxSteps, boolean shuffle, long seed) {
+        this.unit = unit;
+        if (units < 1) throw new InvalidInputException("the training data has no " + unit.many());
         if (microBatchSize < 1) throw new InvalidInputException("train.micro_batch_size must be >= 1, got " + microBatchSize);
         if (gradAccum < 1) throw new InvalidInputException("train.grad_accum must be >= 1, got " + gradAccum);
         if (epochs < 1) throw new InvalidInputException("train.epochs must be >= 1, got " + epochs);
         if (maxSteps < 0) throw new InvalidInputException("train.max_steps must be >= 0 (0 = no limit), got " + maxSteps);
-        this.rows = rows;
+        this.rows = units;
         this.microBatchSize = microBatchSize;
-        this.rowsPerStep = (int) Math.min((long) microBatchSize * gradAccum, rows); // a step never holds more than an epoch
-        this.stepsPerEpoch = Math.ceilDiv(rows, rowsPerStep);
+        this.rowsPerStep = (int) Math.min((long) microBatchSize * gradAccum, units); // a step never holds more than an epoch
+        this.stepsPerEpoch = Math.ceilDiv(units, rowsPerStep);
         this.epochs = epochs;
         long all = (long) stepsPerEpoch * epochs;
         this.totalSteps = maxSteps > 0 ? Math.min(all, maxSteps) : all;
@@ -63,6 +77,11 @@ public final class TrainingPlan {
     /** n, the rows of an epoch. */
     public int rows() {
         return rows;
+    }
+
+    /** train.micro_batch_size. */
+    public int microBatchSize() {
+        return microBatchSize;
     }
 
     /** Rows of a full step: micro_batch_size × grad_accum (or n when that is more). */
@@ -120,17 +139,17 @@ public final class TrainingPlan {
     public long nextStep(DataPosition position) {
         long epoch = position.epoch(), index = position.index();
         if (epoch < 0 || index < 0 || index > rows) {
-            throw new InvalidInputException("the checkpoint's data position (epoch " + epoch + ", row " + index
-                    + ") does not fit the training data (" + rows + " rows an epoch)");
+            throw new InvalidInputException("the checkpoint's data position (epoch " + epoch + ", " + unit.one() + " " + index
+                    + ") does not fit the training data (" + rows + " " + unit.many() + " an epoch)");
         }
         if (index == rows) {
             epoch++;
             index = 0;
         }
         if (index % rowsPerStep != 0) {
-            throw new InvalidInputException("the checkpoint's data position (epoch " + epoch + ", row " + index
-                    + ") is not at a step boundary of this run (" + rowsPerStep
-                    + " rows a step): train.micro_batch_size, train.grad_accum or the training data changed");
+            throw new InvalidInputException("the checkpoint's data position (epoch " + epoch + ", " + unit.one() + " " + index
+                    + ") is not at a step boundary of this run (" + rowsPerStep + " " + unit.many()
+                    + " a step): train.micro_batch_size, train.grad_accum or the training data changed");
         }
         return epoch * stepsPerEpoch + index / rowsPerStep + 1;
     }
