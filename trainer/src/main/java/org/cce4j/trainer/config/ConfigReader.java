@@ -225,9 +225,6 @@ public final class ConfigReader {
         }
         JsonNode pad = at(c, "data.pad_token_id");
         if (!pad.isNull() && pad.asInt() < 0) throw new InvalidInputException(source + ": data.pad_token_id must be >= 0, got " + pad);
-        if (at(c, "data.packing").asBoolean()) {
-            throw new InvalidInputException(source + ": data.packing: true is not supported yet for pre-tokenized rows (use packing: false)");
-        }
         if (!c.get("lora").isNull()) {
             atLeast(c, "lora.r", 1, source);
             positive(c, "lora.alpha", source);

@@ -30,7 +30,7 @@ public final class ConfigSchema {
         key("data.train", Type.PATH, null, true, "training rows, JSONL: {\"input_ids\": [...], \"labels\": [...]} (labels optional = input_ids; -100 = not trained on)");
         key("data.validation", Type.PATH, null, false, "validation rows, the same format (evaluated every eval.every_steps and at the end)");
         key("data.shuffle", Type.BOOL, true, false, "shuffle the rows, seeded by train.seed, reshuffled each epoch; false = file order");
-        key("data.packing", Type.BOOL, false, false, "pack rows into seq_len sequences (not supported yet for pre-tokenized rows: false = padded micro-batches)");
+        key("data.packing", Type.BOOL, false, false, "pack rows into seq_len sequences, best-fit, attention kept within each document; false = padded micro-batches");
         key("data.seq_len", Type.INT, 2048, false, "the longest row trained on");
         choice("data.overflow", "truncate", "a row longer than seq_len is truncated (and counted) or refused", "truncate", "error");
         key("data.skip_bad_rows", Type.BOOL, false, false, "skip (and count) malformed rows instead of stopping with file:line");

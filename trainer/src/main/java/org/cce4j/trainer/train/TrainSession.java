@@ -17,7 +17,10 @@ import org.cce4j.trainer.config.TrainConfig;
 import org.cce4j.trainer.data.Overflow;
 import org.cce4j.trainer.data.RowFileReader;
 import org.cce4j.trainer.data.RowOptions;
+import org.cce4j.trainer.data.PaddedPlan;
+import org.cce4j.trainer.data.StepPlan;
 import org.cce4j.trainer.data.TrainingPlan;
+import org.cce4j.trainer.data.packing.PackedPlan;
 import org.cce4j.trainer.optim.AdamW;
 import org.cce4j.trainer.optim.LrSchedule;
 import org.cce4j.transformer.backend.Backend;
@@ -49,7 +52,7 @@ public final class TrainSession implements AutoCloseable {
     final int padTokenId;
     final RowFileReader.LoadedRows train;
     final RowFileReader.LoadedRows validation;
-    final TrainingPlan plan;
+    final StepPlan plan;
     final LrSchedule schedule;
     final AdamW optimizer;
 
@@ -77,7 +80,10 @@ public final class TrainSession implements AutoCloseable {
         this.train = RowFileReader.read(config.data().train(), rowOptions);
         this.validation = config.data().validation() == null ? null : RowFileReader.read(config.data().validation(), rowOptions);
         TrainConfig.Train t = config.train();
-        this.plan = new TrainingPlan(train.rows().size(), t.microBatchSize(), t.gradAccum(), t.epochs(), t.maxSteps(), config.data().shuffle(), t.seed());
+        this.plan = config.data().packing()
+                ? new PackedPlan(train.rows(), config.data().seqLen(), t.microBatchSize(), t.gradAccum(), t.epochs(), t.maxSteps(), config.data().shuffle(), t.seed())
+                : new PaddedPlan(new TrainingPlan(train.rows().size(), t.microBatchSize(), t.gradAccum(), t.epochs(), t.maxSteps(),
+                        config.data().shuffle(), t.seed()), train.rows());
         this.schedule = new LrSchedule(t.schedule(), t.lr(), LrSchedule.warmup(t.warmupSteps(), t.warmupRatio(), plan.totalSteps()), plan.totalSteps());
 
         boolean fullResume = resumeFrom != null && config.lora() == null;

@@ -137,6 +137,9 @@ public final class Trainer {
         err.println("train: " + s.train.report().summary() + "; " + total + " optimizer steps"
                 + (start > 0 ? ", resuming after step " + start : ""));
         if (s.validation != null) err.println("train: validation " + s.validation.report().summary());
+        err.println(String.format(Locale.ROOT, "train: %s, padding %.1f%% of the tokens in epoch 1",
+                config.data().packing() ? "rows packed into sequences of " + config.data().seqLen() : "padded micro-batches",
+                100 * s.plan.padding(0).fraction()));
 
         Result result;
         try (MetricsLog log = start > 0 || resumeStep != null ? MetricsLog.resume(run.metrics(), start) : MetricsLog.create(run.metrics());
@@ -199,7 +202,7 @@ public final class Trainer {
     private StepOutcome trainStep(long step) {
         long t0 = System.nanoTime();
         s.backend.resetPeak();
-        StepBatches batches = Batches.of(s.train.rows(), s.plan.step(step), s.padTokenId);
+        StepBatches batches = s.plan.batches(step, s.padTokenId);
         float upstream = (float) (1.0 / batches.targets());
         double lossSum = 0;
         int micro = 0;
@@ -275,6 +278,8 @@ public final class Trainer {
         log.sync();
         Map<String, String> props = new LinkedHashMap<>();
         props.put("total_steps", Long.toString(s.plan.totalSteps()));
+        props.put("packing", Boolean.toString(config.data().packing()));
+        props.put("seq_len", Integer.toString(config.data().seqLen()));
         props.put("warmup_steps", Long.toString(s.schedule.warmupSteps()));
         props.put("device", s.backend.device().toString());
         props.put("compute_dtype", s.backend.computeDType().shortName());

@@ -77,4 +77,26 @@ class TrainResumeTest {
         }
         assertTrue(Files.isRegularFile(dir.resolve("stopped").resolve(RunFolder.PLOT)));
     }
+
+    @org.junit.jupiter.api.Test
+    void aPackedRunResumesToTheSameMetrics() throws IOException {
+        Path cfgFile = TinyRun.setUp(dir, "");
+        List<String> packed = List.of("data.packing=true", "data.seq_len=32", "train.epochs=3", "save.every_steps=1");
+        ByteArrayOutputStream sink = new ByteArrayOutputStream();
+        List<String> a = new java.util.ArrayList<>(packed);
+        a.add("output=straight");
+        Trainer.Result straight = Trainer.run(TrainConfig.read(cfgFile, a), quiet(sink));
+        assertTrue(straight.steps() >= 4, "steps: " + straight.steps());
+        assertTrue(sink.toString().contains("rows packed into sequences of 32, padding"), sink.toString());
+        List<String> b = new java.util.ArrayList<>(packed);
+        b.add("output=stopped");
+        Trainer.run(TrainConfig.read(cfgFile, b), quiet(sink).withSignals(StopSignals.afterPolls(2)));
+        Trainer.run(TrainConfig.read(dir.resolve("stopped").resolve(RunFolder.CONFIG), List.of()), quiet(sink).withResume(true));
+        List<MetricsRecord> ra = MetricsLog.read(dir.resolve("straight").resolve(RunFolder.METRICS));
+        List<MetricsRecord> rc = MetricsLog.read(dir.resolve("stopped").resolve(RunFolder.METRICS));
+        assertEquals(ra.size(), rc.size());
+        for (int i = 0; i < ra.size(); i++) {
+            for (String k : EXACT) if (ra.get(i).has(k)) assertEquals(ra.get(i).get(k), rc.get(i).get(k), k + " at record " + i);
+        }
+    }
 }
