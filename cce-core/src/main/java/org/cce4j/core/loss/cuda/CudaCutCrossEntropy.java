@@ -34,7 +34,8 @@ import java.util.concurrent.ConcurrentHashMap;
  * </pre>
  * {@code exact} (cce-exact) skips nothing. With {@code filterEGrad} or {@code filterCGrad} off, that
  * gradient is computed over every tile (dense unless the tiles are forced) while the other still
- * takes the planned tiles; where both would be dense, one dense pass computes both. Vocabulary
+ * takes the planned tiles; where both would be dense, one dense pass computes both
+ * ({@link BackwardPlan} decides the passes). Vocabulary
  * sorting is not needed on this path: the skip test works per tile from what the forward measured,
  * whatever the order; the option is accepted and has no effect. With accuracy the forward kernel
  * is the CCE_ACCURACY=1 build, which also keeps each (row, split)'s first maximal index for cce_merge. Extra device memory: O(S·N + (N/64)·(V/256)) floats, plus the dense path's chunk
@@ -263,30 +264,20 @@ public final class CudaCutCrossEntropy implements LinearCrossEntropy {
                     }
                 }
                 StageTimer.mark(trace, "plan");
-                // the filtered gradients over the planned tiles: dense from DENSE_FRACTION of them on (as before);
-                // the full ones over every tile: dense unless the tiles are forced. Where both take the dense path
-                // one pass computes everything (the dense path skips nothing, as it always did)
-                boolean denseFiltered = path == BackwardPath.DENSE
-                        || (path == BackwardPath.AUTO && (exact || count >= DENSE_FRACTION * tiles));
-                boolean denseFull = path != BackwardPath.TILES;
-                Sides filtered = new Sides(filterE ? dE : 0L, filterC ? dC : 0L, filterC ? dB : 0L);
-                Sides full = new Sides(filterE ? 0L : dE, filterC ? 0L : dC, filterC ? 0L : dB);
-                if (denseFiltered && denseFull) {
-                    filtered = new Sides(dE, dC, dB);
-                    full = Sides.NONE;
-                }
+                BackwardPlan plan = BackwardPlan.of(path, exact, filterE, filterC, count, tiles, dE, dC, dB);
                 lastActiveTiles = count;
                 lastTotalTiles = tiles;
-                lastDense = (denseFiltered && !filtered.none()) || (denseFull && !full.none());
+                lastDense = plan.anyDense();
                 float gScale = CudaOperands.largestScale(scale);
                 if (gScale != 0f) { // else every row's upstream is 0: the tiles contribute nothing
                     BackwardPass pass = new BackwardPass(dev, k, ops, sv, sc.pointer(), o, n, v, d, alphaOverV, gScale,
                             denseWorkspaceBytes);
-                    if (!full.none()) pass.run(full, denseFull, 0L, tiles);
-                    if (!filtered.none() && count > 0) pass.run(filtered, denseFiltered, list == null ? 0L : list.pointer(), count);
+                    for (BackwardPlan.Pass p : plan.passes()) {
+                        if (p.everyTile() || list == null) pass.run(p.sides(), p.dense(), 0L, tiles);
+                        else pass.run(p.sides(), p.dense(), list.pointer(), count);
+                    }
                 }
-                boolean dense = lastDense;
-                if (trace != null) StageTimer.mark(trace, (dense ? "dense " : "tiles ") + count + "/" + tiles);
+                if (trace != null) StageTimer.mark(trace, (lastDense ? "dense " : "tiles ") + count + "/" + tiles);
                 k.rows.kernel("cce_target_backward").launch(CceKernels.ceilDiv(n, 8), 1, 256, 0,
                         ops.e, ops.c, ops.target, sv.targetZ().pointer(), sc.pointer(), n, d, o.softcap(),
                         1f - o.labelSmoothing(), dE, dC, dB);
@@ -300,19 +291,10 @@ public final class CudaCutCrossEntropy implements LinearCrossEntropy {
         return out;
     }
 
-    /** The gradients one backward pass computes (device addresses, 0 for those it leaves alone). */
-    private record Sides(long dE, long dC, long dB) {
-        static final Sides NONE = new Sides(0L, 0L, 0L);
-
-        boolean none() {
-            return dE == 0 && dC == 0 && dB == 0;
-        }
-    }
-
     /** What every pass of one backward shares, and one pass over the active tiles (a list, or every tile). */
     private record BackwardPass(CudaDevice dev, CceKernels k, CudaOperands ops, Saved sv, long scale, CceOptions o,
                                 int n, int v, int d, float alphaOverV, float gScale, long denseWorkspaceBytes) {
-        void run(Sides sides, boolean dense, long tileList, int tileCount) {
+        void run(BackwardPlan.Sides sides, boolean dense, long tileList, int tileCount) {
             if (dense) {
                 CceDenseBackward.run(dev, k, ops.elem, ops.e, ops.c, ops.bias, sv.lseAll().pointer(), scale,
                         n, v, d, o.softcap(), o.zLossWeight(), alphaOverV, gScale, sides.dE(), sides.dC(), sides.dB(),
