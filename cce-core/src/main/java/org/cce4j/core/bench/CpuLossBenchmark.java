@@ -27,8 +27,12 @@ public final class CpuLossBenchmark {
     private CpuLossBenchmark() {}
 
     public static LossBenchmarkResult run(CceImpl impl, int n, int d, int v, DType dtype, float softcap, int iters) {
+        return run(impl, n, d, v, dtype, CceOptions.defaults().withSoftcap(softcap), iters);
+    }
+
+    public static LossBenchmarkResult run(CceImpl impl, int n, int d, int v, DType dtype, CceOptions options, int iters) {
         LinearCrossEntropy loss = LinearCrossEntropy.create(impl, Device.CPU);
-        CceOptions options = CceOptions.defaults().withSoftcap(softcap);
+        float softcap = options.softcap();
         CceInputs in = LossBenchmarkInputs.create(n, d, v, dtype, 42);
         try {
             float lossValue = 0;
@@ -52,7 +56,8 @@ public final class CpuLossBenchmark {
             }
             double extraMB = measureWorkingMemory(loss, in, options, n, d, v) / 1e6;
             return new LossBenchmarkResult(impl.cliName(), "cpu", n, d, v, dtype.shortName(), softcap, iters,
-                    median(fwd), median(both), extraMB, lossValue, CpuKernelSelector.best().description());
+                    median(fwd), median(both), extraMB, lossValue, CpuKernelSelector.best().description(),
+                    options.accuracy(), options.filterEGrad(), options.filterCGrad());
         } finally {
             LossBenchmarkInputs.close(in);
         }

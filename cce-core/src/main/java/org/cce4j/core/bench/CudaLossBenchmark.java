@@ -58,11 +58,17 @@ public final class CudaLossBenchmark {
 
     public static LossBenchmarkResult run(CceImpl impl, Device device, int n, int d, int v, DType dtype, float softcap,
                                           int iters, int warmup) {
+        return run(impl, device, n, d, v, dtype, CceOptions.defaults().withSoftcap(softcap), iters, warmup);
+    }
+
+    /** The same with any loss options (softcap, accuracy, the gradients' filters, ...). */
+    public static LossBenchmarkResult run(CceImpl impl, Device device, int n, int d, int v, DType dtype, CceOptions o,
+                                          int iters, int warmup) {
         CudaDevice dev = CudaDevice.get(device);
         CceInputs in = paperInputs(dev, n, d, v, dtype, 1234);
+        float softcap = o.softcap();
         try {
             LinearCrossEntropy loss = LinearCrossEntropy.create(impl, device);
-            CceOptions o = CceOptions.defaults().withSoftcap(softcap);
             float lossValue = 0;
             for (int i = 0; i < warmup; i++) {
                 try (CceForward f = loss.forward(in, o); CceGradients g = loss.backward(f, 1f)) {
@@ -103,7 +109,7 @@ public final class CudaLossBenchmark {
                 kernels += ", cuBLAS";
             }
             return new LossBenchmarkResult(impl.cliName(), device.toString(), n, d, v, dtype.shortName(), softcap, iters,
-                    median(fwd), median(both), extraMB, lossValue, kernels);
+                    median(fwd), median(both), extraMB, lossValue, kernels, o.accuracy(), o.filterEGrad(), o.filterCGrad());
         } finally {
             in.embeddings().close();
             in.classifier().close();

@@ -15,9 +15,10 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
- * Compiles every kernel source with nvcc for sm_80 and sm_90a (and each element type), so that a
- * syntax error fails the build on machines without a GPU. NVRTC compiles the same text at run time;
- * the sources include nothing but their own headers. Skipped where nvcc is not on the PATH.
+ * Compiles every kernel source with nvcc for sm_80 and sm_90a, each element type, and with and
+ * without CCE_ACCURACY where a source has that switch, so that a syntax error fails the build on
+ * machines without a GPU. NVRTC compiles the same text at run time; the sources include nothing
+ * but their own headers. Skipped where nvcc is not on the PATH.
  */
 class KernelSourcesCompileTest {
     private static final List<String> ARCHS = List.of("-gencode=arch=compute_80,code=sm_80",
@@ -35,9 +36,13 @@ class KernelSourcesCompileTest {
         assertFalse(sources.isEmpty(), "no .cu files in " + dir);
         List<Nvcc.Job> jobs = new ArrayList<>();
         for (Path src : sources) {
+            // the forwards with accuracy are the same sources built with CCE_ACCURACY=1: both builds must compile
+            List<String> variants = Files.readString(src).contains("#if CCE_ACCURACY") ? List.of("0", "1") : List.of("0");
             for (String arch : ARCHS) {
                 for (int elem = 0; elem <= 2; elem++) {
-                    jobs.add(new Nvcc.Job(List.of(arch, "-DCCE_ELEM=" + elem, "-I", dir.toString()), src));
+                    for (String accuracy : variants) {
+                        jobs.add(new Nvcc.Job(List.of(arch, "-DCCE_ELEM=" + elem, "-DCCE_ACCURACY=" + accuracy, "-I", dir.toString()), src));
+                    }
                 }
             }
         }

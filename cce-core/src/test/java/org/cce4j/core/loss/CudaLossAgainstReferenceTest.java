@@ -21,7 +21,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * (bf16/f16 with D % 8 == 0 take the wgmma kernel on Hopper, the rest the SIMT kernels).
  * Tolerances: 1e-4 relative for f32 inputs and for every forward output; 2e-2 on the gradients of
  * bf16/f16 inputs (the baseline rounds its N×V gradient to the input type for cuBLAS, the filter
- * drops entries below 2⁻¹²). Skipped where no CUDA device is usable.
+ * drops entries below 2⁻¹²). Also: the accuracy output of every forward kernel (wgmma for bf16/f16
+ * with D % 8 == 0 on Hopper, SIMT otherwise, the baseline's row kernel) exactly against the float64
+ * reference on problems with ties ({@link AccuracyCase}), and filterEGrad / filterCGrad on every
+ * backward path. Skipped where no CUDA device is usable.
  */
 @Tag("gpu")
 class CudaLossAgainstReferenceTest {
@@ -206,6 +209,112 @@ class CudaLossAgainstReferenceTest {
         }
         assertTrue(!cce.lastDense && cce.lastActiveTiles * 4 <= cce.lastTotalTiles,
                 "expected most tiles skipped, visited " + cce.lastActiveTiles + " of " + cce.lastTotalTiles);
+    }
+
+    /** Runs the accuracy cases of {@link AccuracyAgainstReferenceTest} on the GPU: correct rows, count and accuracy exactly. */
+    @ParameterizedTest @ValueSource(strings = {"cce", "cce-exact", "baseline"})
+    void accuracyMatchesTheReferenceOnEveryForwardKernel(String name) {
+        CudaDevice dev = GpuAvailability.require();
+        LinearCrossEntropy impl = impl(name);
+        for (AccuracyCase ac : AccuracyAgainstReferenceTest.cases()) {
+            CceInputs host = ac.lc.inputs();
+            CceInputs in = new CceInputs(dev.upload(host.embeddings()), dev.upload(host.classifier()), host.targets(),
+                    host.bias() == null ? null : dev.upload(host.bias()), host.tokenWeights());
+            String what = name + " " + ac.lc.dtype + " n=" + ac.lc.n + " v=" + ac.lc.v + " d=" + ac.lc.d + " " + ac.options();
+            try (CceForward f = impl.forward(in, ac.options()); Tensor correct = dev.download(f.correct())) {
+                assertTrue(correct.dtype() == DType.I32, what);
+                ac.assertMatches(correct.toLongArray(), f.correctCount(), f.accuracy(), what);
+                assertClose(ac.ref.loss, f.lossValue(), F32_TOL, "loss with accuracy " + what);
+            } finally {
+                in.embeddings().close();
+                in.classifier().close();
+                if (in.bias() != null) in.bias().close();
+                LossCase.close(host);
+            }
+        }
+    }
+
+    /**
+     * A problem whose filter is visible on the GPU: C ~ N(0, 0.16/√D), E = 3·C[:n], a bias ~ N(0, 0.01),
+     * so that each row's own entry is its largest (about 2% of its probability) and the other 3000
+     * entries share the rest, each below 4e-3. With eps = 1e-2 the plan keeps the 4 diagonal tiles of
+     * 48 (under the dense threshold), and the filtered gradients differ from the exact ones by 2-6%
+     * (a float64 simulation of the plan's bound on these inputs said so), far more than rounding.
+     */
+    private static LossCase filterVisible(DType dtype, CceOptions o) {
+        LossCase lc = new LossCase(51, new long[] {256}, 3000, 64, dtype, 1, 0.05, true, false, o);
+        double s = 0.4 / Math.pow(64, 0.25);
+        java.util.SplittableRandom rnd = new java.util.SplittableRandom(52);
+        for (double[] row : lc.c) for (int k = 0; k < lc.d; k++) row[k] = roundTo(dtype, rnd.nextGaussian() * s);
+        for (int i = 0; i < lc.n; i++) for (int k = 0; k < lc.d; k++) lc.e[i][k] = roundTo(dtype, 3 * lc.c[i][k]);
+        for (int j = 0; j < lc.v; j++) lc.bias[j] = (float) (0.1 * rnd.nextGaussian());
+        return lc;
+    }
+
+    private static double roundTo(DType dtype, double x) {
+        float f = (float) x;
+        return dtype == DType.BF16 ? org.cce4j.core.tensor.FloatFormats.bf16ToF32(org.cce4j.core.tensor.FloatFormats.f32ToBf16(f)) : f;
+    }
+
+    private record Grads(double[] dE, double[] dC, double[] dBias) {}
+
+    private static Grads gradients(LinearCrossEntropy impl, LossCase lc, CceOptions o) {
+        CudaDevice dev = GpuAvailability.require();
+        CceInputs host = lc.inputs();
+        CceInputs in = new CceInputs(dev.upload(host.embeddings()), dev.upload(host.classifier()), host.targets(),
+                dev.upload(host.bias()), null);
+        try (CceForward f = impl.forward(in, o); Tensor up = lc.upstreamTensor(); CceGradients g = impl.backward(f, up, null);
+             Tensor dE = dev.download(g.dEmbeddings()); Tensor dC = dev.download(g.dClassifier()); Tensor dB = dev.download(g.dBias())) {
+            return new Grads(dE.toDoubleArray(), dC.toDoubleArray(), dB.toDoubleArray());
+        } finally {
+            in.embeddings().close();
+            in.classifier().close();
+            in.bias().close();
+            LossCase.close(host);
+        }
+    }
+
+    /**
+     * filterCGrad = false (and, the other way round, filterEGrad = false) on each backward path: the
+     * unfiltered side equals cce-exact's to f32 rounding (1e-5: atomics add in any order) and the
+     * float64 reference, the filtered side equals what cce computes with both filters on.
+     */
+    @ParameterizedTest @ValueSource(strings = {"cce", "cce-tiles", "cce-dense-chunked"})
+    void eachGradientsFilterSwitchesAlone(String name) {
+        double rounding = 1e-5;
+        CceOptions o = base().withFilterEps(1e-2f).withReduction(Reduction.SUM);
+        LossCase lc = filterVisible(DType.F32, o);
+        NaiveCrossEntropy ref = lc.reference();
+        LinearCrossEntropy impl = impl(name);
+        Grads exact = gradients(impl("cce-exact"), lc, o);
+        Grads filtered = gradients(impl, lc, o);
+        Grads fullC = gradients(impl, lc, o.withFilterCGrad(false));
+        Grads fullE = gradients(impl, lc, o.withFilterEGrad(false));
+        if (!name.equals("cce-dense-chunked")) { // the dense path skips nothing: there filtered = exact
+            assertTrue(org.cce4j.core.testing.RelativeError.of(exact.dE(), filtered.dE()) > 100 * rounding, "dE filtering shows " + name);
+            assertTrue(org.cce4j.core.testing.RelativeError.of(exact.dC(), filtered.dC()) > 100 * rounding, "dC filtering shows " + name);
+        }
+        assertClose(exact.dC(), fullC.dC(), rounding, "dC without its filter vs cce-exact " + name);
+        assertClose(exact.dBias(), fullC.dBias(), rounding, "dBias without the classifier's filter vs cce-exact " + name);
+        assertClose(filtered.dE(), fullC.dE(), rounding, "dE keeps its filter " + name);
+        assertClose(flat(ref.dC), fullC.dC(), F32_TOL, "dC without its filter vs float64 " + name);
+        assertClose(exact.dE(), fullE.dE(), rounding, "dE without its filter vs cce-exact " + name);
+        assertClose(filtered.dC(), fullE.dC(), rounding, "dC keeps its filter " + name);
+        assertClose(filtered.dBias(), fullE.dBias(), rounding, "dBias keeps the classifier's filter " + name);
+        assertClose(flat(ref.dE), fullE.dE(), F32_TOL, "dE without its filter vs float64 " + name);
+    }
+
+    /** The same on bf16 inputs with the automatic path (tensor-core tiles for the filtered side, the dense path for the full one). */
+    @Test
+    void fullClassifierGradientOnBf16() {
+        CceOptions o = base().withFilterEps(1e-2f).withReduction(Reduction.SUM).withFilterCGrad(false);
+        LossCase lc = filterVisible(DType.BF16, o);
+        Grads exact = gradients(impl("cce-exact"), lc, o);
+        Grads filtered = gradients(impl("cce"), lc, o.withFilterCGrad(true));
+        Grads fullC = gradients(impl("cce"), lc, o);
+        assertClose(exact.dC(), fullC.dC(), 1e-5, "dC without its filter vs cce-exact (both dense)");
+        assertClose(filtered.dE(), fullC.dE(), 1e-5, "dE keeps its filter");
+        assertClose(flat(lc.reference().dC), fullC.dC(), NARROW_GRAD_TOL, "dC without its filter vs float64");
     }
 
     private static float[] toFloats(double[][] m) {

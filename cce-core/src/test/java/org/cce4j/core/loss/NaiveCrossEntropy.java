@@ -12,6 +12,17 @@ public final class NaiveCrossEntropy {
     public final double[][] dE;
     public final double[][] dC;
     public final double[] dBias;
+    /** Per row: the first index of its largest logit (torch.argmax), and the target it predicts (−1: none). */
+    public final int[] argmax, targetOfRow;
+    /** Per row: 1 where it counts and its argmax is its target, else 0; and how many such rows. */
+    public final int[] correct;
+    public final int correctCount;
+    /**
+     * Per row: its largest logit minus the largest logit that differs from it (exact ties, such as
+     * duplicated classifier rows, are not gaps); +∞ when every logit is equal. A gap within rounding
+     * makes an f32 argmax legitimately differ from this one.
+     */
+    public final double[] argmaxGap;
 
     /**
      * @param targets   per row of e, before the shift (seqLen = e.length for one sequence)
@@ -27,6 +38,10 @@ public final class NaiveCrossEntropy {
         lse = new double[n];
         tokenLoss = new double[n];
         int[] target = new int[n];
+        argmax = new int[n];
+        argmaxGap = new double[n];
+        correct = new int[n];
+        int right = 0;
         double[] w = new double[n];
         double weightSum = 0, total = 0;
         for (int r = 0; r < n; r++) {
@@ -49,6 +64,17 @@ public final class NaiveCrossEntropy {
                 max = Math.max(max, x);
                 mean += x / v;
             }
+            double second = Double.NEGATIVE_INFINITY;
+            argmax[r] = -1;
+            for (int j = 0; j < v; j++) {
+                if (z[r][j] == max && argmax[r] < 0) argmax[r] = j;
+                if (z[r][j] != max) second = Math.max(second, z[r][j]);
+            }
+            argmaxGap[r] = max - second;
+            if (target[r] >= 0 && argmax[r] == target[r]) {
+                correct[r] = 1;
+                right++;
+            }
             double s = 0;
             for (int j = 0; j < v; j++) s += Math.exp(z[r][j] - max);
             lse[r] = max + Math.log(s);
@@ -58,6 +84,8 @@ public final class NaiveCrossEntropy {
                 total += tokenLoss[r];
             }
         }
+        targetOfRow = target;
+        correctCount = right;
         loss = o.reduction() == Reduction.MEAN ? (weightSum == 0 ? 0 : total / weightSum) : total;
 
         dE = new double[n][d];

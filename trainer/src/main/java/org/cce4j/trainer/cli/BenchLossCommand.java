@@ -4,6 +4,7 @@ import org.cce4j.core.InvalidInputException;
 import org.cce4j.core.bench.LossBenchmarks;
 import org.cce4j.core.bench.LossBenchmarkResult;
 import org.cce4j.core.loss.CceImpl;
+import org.cce4j.core.loss.CceOptions;
 import org.cce4j.core.tensor.DType;
 import org.cce4j.core.tensor.Device;
 import picocli.CommandLine.Command;
@@ -52,6 +53,15 @@ public final class BenchLossCommand implements Callable<Integer>, MemoryHint {
     @Option(names = "--softcap", defaultValue = "0", paramLabel = "S", description = "Logit softcap (default: none).")
     float softcap;
 
+    @Option(names = "--accuracy", description = "Time the forward that also finds each row's argmax (token accuracy).")
+    boolean accuracy;
+
+    @Option(names = "--no-filter-e-grad", description = "cce: compute dE from every block, none skipped.")
+    boolean noFilterEGrad;
+
+    @Option(names = "--no-filter-c-grad", description = "cce: compute dC from every block (the CCE paper's full C).")
+    boolean noFilterCGrad;
+
     @Option(names = "--iters", defaultValue = "10", paramLabel = "K", converter = Converters.PositiveInt.class, description = "Timed iterations; the median is reported (default: ${DEFAULT-VALUE}).")
     int iters;
 
@@ -65,19 +75,31 @@ public final class BenchLossCommand implements Callable<Integer>, MemoryHint {
         }
         requireGeneratorSizes(n, d, v);
         PrintWriter out = spec.commandLine().getOut();
+        CceOptions options;
+        try {
+            options = CceOptions.defaults().withSoftcap(softcap);
+        } catch (IllegalArgumentException e) { // "softcap must be a finite number >= 0, got -1.0", under the option's name
+            throw new InvalidInputException("--softcap" + String.valueOf(e.getMessage()).replaceFirst("^softcap", ""));
+        }
+        options = options.withAccuracy(accuracy).withFilterEGrad(!noFilterEGrad).withFilterCGrad(!noFilterCGrad);
         Device device = common.chooseDevice(spec.commandLine().getErr()).device();
         for (CceImpl impl : impls) {
-            LossBenchmarkResult r = LossBenchmarks.run(impl, device, n, d, v, dtype, softcap, iters);
+            LossBenchmarkResult r = LossBenchmarks.run(impl, device, n, d, v, dtype, options, iters);
             if (json) {
                 out.println(r.toJson());
             } else {
-                out.printf(Locale.ROOT, "%-9s %-6s N=%d D=%d V=%d %s%s: forward %.2f ms, forward+backward %.2f ms, extra memory %.1f MB, loss %.5f%n",
-                        r.impl(), r.device(), n, d, v, r.dtype(), softcap > 0 ? " softcap " + softcap : "",
+                out.printf(Locale.ROOT, "%-9s %-6s N=%d D=%d V=%d %s%s%s: forward %.2f ms, forward+backward %.2f ms, extra memory %.1f MB, loss %.5f%n",
+                        r.impl(), r.device(), n, d, v, r.dtype(), softcap > 0 ? " softcap " + softcap : "", variant(),
                         r.forwardMs(), r.forwardBackwardMs(), r.extraMemoryMB(), r.loss());
             }
             out.flush();
         }
         return 0;
+    }
+
+    /** The options that change the work, as the readable line names them. */
+    private String variant() {
+        return (accuracy ? " accuracy" : "") + (noFilterEGrad ? " no-filter-e-grad" : "") + (noFilterCGrad ? " no-filter-c-grad" : "");
     }
 
     /** The benchmark inputs are drawn into Java arrays: --n × --d and --v × --d must each fit one. */

@@ -44,7 +44,8 @@ import java.util.function.UnaryOperator;
             "Computes the linear-cross-entropy loss and its gradients.",
             "Reads E [N,D], C [V,D], targets [N] (int32/int64) and optional bias [V] and weights [N] (f32, bf16 or f16);",
             "writes loss (f32 scalar; with --reduction none the sum), lse [N], nll [N] (0 where ignored),",
-            "dE [N,D], dC [V,D] and dbias [V] (with a bias), all f32 (with none, the gradients of the sum)."})
+            "dE [N,D], dC [V,D] and dbias [V] (with a bias), all f32 (with none, the gradients of the sum);",
+            "with --accuracy also correct [N] (int32: 1 where the row counts and its argmax is its target) and correct_count."})
 public final class LossCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
@@ -83,6 +84,17 @@ public final class LossCommand implements Callable<Integer> {
 
     @Option(names = "--z-loss", defaultValue = "0", paramLabel = "W", description = "Weight of the z-loss W·lse² (default: ${DEFAULT-VALUE}).")
     float zLoss;
+
+    @Option(names = "--accuracy", description = "Also write correct [N] and correct_count: whether each row's argmax (its first "
+            + "largest logit, as torch.argmax) is its target, computed inside the loss without the N×V logits.")
+    boolean accuracy;
+
+    @Option(names = "--no-filter-e-grad", description = "cce: compute dE from every block, none skipped below --filter-eps.")
+    boolean noFilterEGrad;
+
+    @Option(names = "--no-filter-c-grad", description = "cce: compute dC and dbias from every block (the CCE paper's full C); "
+            + "dE may still skip blocks.")
+    boolean noFilterCGrad;
 
     @Override
     public Integer call() throws Exception {
@@ -123,7 +135,8 @@ public final class LossCommand implements Callable<Integer> {
 
     /** The loss options, each checked by CceOptions and refused under its option's name. */
     private CceOptions options() {
-        CceOptions o = CceOptions.defaults().withReduction(reduction).withIgnoreIndex(ignoreIndex).withReturnLse(true);
+        CceOptions o = CceOptions.defaults().withReduction(reduction).withIgnoreIndex(ignoreIndex).withReturnLse(true)
+                .withAccuracy(accuracy).withFilterEGrad(!noFilterEGrad).withFilterCGrad(!noFilterCGrad);
         o = checked(o, "--shift", "shift", x -> x.withShift(shift));
         o = checked(o, "--label-smoothing", "labelSmoothing", x -> x.withLabelSmoothing(labelSmoothing));
         o = checked(o, "--z-loss", "zLossWeight", x -> x.withZLossWeight(zLoss));
@@ -152,6 +165,12 @@ public final class LossCommand implements Callable<Integer> {
             out.put("dE", hostCopy(g.dEmbeddings(), host));
             out.put("dC", hostCopy(g.dClassifier(), host));
             if (g.dBias() != null) out.put("dbias", hostCopy(g.dBias(), host));
+            if (accuracy) {
+                out.put("correct", hostCopy(f.correct(), host).reshape(n));
+                Tensor count = Tensor.of(new long[] {f.correctCount()});
+                host.add(count);
+                out.put("correct_count", count);
+            }
             host.add(out.get("loss"));
             List<TensorEntry> entries = new ArrayList<>();
             out.forEach((name, t) -> entries.add(TensorEntry.of(name, t)));

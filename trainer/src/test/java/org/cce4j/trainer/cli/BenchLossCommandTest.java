@@ -30,6 +30,30 @@ class BenchLossCommandTest {
         }
     }
 
+    /** --accuracy and the filter switches reach the measurement (its JSON says so) and leave the loss as it was. */
+    @Test
+    void accuracyAndFilterSwitchesAreMeasuredAndNamed() throws Exception {
+        ObjectMapper json = new ObjectMapper();
+        CliRun plain = CliRun.of("bench-loss", "--n", "64", "--d", "32", "--v", "1000", "--iters", "2", "--json", "--device", "cpu");
+        CliRun variant = CliRun.of("bench-loss", "--n", "64", "--d", "32", "--v", "1000", "--iters", "2", "--json", "--device", "cpu",
+                "--accuracy", "--no-filter-c-grad");
+        assertEquals(0, plain.status(), plain.err());
+        assertEquals(0, variant.status(), variant.err());
+        JsonNode p = json.readTree(plain.out().strip()), r = json.readTree(variant.out().strip());
+        assertEquals(false, p.get("accuracy").asBoolean());
+        assertEquals(true, p.get("filter_c_grad").asBoolean());
+        assertEquals(true, r.get("accuracy").asBoolean());
+        assertEquals(true, r.get("filter_e_grad").asBoolean());
+        assertEquals(false, r.get("filter_c_grad").asBoolean());
+        assertEquals(p.get("loss").asDouble(), r.get("loss").asDouble(), 0.0, "the forward's loss does not depend on these options");
+        CliRun text = CliRun.of("bench-loss", "--n", "16", "--d", "8", "--v", "100", "--iters", "1", "--device", "cpu", "--no-filter-e-grad");
+        assertEquals(0, text.status(), text.err());
+        assertTrue(text.out().contains(" no-filter-e-grad: forward "), text.out());
+        CliRun badCap = CliRun.of("bench-loss", "--n", "16", "--d", "8", "--v", "100", "--device", "cpu", "--softcap", "-1");
+        assertEquals(2, badCap.status(), badCap.err());
+        assertEquals("bench-loss: error: --softcap must be a finite number >= 0, got -1.0", badCap.errorLine());
+    }
+
     @Test
     void refusesNonPositiveSizesNamingTheOption() {
         String[][] cases = {{"--n", "0"}, {"--d", "-3"}, {"--v", "0"}, {"--iters", "0"}};

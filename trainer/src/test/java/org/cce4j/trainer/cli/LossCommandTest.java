@@ -118,6 +118,86 @@ class LossCommandTest {
         }
     }
 
+    /**
+     * --accuracy writes correct [N] (int32) and correct_count, equal to the float64 reference's first
+     * maximal index compared with the target; a third of the rows get their argmax as target, so that
+     * both answers occur, and ignored rows are 0.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"cce", "cce-exact", "baseline"})
+    void accuracyMatchesTheFloat64ArgmaxOfEachRow(String impl) throws Exception {
+        CceOptions o = CceOptions.defaults().withSoftcap(4f);
+        int[] argmax = new NaiveCrossEntropy(e, c, bias, targets, null, n, o, new double[] {1}).argmax;
+        for (int i = 0; i < n; i += 3) if (targets[i] != -100) targets[i] = argmax[i];
+        NaiveCrossEntropy ref = new NaiveCrossEntropy(e, c, bias, targets, null, n, o, new double[] {1});
+        for (int i = 0; i < n; i++) {
+            if (targets[i] != -100) assertTrue(ref.argmaxGap[i] > 1e-4, "row " + i + " is a near tie: " + ref.argmaxGap[i]);
+        }
+        assertTrue(ref.correctCount > 0 && ref.correctCount < n, "right and wrong rows: " + ref.correctCount);
+        Path in = input(true);
+        Path out = dir.resolve("acc.safetensors");
+        CliRun run = CliRun.of("loss", "--input", in.toString(), "--output", out.toString(), "--device", "cpu",
+                "--impl", impl, "--softcap", "4", "--accuracy");
+        assertEquals(0, run.status(), run.err());
+        try (SafetensorsFile f = SafetensorsFile.open(out)) {
+            assertEquals(DType.I32, f.tensor("correct").dtype());
+            long[] expected = new long[n];
+            for (int i = 0; i < n; i++) expected[i] = ref.correct[i];
+            org.junit.jupiter.api.Assertions.assertArrayEquals(expected, f.tensor("correct").toLongArray());
+            assertEquals(ref.correctCount, f.tensor("correct_count").getLong(0));
+            assertClose(new double[] {ref.loss}, f.tensor("loss").toDoubleArray(), "loss");
+        }
+        Path plain = dir.resolve("plain.safetensors");
+        assertEquals(0, CliRun.of("loss", "--input", in.toString(), "--output", plain.toString(), "--device", "cpu").status());
+        try (SafetensorsFile f = SafetensorsFile.open(plain)) {
+            assertFalse(f.contains("correct") || f.contains("correct_count"), "no accuracy outputs without --accuracy");
+        }
+    }
+
+    private double[][] gradients(Path in, String name, String... options) throws Exception {
+        Path out = dir.resolve(name + ".safetensors");
+        List<String> args = new ArrayList<>(List.of("loss", "--input", in.toString(), "--output", out.toString(), "--device", "cpu",
+                "--filter-eps", "0.1", "--reduction", "sum"));
+        args.addAll(List.of(options));
+        CliRun run = CliRun.of(args.toArray(String[]::new));
+        assertEquals(0, run.status(), run.err());
+        try (SafetensorsFile f = SafetensorsFile.open(out)) {
+            return new double[][] {f.tensor("dE").toDoubleArray(), f.tensor("dC").toDoubleArray(), f.tensor("dbias").toDoubleArray()};
+        }
+    }
+
+    /**
+     * --no-filter-c-grad: dC and dbias as cce-exact writes them (to f32 rounding), dE as cce writes it
+     * with both filters (bit for bit); --no-filter-e-grad the other way round. A spread softmax (2000
+     * entries, logits of unit variance, so most probabilities near 1/2000) and --filter-eps 0.1 make
+     * the filter visible on both sides (checked).
+     */
+    @Test
+    void eachGradientsFilterIsSwitchedOffAlone() throws Exception {
+        int rows = 64, vocab = 2000, dim = 16;
+        long[] t = new long[rows];
+        for (int i = 0; i < rows; i++) t[i] = rnd.nextInt(vocab);
+        var map = new java.util.LinkedHashMap<String, Tensor>();
+        map.put("E", tensor(gaussian(rows, dim, 0.5)));
+        map.put("C", tensor(gaussian(vocab, dim, 0.5)));
+        map.put("targets", Tensor.of(t, rows));
+        map.put("bias", tensor(gaussian(1, vocab, 0.1)).reshape(vocab));
+        Path in = write("spread.safetensors", map);
+        double[][] filtered = gradients(in, "filtered");
+        double[][] exact = gradients(in, "exact", "--impl", "cce-exact");
+        double[][] fullC = gradients(in, "fullC", "--no-filter-c-grad");
+        double[][] fullE = gradients(in, "fullE", "--no-filter-e-grad");
+        for (int side = 0; side < 2; side++) {
+            double err = RelativeError.of(exact[side], filtered[side]);
+            assertTrue(err > 1e-4, "filtering must show on side " + side + ": only " + err);
+        }
+        RelativeError.assertClose(exact[1], fullC[1], 1e-6, "dC with --no-filter-c-grad vs cce-exact");
+        RelativeError.assertClose(exact[2], fullC[2], 1e-6, "dbias with --no-filter-c-grad vs cce-exact");
+        org.junit.jupiter.api.Assertions.assertArrayEquals(filtered[0], fullC[0], "dE keeps its filter");
+        RelativeError.assertClose(exact[0], fullE[0], 1e-6, "dE with --no-filter-e-grad vs cce-exact");
+        org.junit.jupiter.api.Assertions.assertArrayEquals(filtered[1], fullE[1], "dC keeps its filter");
+    }
+
     private CliRun refused(Path in, String... extra) {
         Path out = dir.resolve("never.safetensors");
         List<String> args = new ArrayList<>(List.of("loss", "--input", in.toString(), "--output", out.toString(), "--device", "cpu"));

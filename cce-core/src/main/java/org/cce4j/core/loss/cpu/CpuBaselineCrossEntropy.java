@@ -20,7 +20,8 @@ import java.util.Arrays;
  * stores every logit (vocabulary-major blocks of 128 × N, N×V floats in all) and the backward turns
  * them into the gradient in place, then multiplies it with C and E. It shares the micro-kernel with
  * {@link CpuCutCrossEntropy}, so comparisons measure the algorithm, not the kernels. Every row's
- * lse is computed, whatever {@code returnLse} says.
+ * lse is computed, whatever {@code returnLse} says. With accuracy, one more max pass over the stored
+ * logits finds, per row, the first block that holds its maximum, and that block is searched.
  */
 public final class CpuBaselineCrossEntropy implements LinearCrossEntropy {
     private static final int VOCAB_BLOCK = 128;
@@ -74,6 +75,7 @@ public final class CpuBaselineCrossEntropy implements LinearCrossEntropy {
         float[] lse = new float[n];
         float[] targetLogit = new float[n];
         double[] logitSum = new double[n];
+        int[] argmax = o.accuracy() ? new int[n] : null;
         int chunks = Blocks.ceilDiv(n, ROW_CHUNK);
         CpuParallel.forEach(chunks, c -> {
             int i0 = c * ROW_CHUNK;
@@ -99,6 +101,7 @@ public final class CpuBaselineCrossEntropy implements LinearCrossEntropy {
                     for (int i = 0; i < len; i++) logitSum[i0 + i] += zs[i];
                 }
             }
+            if (argmax != null) firstMaxima(logits, pb.vocab, nPad, i0, len, max, argmax);
             for (int i = 0; i < len; i++) {
                 int r = i0 + i;
                 lse[r] = (float) (max[i] + Math.log(total[i]));
@@ -106,8 +109,32 @@ public final class CpuBaselineCrossEntropy implements LinearCrossEntropy {
                 if (t >= 0) targetLogit[r] = logits[t / VOCAB_BLOCK][(t % VOCAB_BLOCK) * nPad + r];
             }
         });
-        return LossAssembly.forwardResult(inputs, o, pb, lse, targetLogit, logitSum,
+        return LossAssembly.forwardResult(inputs, o, pb, lse, targetLogit, logitSum, argmax,
                 new Saved(ops, logits, eRows, nPad, dimPad, lse, targetLogit));
+    }
+
+    /**
+     * argmax[i0 + i] = the first vocabulary index whose logit equals the row's maximum max[i]: blocks
+     * in increasing order, each one's per-row maximum by the vector kernel, and a search of the first
+     * block that reaches it.
+     */
+    private void firstMaxima(float[][] logits, int vocab, int nPad, int i0, int len, float[] max, int[] argmax) {
+        float[] blockMax = new float[len];
+        boolean[] found = new boolean[len];
+        int left = len;
+        for (int b = 0; b < logits.length && left > 0; b++) {
+            int vbw = Math.min(VOCAB_BLOCK, vocab - b * VOCAB_BLOCK);
+            Arrays.fill(blockMax, Float.NEGATIVE_INFINITY);
+            for (int j = 0; j < vbw; j++) k.maxInto(logits[b], j * nPad + i0, blockMax, len);
+            for (int i = 0; i < len; i++) {
+                if (found[i] || blockMax[i] != max[i]) continue;
+                int j = 0;
+                while (logits[b][j * nPad + i0 + i] != max[i]) j++;
+                argmax[i0 + i] = b * VOCAB_BLOCK + j;
+                found[i] = true;
+                left--;
+            }
+        }
     }
 
     @Override

@@ -21,10 +21,12 @@ import java.util.stream.IntStream;
  * <pre>
  * forward, per (row group, vocab group) task of the LatinSchedule:
  *   Eᵀ of the group → scratch once;  for each vocab block: C rows → scratch, tile = C·Eᵀ (+b, softcap),
- *   online max / Σexp per row, the target's logit, Σz (smoothing), Σz per vocab entry (sorting)
+ *   online max / Σexp per row, the target's logit, Σz (smoothing), Σz per vocab entry (sorting),
+ *   with accuracy the first index of each row's maximum (searched only in blocks that raise the max)
  * backward, same tasks, the vocabulary in sorted order:
  *   recompute the tile, q = softmax·(1 + 2λ·lse) − α/V − (1−α)·onehot,
- *   skip 4-row / 4-entry strips whose |q| < filterEps, g = q · upstream · w (· softcap'),
+ *   skip 4-row strips (dE, with filterEGrad) / 4-entry strips (dC, with filterCGrad) whose |q| < filterEps,
+ *   g = q · upstream · w (· softcap'),
  *   dE(group) += g·C (kept in scratch until the task ends),  dC(block) += gᵀ·E,  dBias += Σ g
  * </pre>
  * Memory beyond inputs and gradients: O(N + V) statistics and O(threads × block) scratch.
@@ -62,7 +64,7 @@ public final class CpuCutCrossEntropy implements LinearCrossEntropy {
         CceProblem pb = CceProblem.of(inputs, o);
         F32Operands ops = F32Operands.of(inputs);
         int[] rows = o.returnLse() ? IntStream.range(0, pb.rows).toArray() : pb.countingRows;
-        boolean sortVocab = !exact && o.vocabSorting() && pb.countingRows.length > 0
+        boolean sortVocab = !exact && o.vocabSorting() && pb.countingRows.length > 0 && (o.filterEGrad() || o.filterCGrad())
                 && o.effectiveFilterEps(pb.inputEpsilon) >= MIN_EPS_FOR_SORTING;
 
         float[] rowMax = new float[pb.rows];
@@ -71,21 +73,23 @@ public final class CpuCutCrossEntropy implements LinearCrossEntropy {
         double[] rowLogitSum = new double[pb.rows];
         float[] targetLogit = new float[pb.rows];
         double[] vocabLogitSum = sortVocab ? new double[pb.vocab] : null;
+        int[] argmax = o.accuracy() ? new int[pb.rows] : null;
+        if (argmax != null) Arrays.fill(argmax, Integer.MAX_VALUE);
 
         if (rows.length > 0) {
             CceBlocking bl = CceBlocking.of(rows.length, pb.vocab, pb.dim, k.nr(), CpuParallel.threads());
             LatinSchedule.run(bl.rowGroups(), bl.vocabGroups(), (rg, vg) -> forwardTask(bl, pb, o, ops, rows, rg, vg,
-                    rowMax, rowSumExp, rowLogitSum, targetLogit, vocabLogitSum));
+                    rowMax, rowSumExp, rowLogitSum, targetLogit, vocabLogitSum, argmax));
         }
         float[] lse = LossAssembly.nanArray(pb.rows);
         for (int r : rows) lse[r] = (float) (rowMax[r] + Math.log(rowSumExp[r]));
         int[] order = sortVocab ? sortedByAverageLogit(vocabLogitSum) : null;
-        return LossAssembly.forwardResult(inputs, o, pb, lse, targetLogit, rowLogitSum, new Saved(ops, lse, order));
+        return LossAssembly.forwardResult(inputs, o, pb, lse, targetLogit, rowLogitSum, argmax, new Saved(ops, lse, order));
     }
 
     private void forwardTask(CceBlocking bl, CceProblem pb, CceOptions o, F32Operands ops, int[] rows, int rg, int vg,
                              float[] rowMax, double[] rowSumExp, double[] rowLogitSum, float[] targetLogit,
-                             double[] vocabLogitSum) {
+                             double[] vocabLogitSum, int[] argmax) {
         int nr = k.nr();
         int from = bl.rowFrom(rg);
         int n = bl.rowTo(rg) - from;
@@ -99,6 +103,7 @@ public final class CpuCutCrossEntropy implements LinearCrossEntropy {
         float[] runMax = s.colA, blockSum = s.colB, blockMax = s.colC, blockLogitSum = s.colD, counts = s.colE;
         double[] runSum = new double[n];
         double[] logitSum = new double[n];
+        int[] runArg = argmax == null ? null : new int[n];
         Arrays.fill(runMax, 0, n, Float.NEGATIVE_INFINITY);
         Arrays.fill(runMax, n, nPad, 0f); // padded columns: any finite shift
         for (int i = 0; i < nPad; i++) counts[i] = i < n && pb.targetOfRow[rows[from + i]] >= 0 ? 1f : 0f;
@@ -114,6 +119,7 @@ public final class CpuCutCrossEntropy implements LinearCrossEntropy {
 
             Arrays.fill(blockMax, 0, n, Float.NEGATIVE_INFINITY);
             for (int j = 0; j < vbw; j++) k.maxInto(z, j * nPad, blockMax, n);
+            if (runArg != null) firstMaxima(z, nPad, n, vbw, p0, blockMax, runMax, runArg);
             for (int i = 0; i < n; i++) {
                 if (blockMax[i] > runMax[i]) {
                     runSum[i] *= Math.exp((double) runMax[i] - blockMax[i]);
@@ -139,9 +145,28 @@ public final class CpuCutCrossEntropy implements LinearCrossEntropy {
         for (int i = 0; i < n; i++) {
             int r = rows[from + i];
             float m = Math.max(rowMax[r], runMax[i]);
+            // vocabulary groups meet in any order: the larger maximum wins, a tie goes to the smaller index
+            if (argmax != null && (runMax[i] > rowMax[r] || (runMax[i] == rowMax[r] && runArg[i] < argmax[r]))) argmax[r] = runArg[i];
             rowSumExp[r] = rowSumExp[r] * Math.exp((double) rowMax[r] - m) + runSum[i] * Math.exp((double) runMax[i] - m);
             rowMax[r] = m;
             rowLogitSum[r] += logitSum[i];
+        }
+    }
+
+    /**
+     * For every row whose block maximum beats its running maximum (blocks come in increasing vocabulary
+     * order, so an equal maximum keeps the earlier index): the first entry of the block that holds it.
+     * Few blocks raise a row's maximum, so this costs O(vbw) for few (row, block) pairs.
+     */
+    private static void firstMaxima(float[] z, int nPad, int n, int vbw, int p0, float[] blockMax, float[] runMax, int[] runArg) {
+        for (int i = 0; i < n; i++) {
+            if (!(blockMax[i] > runMax[i])) continue;
+            for (int j = 0; j < vbw; j++) {
+                if (z[j * nPad + i] == blockMax[i]) {
+                    runArg[i] = p0 + j;
+                    break;
+                }
+            }
         }
     }
 
@@ -178,18 +203,20 @@ public final class CpuCutCrossEntropy implements LinearCrossEntropy {
             position = new int[pb.vocab];
             for (int p = 0; p < order.length; p++) position[order[p]] = p;
         }
-        float eps = exact ? 0f : o.effectiveFilterEps(pb.inputEpsilon);
+        float epsE = exact ? 0f : o.embeddingFilterEps(pb.inputEpsilon);
+        float epsC = exact ? 0f : o.classifierFilterEps(pb.inputEpsilon);
         float[] dBias = out.dBias() != null ? new float[pb.vocab] : null;
         CceBlocking bl = CceBlocking.of(rows.length, pb.vocab, pb.dim, k.nr(), CpuParallel.threads());
         int[] positions = position;
         LatinSchedule.run(bl.rowGroups(), bl.vocabGroups(), (rg, vg) -> backwardTask(bl, pb, o, sv, rows, rg, vg,
-                order, positions, rowScale, eps, out, dBias));
+                order, positions, rowScale, epsE, epsC, out, dBias));
         if (dBias != null) LossAssembly.addInto(dBias, out.dBias());
         return out;
     }
 
     private void backwardTask(CceBlocking bl, CceProblem pb, CceOptions o, Saved sv, int[] rows, int rg, int vg,
-                              int[] order, int[] position, float[] rowScale, float eps, CceGradients out, float[] dBias) {
+                              int[] order, int[] position, float[] rowScale, float epsE, float epsC, CceGradients out,
+                              float[] dBias) {
         int nr = k.nr();
         int from = bl.rowFrom(rg);
         int n = bl.rowTo(rg) - from;
@@ -245,7 +272,7 @@ public final class CpuCutCrossEntropy implements LinearCrossEntropy {
                 int t = targetPos[i] - p0;
                 if (t >= 0 && t < vbw) z[t * nPad + i] -= 1f - alpha;
             }
-            boolean anyRows = markSkips(z, n, nPad, vbw, eps, rowMaxQ, s.rowA, skipRows, skipVocab);
+            boolean anyWork = markSkips(z, n, nPad, vbw, epsE, epsC, rowMaxQ, s.rowA, skipRows, skipVocab, wantDE, wantDC);
 
             // g = q · upstream · weight (· softcap')
             for (int j = 0; j < vbw; j++) {
@@ -253,7 +280,7 @@ public final class CpuCutCrossEntropy implements LinearCrossEntropy {
                 if (cap > 0) k.mul(z, j * nPad, s.facT, j * nPad, nPad);
                 if (dBias != null) dBias[order == null ? p0 + j : order[p0 + j]] += k.sum(z, j * nPad, n);
             }
-            if (!anyRows) continue;
+            if (!anyWork) continue;
             if (wantDE) {
                 for (int dp = 0; dp < dimPad; dp += nr) {
                     for (int it = 0; it * CpuKernels.MR < n; it++) {
@@ -288,34 +315,33 @@ public final class CpuCutCrossEntropy implements LinearCrossEntropy {
     }
 
     /**
-     * Marks the 4-row strips (for dE) and 4-entry strips (for dC) of the block whose every |q| is
-     * below eps; with eps = 0 nothing is skipped. Returns false when the whole block is skipped.
+     * Marks the 4-row strips (for dE, below epsE) and 4-entry strips (for dC, below epsC) of the block
+     * whose every |q| is below that side's eps; an eps of 0 skips nothing on its side. Returns false
+     * when nothing is left to compute for the gradients asked for.
      */
-    private boolean markSkips(float[] q, int n, int nPad, int vbw, float eps, float[] rowMaxQ, float[] vocabMaxQ,
-                              boolean[] skipRows, boolean[] skipVocab) {
+    private boolean markSkips(float[] q, int n, int nPad, int vbw, float epsE, float epsC, float[] rowMaxQ, float[] vocabMaxQ,
+                              boolean[] skipRows, boolean[] skipVocab, boolean wantDE, boolean wantDC) {
         int mr = CpuKernels.MR;
-        if (eps <= 0) {
-            Arrays.fill(skipRows, false);
-            Arrays.fill(skipVocab, false);
-            return true;
+        if (epsE > 0) Arrays.fill(rowMaxQ, 0, n, 0f);
+        if (epsE > 0 || epsC > 0) {
+            for (int j = 0; j < vbw; j++) {
+                if (epsE > 0) k.absMaxInto(q, j * nPad, rowMaxQ, n);
+                if (epsC > 0) vocabMaxQ[j] = k.absMax(q, j * nPad, n);
+            }
         }
-        Arrays.fill(rowMaxQ, 0, n, 0f);
-        for (int j = 0; j < vbw; j++) {
-            k.absMaxInto(q, j * nPad, rowMaxQ, n);
-            vocabMaxQ[j] = k.absMax(q, j * nPad, n);
-        }
-        boolean any = false;
+        boolean work = false;
         for (int it = 0; it * mr < n; it++) {
             float m = 0;
-            for (int i = it * mr; i < Math.min(n, it * mr + mr); i++) m = Math.max(m, rowMaxQ[i]);
-            skipRows[it] = m < eps;
-            any |= !skipRows[it];
+            if (epsE > 0) for (int i = it * mr; i < Math.min(n, it * mr + mr); i++) m = Math.max(m, rowMaxQ[i]);
+            skipRows[it] = epsE > 0 && m < epsE;
+            work |= wantDE && !skipRows[it];
         }
         for (int jt = 0; jt * mr < vbw; jt++) {
             float m = 0;
-            for (int j = jt * mr; j < Math.min(vbw, jt * mr + mr); j++) m = Math.max(m, vocabMaxQ[j]);
-            skipVocab[jt] = m < eps;
+            if (epsC > 0) for (int j = jt * mr; j < Math.min(vbw, jt * mr + mr); j++) m = Math.max(m, vocabMaxQ[j]);
+            skipVocab[jt] = epsC > 0 && m < epsC;
+            work |= wantDC && !skipVocab[jt];
         }
-        return any;
+        return work;
     }
 }

@@ -24,9 +24,10 @@ final class LossAssembly {
      * @param lse          per row, NaN where not computed
      * @param targetLogit  per row: softcapped logit of the target (rows that count)
      * @param logitSum     per row: Σ_j z_j (only read with label smoothing)
+     * @param argmax       per row: the first index of its largest logit (rows that count), or null without accuracy
      */
     static CceForward forwardResult(CceInputs inputs, CceOptions o, CceProblem pb, float[] lse, float[] targetLogit,
-                                    double[] logitSum, Object saved) {
+                                    double[] logitSum, int[] argmax, Object saved) {
         float alpha = o.labelSmoothing();
         float lambda = o.zLossWeight();
         float[] token = new float[pb.rows];
@@ -43,7 +44,17 @@ final class LossAssembly {
         Tensor tokenLoss = Tensor.of(token, pb.leadingShape);
         Tensor lseTensor = Tensor.of(lse, pb.leadingShape);
         Tensor loss = o.reduction() == Reduction.NONE ? tokenLoss : Tensor.scalar(lossValue);
-        return new CceForward(inputs, o, pb, loss, tokenLoss, lseTensor, lossValue, saved);
+        if (argmax == null) return new CceForward(inputs, o, pb, loss, tokenLoss, lseTensor, lossValue, saved);
+        int[] correct = new int[pb.rows];
+        long count = 0;
+        for (int r : pb.countingRows) {
+            if (argmax[r] == pb.targetOfRow[r]) {
+                correct[r] = 1;
+                count++;
+            }
+        }
+        return new CceForward(inputs, o, pb, loss, tokenLoss, lseTensor, lossValue, Tensor.of(correct, pb.leadingShape),
+                count, saved);
     }
 
     /** Fresh gradients (dBias only with a bias), or the caller's, checked. */

@@ -17,7 +17,9 @@ import java.util.List;
  *   cce_dense.cu           the gradient block of the dense (cuBLAS) backward
  * </pre>
  * The vocabulary is cut into S splits of whole 256-entry tiles, S chosen so that the CTAs fill
- * whole waves of the device ({@link #splits}).
+ * whole waves of the device ({@link #splits}). The forwards that also find each row's argmax
+ * (accuracy) are the same sources built with CCE_ACCURACY=1, compiled the first time they are
+ * asked for ({@link #forwardModule}), so a forward without accuracy runs exactly its usual code.
  */
 final class CceKernels {
     static final int TILE_ROWS = 64, TILE_VOCAB = 256;
@@ -46,6 +48,17 @@ final class CceKernels {
     /** The mma.sync backward applies: sm_80+, 2-byte elements, 16-byte aligned rows (cp.async). */
     boolean useMmaBackward(long e, long c, int dim) {
         return mma != null && dim % 8 == 0 && (e & 15) == 0 && (c & 15) == 0;
+    }
+
+    /**
+     * The module of the forward kernel: {@code cce_forward_wgmma.cu} ({@code wgmma}, clusters of two
+     * CTAs with {@code pairs}) or {@code cce_simt.cu}, built with CCE_ACCURACY=1 when {@code accuracy}.
+     */
+    CudaModule forwardModule(boolean wgmma, boolean pairs, boolean accuracy) {
+        if (!accuracy) return wgmma ? (pairs ? wgmmaCluster() : this.wgmma) : simt;
+        List<String> defs = new java.util.ArrayList<>(List.of("CCE_ELEM=" + code(elem), "CCE_ACCURACY=1"));
+        if (wgmma && pairs) defs.add("CCE_CLUSTER=2");
+        return dev.module(wgmma ? "cce_forward_wgmma.cu" : "cce_simt.cu", defs);
     }
 
     /** Whether the forward pairs row blocks into clusters of two that share C's k-slices (TMA multicast). */

@@ -22,7 +22,8 @@ import java.util.List;
  * The materialized baseline on cuBLAS, as PyTorch's {@code cross_entropy(E @ C.T)} computes it:
  * <pre>
  * forward:  logits[N×V] f32 = E·Cᵀ (cublasGemmEx, f32 accumulation)
- *           baseline_forward_rows: +bias, softcap in place; row max, Σexp, Σz, target logit → cce_merge
+ *           baseline_forward_rows: +bias, softcap in place; row max, Σexp, Σz, target logit (and with
+ *           accuracy the first index of the row's maximum) → cce_merge
  * backward: baseline_backward_rows: the logits become g = ∂loss/∂z in place (f32)
  *           for bf16/f16 inputs g is stored once more in that type (scaled into range) for cuBLAS
  *           dE += g·C, dC += gᵀ·E (cublasGemmEx, beta = 1), dBias += Σ_rows g
@@ -37,10 +38,12 @@ public final class CudaBaselineCrossEntropy implements LinearCrossEntropy {
         this.device = device;
     }
 
-    private record Saved(CudaOperands ops, Tensor logits, DeviceBuffer lseAll, DeviceBuffer targetZ, Tensor lossSum) implements AutoCloseable {
+    private record Saved(CudaOperands ops, Tensor logits, DeviceBuffer lseAll, DeviceBuffer targetZ, Tensor lossSum,
+                         DeviceBuffer correctCount) implements AutoCloseable {
         @Override
         public void close() {
             if (lossSum != null) lossSum.close();
+            if (correctCount != null) correctCount.close();
             logits.close();
             lseAll.close();
             targetZ.close();
@@ -68,21 +71,26 @@ public final class CudaBaselineCrossEntropy implements LinearCrossEntropy {
             boolean smoothing = o.labelSmoothing() != 0;
             DeviceBuffer targetZ = dev.buffer(4L * n), lseAll = dev.buffer(4L * n);
             dev.memset(targetZ.pointer(), (byte) 0, 4L * n);
+            boolean accuracy = o.accuracy();
             try (DeviceBuffer rowMax = dev.buffer(4L * n); DeviceBuffer rowSum = dev.buffer(4L * n);
-                 DeviceBuffer rowLsum = dev.buffer(4L * n)) {
+                 DeviceBuffer rowLsum = dev.buffer(4L * n); DeviceBuffer rowArg = accuracy ? dev.buffer(4L * n) : null) {
+                long arg = rowArg == null ? 0L : rowArg.pointer();
                 base.kernel("baseline_forward_rows").launch(n, 1, 256, 0, logits.address(), ops.bias, ops.target,
-                        n, v, o.softcap(), smoothing ? 1 : 0, rowMax.pointer(), rowSum.pointer(), rowLsum.pointer(), targetZ.pointer());
+                        n, v, o.softcap(), smoothing ? 1 : 0, rowMax.pointer(), rowSum.pointer(), rowLsum.pointer(), targetZ.pointer(),
+                        arg);
                 Tensor lse = dev.empty(DType.F32, pb.leadingShape);
                 Tensor tokenLoss = dev.empty(DType.F32, pb.leadingShape);
+                Tensor correct = accuracy ? dev.empty(DType.I32, pb.leadingShape) : null;
                 rows.kernel("cce_merge").launch(CceKernels.ceilDiv(n, 256), 1, 256, 0,
                         rowMax.pointer(), rowSum.pointer(), smoothing ? rowLsum.pointer() : 0L, 1, n, v, ops.target,
                         ops.weight, targetZ.pointer(), o.labelSmoothing(), o.zLossWeight(), 1,
-                        lseAll.pointer(), lse.address(), tokenLoss.address());
+                        lseAll.pointer(), lse.address(), tokenLoss.address(), arg, CudaOperands.address(correct));
+                DeviceBuffer count = accuracy ? CudaOperands.countCorrect(dev, rows, correct, n) : null;
                 Tensor reduced = CudaOperands.reducedLoss(dev, rows, pb, o, tokenLoss.address(), ops.target);
                 boolean none = o.reduction() == Reduction.NONE;
                 Tensor loss = none ? tokenLoss : reduced;
-                return new CceForward(in, o, pb, loss, tokenLoss, lse, CudaOperands.valueOf(dev, reduced),
-                        new Saved(ops, logits, lseAll, targetZ, none ? reduced : null));
+                return new CceForward(in, o, pb, loss, tokenLoss, lse, CudaOperands.valueOf(dev, reduced), correct,
+                        CudaOperands.countOf(dev, count), new Saved(ops, logits, lseAll, targetZ, none ? reduced : null, count));
             }
         } catch (RuntimeException e) {
             ops.close();

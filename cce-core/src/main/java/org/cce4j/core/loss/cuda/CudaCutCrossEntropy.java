@@ -32,9 +32,13 @@ import java.util.concurrent.ConcurrentHashMap;
  *                   {@link #DENSE_FRACTION} of the tiles are active (always in exact mode)
  *           cce_target_backward → the one-hot part, O(N·D)
  * </pre>
- * {@code exact} (cce-exact) skips nothing. Vocabulary sorting is not needed on this path: the
- * skip test works per tile from what the forward measured, whatever the order; the option is accepted
- * and has no effect. Extra device memory: O(S·N + (N/64)·(V/256)) floats, plus the dense path's chunk
+ * {@code exact} (cce-exact) skips nothing. With {@code filterEGrad} or {@code filterCGrad} off, that
+ * gradient is computed over every tile (dense unless the tiles are forced) while the other still
+ * takes the planned tiles; where both would be dense, one dense pass computes both
+ * ({@link BackwardPlan} decides the passes). Vocabulary
+ * sorting is not needed on this path: the skip test works per tile from what the forward measured,
+ * whatever the order; the option is accepted and has no effect. With accuracy the forward kernel
+ * is the CCE_ACCURACY=1 build, which also keeps each (row, split)'s first maximal index for cce_merge. Extra device memory: O(S·N + (N/64)·(V/256)) floats, plus the dense path's chunk
  * of logits (128 MiB at most by default).
  */
 public final class CudaCutCrossEntropy implements LinearCrossEntropy {
@@ -86,10 +90,11 @@ public final class CudaCutCrossEntropy implements LinearCrossEntropy {
     }
 
     private record Saved(CudaOperands ops, CceKernels k, DeviceBuffer lseAll, DeviceBuffer targetZ, DeviceBuffer tileMax,
-                         int groups, int vocabTiles, Tensor lossSum) implements AutoCloseable {
+                         int groups, int vocabTiles, Tensor lossSum, DeviceBuffer correctCount) implements AutoCloseable {
         @Override
         public void close() {
             if (lossSum != null) lossSum.close();
+            if (correctCount != null) correctCount.close();
             lseAll.close();
             targetZ.close();
             tileMax.close();
@@ -107,7 +112,9 @@ public final class CudaCutCrossEntropy implements LinearCrossEntropy {
         CudaDevice dev = CudaDevice.get(device);
         StageTimer trace = StageTimer.start(dev, "cce forward");
         CudaOperands ops = null;
-        DeviceBuffer partMax = null, partSum = null, partLsum = null, targetZ = null, tileMax = null, lseAll = null;
+        DeviceBuffer partMax = null, partSum = null, partLsum = null, partArg = null, targetZ = null, tileMax = null, lseAll = null,
+                correctCount = null;
+        Tensor correct = null;
         boolean handedOver = false;
         try {
             // The tensor-core kernel needs E, C, the bias and the sizes, not the targets: it is queued
@@ -127,6 +134,7 @@ public final class CudaCutCrossEntropy implements LinearCrossEntropy {
             int vt = CceKernels.ceilDiv(v, CceKernels.TILE_VOCAB);
             int groups = CceKernels.ceilDiv(n, CceKernels.TILE_ROWS);
             boolean smoothing = o.labelSmoothing() != 0;
+            boolean accuracy = o.accuracy();
             boolean wg = k.useWgmma(e, c, d);
             int blocks = wg ? CceKernels.ceilDiv(n, CceKernels.WG_ROWS) : groups;
             int splits = CceKernels.splitsFor(blocks, vt, wg ? dev.multiprocessors() : 2 * dev.multiprocessors());
@@ -135,10 +143,12 @@ public final class CudaCutCrossEntropy implements LinearCrossEntropy {
             partMax = dev.buffer(4L * splits * n);
             partSum = dev.buffer(4L * splits * n);
             partLsum = smoothing ? dev.buffer(4L * splits * n) : null;
+            partArg = accuracy ? dev.buffer(4L * splits * n) : null;
             targetZ = dev.buffer(4L * n);
             tileMax = dev.buffer(4L * groups * vt);
             lseAll = dev.buffer(4L * n);
             long pl = partLsum == null ? 0L : partLsum.pointer();
+            long pa = partArg == null ? 0L : partArg.pointer();
             StageTimer.mark(trace, "buffers");
             if (wg) {
                 if (!early) dev.memset(targetZ.pointer(), (byte) 0, 4L * n);
@@ -147,15 +157,15 @@ public final class CudaCutCrossEntropy implements LinearCrossEntropy {
                 try (Arena a = Arena.ofConfined()) {
                     MemorySegment mapE = dev.tensorMap2d(a, elem, e, n, d, 128, 64);
                     MemorySegment mapC = dev.tensorMap2d(a, elem, c, v, d, pairs ? 128 : 256, 64);
-                    (pairs ? k.wgmmaCluster() : k.wgmma).kernel("cce_forward_wgmma").launch(blocks, splits, CceKernels.WG_THREADS, CceKernels.WG_SMEM,
-                            mapE, mapC, bias, early ? 0L : ops.target, n, v, d, o.softcap(), smoothing ? 1 : 0, perSplit,
-                            partMax.pointer(), partSum.pointer(), pl, targetZ.pointer(), tileMax.pointer());
+                    k.forwardModule(true, pairs, accuracy).kernel("cce_forward_wgmma").launch(blocks, splits, CceKernels.WG_THREADS,
+                            CceKernels.WG_SMEM, mapE, mapC, bias, early ? 0L : ops.target, n, v, d, o.softcap(), smoothing ? 1 : 0,
+                            perSplit, partMax.pointer(), partSum.pointer(), pl, targetZ.pointer(), tileMax.pointer(), pa);
                 }
             } else {
                 dev.memset(targetZ.pointer(), (byte) 0, 4L * n);
-                k.simt.kernel("cce_forward_simt").launch(blocks, splits, 256, 0,
+                k.forwardModule(false, false, accuracy).kernel("cce_forward_simt").launch(blocks, splits, 256, 0,
                         e, c, bias, ops.target, n, v, d, o.softcap(), smoothing ? 1 : 0, perSplit,
-                        partMax.pointer(), partSum.pointer(), pl, targetZ.pointer(), tileMax.pointer());
+                        partMax.pointer(), partSum.pointer(), pl, targetZ.pointer(), tileMax.pointer(), pa);
             }
             StageTimer.mark(trace, "kernel");
             if (early) {
@@ -167,23 +177,27 @@ public final class CudaCutCrossEntropy implements LinearCrossEntropy {
             CceProblem pb = ops.problem;
             Tensor lse = dev.empty(DType.F32, pb.leadingShape);
             Tensor tokenLoss = dev.empty(DType.F32, pb.leadingShape);
+            if (accuracy) correct = dev.empty(DType.I32, pb.leadingShape);
             k.rows.kernel("cce_merge").launch(CceKernels.ceilDiv(n, 256), 1, 256, 0,
                     partMax.pointer(), partSum.pointer(), pl, splits, n, v, ops.target, ops.weight,
                     targetZ.pointer(), o.labelSmoothing(), o.zLossWeight(), o.returnLse() ? 1 : 0,
-                    lseAll.pointer(), lse.address(), tokenLoss.address());
+                    lseAll.pointer(), lse.address(), tokenLoss.address(), pa, CudaOperands.address(correct));
+            if (accuracy) correctCount = CudaOperands.countCorrect(dev, k.rows, correct, n);
             StageTimer.mark(trace, "merge");
             Tensor reduced = CudaOperands.reducedLoss(dev, k.rows, pb, o, tokenLoss.address(), ops.target);
             StageTimer.mark(trace, "reduce");
             boolean none = o.reduction() == Reduction.NONE;
             Tensor loss = none ? tokenLoss : reduced;
-            CceForward f = new CceForward(in, o, pb, loss, tokenLoss, lse, CudaOperands.valueOf(dev, reduced),
-                    new Saved(ops, k, lseAll, targetZ, tileMax, groups, vt, none ? reduced : null));
+            CceForward f = new CceForward(in, o, pb, loss, tokenLoss, lse, CudaOperands.valueOf(dev, reduced), correct,
+                    CudaOperands.countOf(dev, correctCount),
+                    new Saved(ops, k, lseAll, targetZ, tileMax, groups, vt, none ? reduced : null, correctCount));
             handedOver = true;
             return f;
         } finally {
-            for (DeviceBuffer b : new DeviceBuffer[] {partMax, partSum, partLsum}) if (b != null) b.close();
+            for (DeviceBuffer b : new DeviceBuffer[] {partMax, partSum, partLsum, partArg}) if (b != null) b.close();
             if (!handedOver) {
-                for (DeviceBuffer b : new DeviceBuffer[] {targetZ, tileMax, lseAll}) if (b != null) b.close();
+                for (DeviceBuffer b : new DeviceBuffer[] {targetZ, tileMax, lseAll, correctCount}) if (b != null) b.close();
+                if (correct != null) correct.close();
                 if (ops != null) ops.close();
             }
             if (trace != null) trace.close();
@@ -225,7 +239,11 @@ public final class CudaCutCrossEntropy implements LinearCrossEntropy {
         long dE = CudaOperands.address(out.dEmbeddings()), dC = CudaOperands.address(out.dClassifier()),
                 dB = CudaOperands.address(out.dBias());
         float alphaOverV = o.labelSmoothing() / v;
+        // each gradient is "filtered" (only the planned tiles) or "full" (every tile): filterEGrad for dE,
+        // filterCGrad for dC and dBias; with neither filtered there is no plan and every tile is active
         float eps = exact ? 0f : o.effectiveFilterEps(pb.inputEpsilon);
+        boolean filterE = eps > 0 && o.filterEGrad(), filterC = eps > 0 && o.filterCGrad();
+        if (!filterE && !filterC) eps = 0f;
         CceKernels k = sv.k();
         int tiles = sv.groups() * sv.vocabTiles();
         try (DeviceBuffer sc = dev.uploadFloats(scale)) {
@@ -246,31 +264,20 @@ public final class CudaCutCrossEntropy implements LinearCrossEntropy {
                     }
                 }
                 StageTimer.mark(trace, "plan");
-                boolean dense = path == BackwardPath.DENSE
-                        || (path == BackwardPath.AUTO && (exact || count >= DENSE_FRACTION * tiles));
+                BackwardPlan plan = BackwardPlan.of(path, exact, filterE, filterC, count, tiles, dE, dC, dB);
                 lastActiveTiles = count;
                 lastTotalTiles = tiles;
-                lastDense = dense;
-                long listPtr = list == null ? 0L : list.pointer();
-                if (count > 0 && (dE != 0 || dC != 0 || dB != 0)) {
-                    float gScale = CudaOperands.largestScale(scale);
-                    if (gScale == 0f) {
-                        // every row's upstream is 0: the tiles contribute nothing
-                    } else if (dense) {
-                        CceDenseBackward.run(dev, k, ops.elem, ops.e, ops.c, ops.bias, sv.lseAll().pointer(), sc.pointer(),
-                                n, v, d, o.softcap(), o.zLossWeight(), alphaOverV, gScale, dE, dC, dB, denseWorkspaceBytes);
-                    } else if (k.useMmaBackward(ops.e, ops.c, d)) {
-                        k.mma.kernel("cce_backward_mma").launch(count, 1, 256, CceKernels.BACKWARD_MMA_SMEM,
-                                ops.e, ops.c, ops.bias, sv.lseAll().pointer(), sc.pointer(), n, v, d, o.softcap(),
-                                o.zLossWeight(), alphaOverV, 1f / gScale, gScale, listPtr, sv.vocabTiles(), dE, dC, dB,
-                                ((dE | dC) & 7) == 0 ? 1 : 0);
-                    } else {
-                        k.simt.kernel("cce_backward_simt").launch(count, 1, 256, CceKernels.BACKWARD_SMEM,
-                                ops.e, ops.c, ops.bias, sv.lseAll().pointer(), sc.pointer(), n, v, d, o.softcap(),
-                                o.zLossWeight(), alphaOverV, listPtr, sv.vocabTiles(), dE, dC, dB);
+                lastDense = plan.anyDense();
+                float gScale = CudaOperands.largestScale(scale);
+                if (gScale != 0f) { // else every row's upstream is 0: the tiles contribute nothing
+                    BackwardPass pass = new BackwardPass(dev, k, ops, sv, sc.pointer(), o, n, v, d, alphaOverV, gScale,
+                            denseWorkspaceBytes);
+                    for (BackwardPlan.Pass p : plan.passes()) {
+                        if (p.everyTile() || list == null) pass.run(p.sides(), p.dense(), 0L, tiles);
+                        else pass.run(p.sides(), p.dense(), list.pointer(), count);
                     }
                 }
-                if (trace != null) StageTimer.mark(trace, (dense ? "dense " : "tiles ") + count + "/" + tiles);
+                if (trace != null) StageTimer.mark(trace, (lastDense ? "dense " : "tiles ") + count + "/" + tiles);
                 k.rows.kernel("cce_target_backward").launch(CceKernels.ceilDiv(n, 8), 1, 256, 0,
                         ops.e, ops.c, ops.target, sv.targetZ().pointer(), sc.pointer(), n, d, o.softcap(),
                         1f - o.labelSmoothing(), dE, dC, dB);
@@ -284,9 +291,30 @@ public final class CudaCutCrossEntropy implements LinearCrossEntropy {
         return out;
     }
 
+    /** What every pass of one backward shares, and one pass over the active tiles (a list, or every tile). */
+    private record BackwardPass(CudaDevice dev, CceKernels k, CudaOperands ops, Saved sv, long scale, CceOptions o,
+                                int n, int v, int d, float alphaOverV, float gScale, long denseWorkspaceBytes) {
+        void run(BackwardPlan.Sides sides, boolean dense, long tileList, int tileCount) {
+            if (dense) {
+                CceDenseBackward.run(dev, k, ops.elem, ops.e, ops.c, ops.bias, sv.lseAll().pointer(), scale,
+                        n, v, d, o.softcap(), o.zLossWeight(), alphaOverV, gScale, sides.dE(), sides.dC(), sides.dB(),
+                        denseWorkspaceBytes);
+            } else if (k.useMmaBackward(ops.e, ops.c, d)) {
+                k.mma.kernel("cce_backward_mma").launch(tileCount, 1, 256, CceKernels.BACKWARD_MMA_SMEM,
+                        ops.e, ops.c, ops.bias, sv.lseAll().pointer(), scale, n, v, d, o.softcap(),
+                        o.zLossWeight(), alphaOverV, 1f / gScale, gScale, tileList, sv.vocabTiles(), sides.dE(), sides.dC(),
+                        sides.dB(), ((sides.dE() | sides.dC()) & 7) == 0 ? 1 : 0);
+            } else {
+                k.simt.kernel("cce_backward_simt").launch(tileCount, 1, 256, CceKernels.BACKWARD_SMEM,
+                        ops.e, ops.c, ops.bias, sv.lseAll().pointer(), scale, n, v, d, o.softcap(),
+                        o.zLossWeight(), alphaOverV, tileList, sv.vocabTiles(), sides.dE(), sides.dC(), sides.dB());
+            }
+        }
+    }
+
     /** Tiles the last backward's plan found active (the tiled path visits those), and how many there are. */
     public volatile int lastActiveTiles, lastTotalTiles;
-    /** Whether the last backward took the dense (cuBLAS) path. */
+    /** Whether the last backward took the dense (cuBLAS) path for some gradient. */
     public volatile boolean lastDense;
 
     private void requireDevice(CceInputs in) {

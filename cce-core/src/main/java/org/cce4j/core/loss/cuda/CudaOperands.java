@@ -175,6 +175,18 @@ final class CudaOperands implements AutoCloseable {
         return out;
     }
 
+    /** Queues the count of ones in {@code correct} (int32 [n] on the device) into a fresh 4-byte buffer, which it returns. */
+    static DeviceBuffer countCorrect(CudaDevice dev, CudaModule rows, Tensor correct, int n) {
+        DeviceBuffer out = dev.buffer(4);
+        rows.kernel("cce_count_correct").launch(1, 1, 1024, 0, correct.address(), n, out.pointer());
+        return out;
+    }
+
+    /** The count in {@code buffer}, read when asked (what {@link org.cce4j.core.loss.CceForward#correctCount} calls); null for null. */
+    static java.util.function.LongSupplier countOf(CudaDevice dev, DeviceBuffer buffer) {
+        return buffer == null ? null : () -> dev.downloadInts(buffer.pointer(), 1)[0];
+    }
+
     /** The largest |scale| over the rows: the backward stores its gradient blocks divided by it (f16 range). */
     static float largestScale(float[] scale) {
         float g = 0f;

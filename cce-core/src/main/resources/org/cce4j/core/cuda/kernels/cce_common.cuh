@@ -11,6 +11,12 @@ typedef unsigned long long u64;
 #define CCE_ELEM 1
 #endif
 
+// CCE_ACCURACY=1 builds the forward kernels that also find each row's argmax (a module of its own,
+// so that the forward without accuracy runs exactly the code it ran before)
+#ifndef CCE_ACCURACY
+#define CCE_ACCURACY 0
+#endif
+
 #if CCE_ELEM == 0
 typedef float elem_t;
 #else

@@ -6,7 +6,9 @@
 //   warpgroups 1, 2 (consumers, 232 registers): rows 0-63 / 64-127 of the block; per 256-entry
 //       vocab tile, 4 wgmma m64n256k16 per k-slice into 128 f32 accumulators per thread, then the
 //       fused epilogue on the accumulators: +bias, softcap, online max/Σexp per row, the target's
-//       logit, Σz (smoothing) and the tile's largest logit (for the backward's skip test)
+//       logit, Σz (smoothing) and the tile's largest logit (for the backward's skip test); built with
+//       CCE_ACCURACY=1, also the first index of each row's maximum, searched only in the tiles that
+//       raise the row's running maximum (64 compares and 2 shuffles per row there; none elsewhere)
 //
 //   smem: [stage 0..3: E 128×64 bf16 (16 KB)] [stage 0..3: C 256×64 (32 KB)] [full[4], empty[4] mbarriers]
 //
@@ -140,7 +142,8 @@ extern "C" __global__ void WG_CLUSTER_ATTR __launch_bounds__(384, 1) cce_forward
         const __grid_constant__ TmaDesc tmE, const __grid_constant__ TmaDesc tmC,
         const float* __restrict__ bias, const int* __restrict__ target, int N, int V, int D, float softcap,
         int smoothing, int vtPerSplit, float* __restrict__ partMax, float* __restrict__ partSum,
-        float* __restrict__ partLsum, float* __restrict__ targetZ, float* __restrict__ tileMax) {
+        float* __restrict__ partLsum, float* __restrict__ targetZ, float* __restrict__ tileMax,
+        int* __restrict__ partArg) {
 #if defined(CCE_HAS_WGMMA)
     extern __shared__ unsigned char smemRaw[];
     const u32 base = (smem_u32(smemRaw) + 1023u) & ~1023u;
@@ -195,6 +198,9 @@ extern "C" __global__ void WG_CLUSTER_ATTR __launch_bounds__(384, 1) cce_forward
         const int rows[2] = {rowLo, rowLo + 8};
         int tgt[2];
         float m[2], s[2], ls[2];
+#if CCE_ACCURACY
+        int arg[2] = {0x7fffffff, 0x7fffffff};
+#endif
         for (int h = 0; h < 2; h++) {
             tgt[h] = target && rows[h] < N ? target[rows[h]] : -1; // no targets: cce_target_logits gathers them
             m[h] = CCE_NEG_INF; s[h] = 0.f; ls[h] = 0.f;
@@ -270,6 +276,24 @@ extern "C" __global__ void WG_CLUSTER_ATTR __launch_bounds__(384, 1) cce_forward
                 rmax = fmax_(rmax, __shfl_xor_sync(0xffffffffu, rmax, 1));
                 rmax = fmax_(rmax, __shfl_xor_sync(0xffffffffu, rmax, 2));
                 if (rows[h] < N) tmax = fmax_(tmax, rmax);
+#if CCE_ACCURACY
+                // the quad of a row agrees on rmax and m[h]: a strictly larger maximum moves the argmax
+                // to its first column in this tile (an equal one keeps the earlier tile's)
+                const bool raises = rmax > m[h];
+                const unsigned lanes = __ballot_sync(0xffffffffu, raises);
+                if (raises) {
+                    int first = 0x7fffffff;
+                    #pragma unroll
+                    for (int j = 31; j >= 0; j--) {
+                        const int col = v0 + 8 * j + 2 * quad;
+                        if (d[4 * j + 2 * h + 1] == rmax) first = col + 1;
+                        if (d[4 * j + 2 * h] == rmax) first = col;
+                    }
+                    first = min(first, __shfl_xor_sync(lanes, first, 1));
+                    first = min(first, __shfl_xor_sync(lanes, first, 2));
+                    arg[h] = first;
+                }
+#endif
                 const float mNew = fmax_(m[h], rmax);
                 const float shift = mNew * CCE_LOG2E;
                 float add = 0.f;
@@ -316,6 +340,9 @@ extern "C" __global__ void WG_CLUSTER_ATTR __launch_bounds__(384, 1) cce_forward
                 partMax[(size_t)blockIdx.y * N + rows[h]] = m[h];
                 partSum[(size_t)blockIdx.y * N + rows[h]] = sh;
                 if (smoothing) partLsum[(size_t)blockIdx.y * N + rows[h]] = lh;
+#if CCE_ACCURACY
+                partArg[(size_t)blockIdx.y * N + rows[h]] = arg[h];
+#endif
             }
         }
     }

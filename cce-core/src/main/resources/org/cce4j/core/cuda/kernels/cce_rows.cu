@@ -1,6 +1,8 @@
 // cce_rows.cu: the O(N) and O(tiles) ends of the CCE loss, shared by the SIMT and tensor-core
 // kernels:
-//   cce_merge          per row: the splits' (max, Σexp) → lse, the token loss, the lse to return
+//   cce_merge          per row: the splits' (max, Σexp) → lse, the token loss, the lse to return; with
+//                      the splits' argmaxes (accuracy) whether the first maximal index is the target
+//   cce_count_correct  the number of rows whose argmax is their target, on the device
 //   cce_group_stats    per 64-row group: the smallest lse and the largest |1 + 2λ·lse| of rows that count
 //   cce_plan           per 64×256 tile: is any |p·(1+2λ·lse) − α/V| ≥ filterEps possible? The bound is
 //                      exp(tileMax − lse_min)·mul_max + α/V, so skipped tiles are never recomputed
@@ -14,11 +16,18 @@
 extern "C" __global__ void cce_merge(const float* __restrict__ partMax, const float* __restrict__ partSum,
         const float* __restrict__ partLsum, int S, int N, int V, const int* __restrict__ target,
         const float* __restrict__ weight, const float* __restrict__ targetZ, float alpha, float zLoss,
-        int returnLse, float* __restrict__ lseAll, float* __restrict__ lseOut, float* __restrict__ tokenLoss) {
+        int returnLse, float* __restrict__ lseAll, float* __restrict__ lseOut, float* __restrict__ tokenLoss,
+        const int* __restrict__ partArg, int* __restrict__ correct) {
     const int row = blockIdx.x * blockDim.x + threadIdx.x;
     if (row >= N) return;
     float m = CCE_NEG_INF;
-    for (int s = 0; s < S; s++) m = fmax_(m, partMax[(size_t)s * N + row]);
+    int arg = 0x7fffffff;
+    for (int s = 0; s < S; s++) {
+        const float ms = partMax[(size_t)s * N + row];
+        // splits cover increasing vocabulary ranges: a tie keeps the earlier split's (smaller) index
+        if (partArg && ms > m) arg = partArg[(size_t)s * N + row];
+        m = fmax_(m, ms);
+    }
     double sum = 0.0, lsum = 0.0;
     for (int s = 0; s < S; s++) {
         sum += (double)partSum[(size_t)s * N + row] * exp((double)partMax[(size_t)s * N + row] - (double)m);
@@ -26,6 +35,7 @@ extern "C" __global__ void cce_merge(const float* __restrict__ partMax, const fl
     }
     const double l = (double)m + log(sum);
     const int t = target[row];
+    if (correct) correct[row] = t >= 0 && arg == t ? 1 : 0;
     lseAll[row] = (float)l;
     lseOut[row] = (t >= 0 || returnLse) ? (float)l : __int_as_float(0x7fc00000);
     float loss = 0.f;
@@ -112,6 +122,22 @@ extern "C" __global__ void __launch_bounds__(1024) cce_reduce_loss(const float* 
         s = threadIdx.x < (blockDim.x >> 5) ? part[threadIdx.x] : 0.0;
         for (int o = 16; o > 0; o >>= 1) s += __shfl_xor_sync(0xffffffffu, s, o);
         if (threadIdx.x == 0) out[0] = divisor == 0.0 ? 0.f : (float)(s / divisor);
+    }
+}
+
+/** One CTA of 1024 threads: out[0] = Σ correct[r] (rows whose first maximal logit is their target). */
+extern "C" __global__ void __launch_bounds__(1024) cce_count_correct(const int* __restrict__ correct, int N,
+        int* __restrict__ out) {
+    __shared__ int part[32];
+    int s = 0;
+    for (int r = threadIdx.x; r < N; r += blockDim.x) s += correct[r];
+    for (int o = 16; o > 0; o >>= 1) s += __shfl_xor_sync(0xffffffffu, s, o);
+    if ((threadIdx.x & 31) == 0) part[threadIdx.x >> 5] = s;
+    __syncthreads();
+    if (threadIdx.x < 32) {
+        s = threadIdx.x < (blockDim.x >> 5) ? part[threadIdx.x] : 0;
+        for (int o = 16; o > 0; o >>= 1) s += __shfl_xor_sync(0xffffffffu, s, o);
+        if (threadIdx.x == 0) out[0] = s;
     }
 }
 

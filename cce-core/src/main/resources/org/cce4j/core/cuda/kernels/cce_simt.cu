@@ -4,7 +4,9 @@
 //
 //   forward, CTA = 64 rows × one split of the vocabulary, 256 threads, 4×4 logits each:
 //     for each 64-wide vocab step: z = E·Cᵀ (+b, softcap) in registers, online max/Σexp per row,
-//     the target's logit, Σz (smoothing), and every 256 entries the tile's largest logit
+//     the target's logit, Σz (smoothing), and every 256 entries the tile's largest logit;
+//     built with CCE_ACCURACY=1 also the first index of each row's maximum (partArg), searched only in
+//     the 64-entry steps that raise the row's running maximum (without it the code is unchanged)
 //   backward, CTA = one 64×256 tile (all tiles, or the active list the plan kernel made):
 //     z recomputed → g = (p·(1+2λ·lse) − α/V)·s·softcap' in shared memory (64×257 f32),
 //     dE[64×D] += g·C and dC[256×D] += gᵀ·E in 32-column chunks, added with atomics
@@ -16,7 +18,7 @@ extern "C" __global__ void __launch_bounds__(256) cce_forward_simt(
         const elem_t* __restrict__ E, const elem_t* __restrict__ C, const float* __restrict__ bias,
         const int* __restrict__ target, int N, int V, int D, float softcap, int smoothing, int vtPerSplit,
         float* __restrict__ partMax, float* __restrict__ partSum, float* __restrict__ partLsum,
-        float* __restrict__ targetZ, float* __restrict__ tileMax) {
+        float* __restrict__ targetZ, float* __restrict__ tileMax, int* __restrict__ partArg) {
     __shared__ float Es[SM_BK][64 + 4];
     __shared__ float Cs[SM_BK][64 + 4];
     __shared__ float red[8];
@@ -29,11 +31,26 @@ extern "C" __global__ void __launch_bounds__(256) cce_forward_simt(
     const float invCap = softcap > 0.f ? 1.f / softcap : 0.f;
 
     float m[4], s[4], ls[4];
+#if CCE_ACCURACY
+    // each row's running argmax, kept by lane tx == 0 of its half-warp, and the rows' targets: in
+    // shared memory, since more registers would spill on sm_90
+    __shared__ int argS[64], tgtS[64];
+#define TGT(i) tgtS[ty * 4 + (i)]
+#else
     int tgt[4];
+#define TGT(i) tgt[i]
+#endif
     for (int i = 0; i < 4; i++) {
         m[i] = CCE_NEG_INF; s[i] = 0.f; ls[i] = 0.f;
         int row = r0 + ty * 4 + i;
+#if CCE_ACCURACY
+        if (tx == 0) { // read by the other lanes after the first __syncthreads of the k-loop
+            argS[ty * 4 + i] = 0x7fffffff;
+            tgtS[ty * 4 + i] = row < N ? target[row] : -1;
+        }
+#else
         tgt[i] = row < N ? target[row] : -1;
+#endif
     }
     const int lr = tid >> 2, lk = (tid & 3) * 4; // loader: row (or vocab entry) and 4 consecutive k
 
@@ -73,7 +90,7 @@ extern "C" __global__ void __launch_bounds__(256) cce_forward_simt(
                         if (bias) x += bias[col];
                         if (softcap > 0.f) x = softcap * tanhf(x * invCap);
                         if (smoothing) ls[i] += x;
-                        if (col == tgt[i]) targetZ[row] = x;
+                        if (col == TGT(i)) targetZ[row] = x;
                     } else {
                         x = CCE_NEG_INF;
                     }
@@ -82,6 +99,19 @@ extern "C" __global__ void __launch_bounds__(256) cce_forward_simt(
                 }
                 rmax = warp_max(rmax, 16);
                 if (row < N) tmax = fmax_(tmax, rmax);
+#if CCE_ACCURACY
+                // the 16 lanes of a row (one half-warp) agree on rmax and m[i]: a strictly larger
+                // maximum moves the argmax to its first column here (an equal one keeps the earlier)
+                const bool raises = rmax > m[i];
+                const unsigned lanes = __ballot_sync(0xffffffffu, raises);
+                if (raises) {
+                    int first = 0x7fffffff;
+                    #pragma unroll
+                    for (int j = 3; j >= 0; j--) if (z[j] == rmax) first = v0 + tx * 4 + j;
+                    for (int o = 8; o > 0; o >>= 1) first = min(first, __shfl_xor_sync(lanes, first, o));
+                    if (tx == 0) argS[ty * 4 + i] = first;
+                }
+#endif
                 const float mNew = fmax_(m[i], rmax);
                 float add = 0.f;
                 for (int j = 0; j < 4; j++) add += __expf(z[j] - mNew);
@@ -108,9 +138,14 @@ extern "C" __global__ void __launch_bounds__(256) cce_forward_simt(
             partMax[(size_t)split * N + row] = m[i];
             partSum[(size_t)split * N + row] = si;
             if (smoothing) partLsum[(size_t)split * N + row] = li;
+#if CCE_ACCURACY
+            partArg[(size_t)split * N + row] = argS[ty * 4 + i];
+#endif
         }
     }
 }
+
+#undef TGT
 
 // ---- backward -------------------------------------------------------------------------------
 
