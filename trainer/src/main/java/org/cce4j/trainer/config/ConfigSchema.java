@@ -60,6 +60,8 @@ public final class ConfigSchema {
         key("loss.z_loss", Type.DOUBLE, 0.0, false, "z-loss weight λ (adds λ·lse² per token)");
         key("loss.label_smoothing", Type.DOUBLE, 0.0, false, "label smoothing α in [0, 1]");
         key("loss.filter_eps", Type.DOUBLE, null, false, "CCE's gradient filter threshold; absent = automatic (the input type's ε / 32)");
+        key("loss.filter_e_grad", Type.BOOL, true, false, "whether the gradient of the hidden states may skip blocks below filter_eps");
+        key("loss.filter_c_grad", Type.BOOL, true, false, "whether the classifier's gradient may skip them (false: the CCE paper's \"full C\" variant, cce-full-c)");
 
         optionalSection("lora", "LoRA adapters on the target modules; absent = full fine-tuning");
         key("lora.r", Type.INT, 16, false, "the adapters' rank");

@@ -26,7 +26,7 @@ public record TrainConfig(Path model, boolean randomInit, String device, String 
                         double maxGradNorm, long seed, boolean recompute, int logEvery) {}
 
     /** @param filterEps NaN = automatic */
-    public record Loss(CceImpl impl, double zLoss, double labelSmoothing, double filterEps) {}
+    public record Loss(CceImpl impl, double zLoss, double labelSmoothing, double filterEps, boolean filterEGrad, boolean filterCGrad) {}
 
     /** LoRA settings; null in {@link TrainConfig} = full fine-tuning. */
     public record Lora(int r, double alpha, double dropout, List<String> targetModules, Path init) {}
@@ -53,7 +53,7 @@ public record TrainConfig(Path model, boolean randomInit, String device, String 
                 ConfigReader.at(c, "train.seed").asLong(), bool(c, "train.recompute"), integer(c, "train.log_every"));
         JsonNode fe = ConfigReader.at(c, "loss.filter_eps");
         Loss loss = new Loss(CceImpl.parse(text(c, "loss.impl")), number(c, "loss.z_loss"), number(c, "loss.label_smoothing"),
-                fe.isNull() ? Double.NaN : fe.asDouble());
+                fe.isNull() ? Double.NaN : fe.asDouble(), bool(c, "loss.filter_e_grad"), bool(c, "loss.filter_c_grad"));
         Lora lora = null;
         if (!c.get("lora").isNull()) {
             List<String> targets = new ArrayList<>();

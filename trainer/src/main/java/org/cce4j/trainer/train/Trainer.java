@@ -98,7 +98,8 @@ public final class Trainer {
         this.s = session;
         TrainConfig.Loss l = config.loss();
         this.lossOptions = session.model.lossOptions().withReduction(Reduction.SUM).withZLossWeight((float) l.zLoss())
-                .withLabelSmoothing((float) l.labelSmoothing()).withFilterEps((float) l.filterEps());
+                .withLabelSmoothing((float) l.labelSmoothing()).withFilterEps((float) l.filterEps())
+                .withFilterEGrad(l.filterEGrad()).withFilterCGrad(l.filterCGrad());
     }
 
     /** Runs (or, with {@code options.resume()}, continues) the run {@code config} describes. */
@@ -172,8 +173,9 @@ public final class Trainer {
                     Evaluation e = evaluate();
                     lastEval = e.loss;
                     log.append(MetricsRecord.builder(step).put("eval_loss", e.loss).put("eval_ppl", Math.exp(e.loss))
-                            .put("eval_tokens", e.tokens).build());
-                    progress.message(String.format(Locale.ROOT, "step %d: eval_loss %.4f, eval_ppl %.3f over %,d tokens", step, e.loss, Math.exp(e.loss), e.tokens));
+                            .put("eval_accuracy", e.accuracy).put("eval_tokens", e.tokens).build());
+                    progress.message(String.format(Locale.ROOT, "step %d: eval_loss %.4f, eval_ppl %.3f, eval_accuracy %.4f over %,d tokens",
+                            step, e.loss, Math.exp(e.loss), e.accuracy, e.tokens));
                 }
                 String stop = options.signals().requested();
                 boolean due = config.save().everySteps() > 0 && step % config.save().everySteps() == 0;
@@ -254,24 +256,26 @@ public final class Trainer {
         return "; every gradient is finite (the loss itself overflowed)";
     }
 
-    private record Evaluation(double loss, long tokens) {}
+    private record Evaluation(double loss, long tokens, double accuracy) {}
 
     /** The validation rows' mean next-token loss, in micro-batches of the training size, file order. */
     private Evaluation evaluate() {
         var rows = s.validation.rows();
         int mbs = config.train().microBatchSize();
         double sum = 0;
-        long tokens = 0;
+        long tokens = 0, correct = 0;
         for (int i = 0; i < rows.size(); i += mbs) {
             int[] idx = new int[Math.min(mbs, rows.size() - i)];
             for (int j = 0; j < idx.length; j++) idx[j] = i + j;
             MicroBatch mb = Batches.microBatch(rows, idx, s.padTokenId);
             try (TransformerModel.Pass pass = s.model.forward(mb.batch())) {
-                sum += s.model.loss(pass, config.loss().impl(), lossOptions, 1f, false);
+                TransformerModel.Evaluation e = s.model.evaluate(pass, config.loss().impl(), lossOptions);
+                sum += e.lossSum();
+                correct += e.correct();
             }
             tokens += mb.targets();
         }
-        return new Evaluation(sum / tokens, tokens);
+        return new Evaluation(sum / tokens, tokens, (double) correct / tokens);
     }
 
     private void checkpoint(long step, MetricsLog log) throws IOException {

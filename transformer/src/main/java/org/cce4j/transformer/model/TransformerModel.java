@@ -255,6 +255,20 @@ public final class TransformerModel implements AutoCloseable {
         }
     }
 
+    /** The loss sum of a pass and how many of its targets are the argmax of their logits (computed inside the loss, no logits). */
+    public record Evaluation(double lossSum, long correct) {}
+
+    /** {@link #loss} without a backward, with token accuracy: {@code options} should reduce by SUM. */
+    public Evaluation evaluate(Pass pass, CceImpl impl, CceOptions options) {
+        Batch b = pass.batch;
+        LinearCrossEntropy cce = backend.crossEntropy(impl);
+        try (Tensor labels = Tensor.of(b.labels(), b.batch(), b.seqLen());
+             CceForward f = cce.forward(new CceInputs(pass.normed.reshape(b.batch(), b.seqLen(), config.hiddenSize()),
+                     head.value(), labels, null, null), options.withAccuracy(true))) {
+            return new Evaluation(f.lossValue(), f.correctCount());
+        }
+    }
+
     /** Backpropagates dNormed (the gradient at the final norm's output) through the whole model. */
     void backward(Pass pass, Tensor dNormed) {
         Batch b = pass.batch;
