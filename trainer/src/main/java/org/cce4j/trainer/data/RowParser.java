@@ -80,8 +80,7 @@ final class RowParser {
             }
             if (p.nextToken() != null) throw new BadRowException(BadRow.INVALID_JSON, "invalid JSON: more than one value on the line");
         } catch (JsonProcessingException e) {
-            String at = e.getLocation() != null && e.getLocation().getColumnNr() > 0 ? " at column " + e.getLocation().getColumnNr() : "";
-            throw new BadRowException(BadRow.INVALID_JSON, "invalid JSON" + at + ": " + oneLine(e.getOriginalMessage()));
+            throw InvalidJson.of(e);
         } catch (IOException e) {
             throw new IllegalStateException("reading JSON from memory failed", e);
         }
@@ -123,12 +122,6 @@ final class RowParser {
             case VALUE_NUMBER_INT, VALUE_NUMBER_FLOAT, VALUE_TRUE, VALUE_FALSE, VALUE_NULL -> p.getText();
             default -> String.valueOf(t);
         };
-    }
-
-    /** Jackson's message on one line, its source locations ("[Source: ...; line: 1, column: 15]") cut to "column 15". */
-    private static String oneLine(String s) {
-        if (s == null) return "";
-        return s.replaceAll("\\[Source: [^\\]]*column: (\\d+)\\]", "column $1").replaceAll("\\s*[\\r\\n]+\\s*", " ").strip();
     }
 
     /**
