@@ -40,14 +40,14 @@ final class NotPrecedence {
         return out.toString();
     }
 
-    private static int nextTag(String t, int from) {
+    static int nextTag(String t, int from) {
         int a = t.indexOf("{{", from), b = t.indexOf("{%", from);
         if (a < 0) return b;
         if (b < 0) return a;
         return Math.min(a, b);
     }
 
-    private static int findClose(String t, int from, String close) {
+    static int findClose(String t, int from, String close) {
         char quote = 0;
         for (int i = from; i < t.length() - 1; i++) {
             char c = t.charAt(i);

@@ -26,16 +26,6 @@ final class RowParser {
             .streamReadConstraints(StreamReadConstraints.builder().maxStringLength(Integer.MAX_VALUE).build())
             .build();
 
-    /** A line that is not a row: its kind and what is wrong, without the file and line. */
-    static final class Bad extends Exception {
-        final BadRow kind;
-
-        Bad(BadRow kind, String message) {
-            super(message, null, false, false);
-            this.kind = kind;
-        }
-    }
-
     /** A parsed row before the length rules: ids and labels (labels == ids when the line had none). */
     record Parsed(int[] inputIds, int[] labels) {}
 
@@ -51,7 +41,7 @@ final class RowParser {
      * Parses {@code chars[0..length)} and applies every check but the length rules (seq_len, targets),
      * which need the row as it will be kept.
      */
-    Parsed parse(char[] chars, int length) throws Bad {
+    Parsed parse(char[] chars, int length) throws BadRowException {
         ids.clear();
         labels.clear();
         String notAnObject = null;
@@ -88,32 +78,31 @@ final class RowParser {
                     }
                 }
             }
-            if (p.nextToken() != null) throw new Bad(BadRow.INVALID_JSON, "invalid JSON: more than one value on the line");
+            if (p.nextToken() != null) throw new BadRowException(BadRow.INVALID_JSON, "invalid JSON: more than one value on the line");
         } catch (JsonProcessingException e) {
-            String at = e.getLocation() != null && e.getLocation().getColumnNr() > 0 ? " at column " + e.getLocation().getColumnNr() : "";
-            throw new Bad(BadRow.INVALID_JSON, "invalid JSON" + at + ": " + oneLine(e.getOriginalMessage()));
+            throw InvalidJson.of(e);
         } catch (IOException e) {
             throw new IllegalStateException("reading JSON from memory failed", e);
         }
 
         if (notAnObject != null) {
-            throw new Bad(BadRow.NOT_AN_OBJECT, "expected a JSON object {\"input_ids\": [...], \"labels\": [...]}, got " + notAnObject);
+            throw new BadRowException(BadRow.NOT_AN_OBJECT, "expected a JSON object {\"input_ids\": [...], \"labels\": [...]}, got " + notAnObject);
         }
         if (inputIdsType != null) {
-            throw new Bad(BadRow.MISSING_INPUT_IDS, "input_ids must be an array of token ids, got " + inputIdsType);
+            throw new BadRowException(BadRow.MISSING_INPUT_IDS, "input_ids must be an array of token ids, got " + inputIdsType);
         }
-        if (!hasIds) throw new Bad(BadRow.MISSING_INPUT_IDS, "no input_ids");
-        if (ids.length == 0) throw new Bad(BadRow.EMPTY_INPUT_IDS, "input_ids is empty");
+        if (!hasIds) throw new BadRowException(BadRow.MISSING_INPUT_IDS, "no input_ids");
+        if (ids.length == 0) throw new BadRowException(BadRow.EMPTY_INPUT_IDS, "input_ids is empty");
         ids.check(options.vocabSize(), false);
         if (labelsType != null) {
-            throw new Bad(BadRow.LABELS_LENGTH, "labels must be an array as long as input_ids (or absent), got " + labelsType);
+            throw new BadRowException(BadRow.LABELS_LENGTH, "labels must be an array as long as input_ids (or absent), got " + labelsType);
         }
         if (!hasLabels) {
             int[] row = ids.toArray();
             return new Parsed(row, row);
         }
         if (labels.length != ids.length) {
-            throw new Bad(BadRow.LABELS_LENGTH, "labels has " + labels.length + " entries, input_ids " + ids.length);
+            throw new BadRowException(BadRow.LABELS_LENGTH, "labels has " + labels.length + " entries, input_ids " + ids.length);
         }
         labels.check(options.vocabSize(), true);
         int[] rowIds = ids.toArray();
@@ -133,12 +122,6 @@ final class RowParser {
             case VALUE_NUMBER_INT, VALUE_NUMBER_FLOAT, VALUE_TRUE, VALUE_FALSE, VALUE_NULL -> p.getText();
             default -> String.valueOf(t);
         };
-    }
-
-    /** Jackson's message on one line, its source locations ("[Source: ...; line: 1, column: 15]") cut to "column 15". */
-    private static String oneLine(String s) {
-        if (s == null) return "";
-        return s.replaceAll("\\[Source: [^\\]]*column: (\\d+)\\]", "column $1").replaceAll("\\s*[\\r\\n]+\\s*", " ").strip();
     }
 
     /**
@@ -184,18 +167,18 @@ final class RowParser {
         }
 
         /** Every element in [0, vocab), or -100 when {@code labels}; the first that is not names the problem. */
-        void check(int vocab, boolean labels) throws Bad {
+        void check(int vocab, boolean labels) throws BadRowException {
             BadRow kind = labels ? BadRow.INVALID_LABEL : BadRow.INVALID_INPUT_ID;
             String allowed = labels ? "is neither -100 nor in [0, " + vocab + ")" : "is outside the vocabulary [0, " + vocab + ")";
             int end = firstOdd < 0 ? length : firstOdd;
             for (int i = 0; i < end; i++) {
                 int v = values[i];
                 if ((v < 0 || v >= vocab) && !(labels && v == Rows.IGNORE_INDEX)) {
-                    throw new Bad(kind, field + "[" + i + "] = " + v + " " + allowed);
+                    throw new BadRowException(kind, field + "[" + i + "] = " + v + " " + allowed);
                 }
             }
             if (firstOdd >= 0) {
-                throw new Bad(kind, oddIsInteger ? field + "[" + firstOdd + "] = " + oddText + " " + allowed
+                throw new BadRowException(kind, oddIsInteger ? field + "[" + firstOdd + "] = " + oddText + " " + allowed
                         : field + "[" + firstOdd + "] is not an integer: " + oddText);
             }
         }

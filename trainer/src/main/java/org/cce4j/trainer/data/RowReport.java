@@ -16,9 +16,12 @@ import java.util.StringJoiner;
  * @param tokens    tokens kept (after truncation)
  * @param targets   targets kept (the sum of the rows' target counts)
  * @param truncated rows cut to seq_len
+ * @param split     rows cut into pieces (overflow = split); each piece kept counts in {@code rows}
+ * @param droppedPieces pieces of split rows dropped because they held no target
  * @param skipped   skipped lines by kind (only kinds that occurred), in {@link BadRow} order
  */
-public record RowReport(String file, long lines, int rows, long tokens, long targets, long truncated, Map<BadRow, Skipped> skipped) {
+public record RowReport(String file, long lines, int rows, long tokens, long targets, long truncated, long split, long droppedPieces,
+                        Map<BadRow, Skipped> skipped) {
 
     /** How many lines of one kind were skipped, and the first one's message ({@code file:line: what}). */
     public record Skipped(long count, String first) {}
@@ -27,6 +30,11 @@ public record RowReport(String file, long lines, int rows, long tokens, long tar
         EnumMap<BadRow, Skipped> byKind = new EnumMap<>(BadRow.class);
         byKind.putAll(skipped);
         skipped = Collections.unmodifiableMap(byKind);
+    }
+
+    /** A report of a read that split nothing. */
+    public RowReport(String file, long lines, int rows, long tokens, long targets, long truncated, Map<BadRow, Skipped> skipped) {
+        this(file, lines, rows, tokens, targets, truncated, 0, 0, skipped);
     }
 
     /** All skipped lines. */
@@ -39,6 +47,10 @@ public record RowReport(String file, long lines, int rows, long tokens, long tar
         StringBuilder sb = new StringBuilder(file).append(": ").append(rows).append(" rows, ").append(tokens)
                 .append(" tokens, ").append(targets).append(" targets");
         if (truncated > 0) sb.append("; ").append(truncated).append(" truncated");
+        if (split > 0) {
+            sb.append("; ").append(split).append(" split");
+            if (droppedPieces > 0) sb.append(" (").append(droppedPieces).append(" pieces without a target dropped)");
+        }
         if (!skipped.isEmpty()) {
             StringJoiner kinds = new StringJoiner(", ", " (", ")");
             skipped.forEach((k, s) -> kinds.add(k.key() + " " + s.count()));

@@ -17,9 +17,10 @@ import java.util.Arrays;
  * wrong one). Lines end at '\n' (a '\r' before it is dropped); a final '\n' ends the last line
  * rather than starting an empty one; a UTF-8 byte-order mark at the start of the file is dropped.
  * Splitting bytes at '\n' is safe because that byte never occurs inside a multi-byte character.
- * Not thread-safe; the chars of a line are valid until the next call of {@link #next()}.
+ * Not thread-safe; the chars of a line are valid until the next call of {@link #next()}. Public
+ * for the readers of text formats (org.cce4j.trainer.data.formats), which read JSONL the same way.
  */
-final class Utf8Lines implements Closeable {
+public final class Utf8Lines implements Closeable {
     private final InputStream in;
     private final CharsetDecoder decoder = StandardCharsets.UTF_8.newDecoder()
             .onMalformedInput(CodingErrorAction.REPORT).onUnmappableCharacter(CodingErrorAction.REPORT);
@@ -33,12 +34,12 @@ final class Utf8Lines implements Closeable {
     private boolean utf8;
     private long number;
 
-    Utf8Lines(InputStream in) {
+    public Utf8Lines(InputStream in) {
         this.in = in;
     }
 
     /** Reads the next line; false at the end of the file. */
-    boolean next() throws IOException {
+    public boolean next() throws IOException {
         lineLength = 0;
         boolean any = false;
         while (true) {
@@ -64,26 +65,26 @@ final class Utf8Lines implements Closeable {
     }
 
     /** The 1-based number of the line last read. */
-    long number() {
+    public long number() {
         return number;
     }
 
     /** Whether the line last read is valid UTF-8; when not, {@link #chars()} is meaningless. */
-    boolean isUtf8() {
+    public boolean isUtf8() {
         return utf8;
     }
 
     /** The decoded characters of the line last read: {@code chars()[0 .. length())}. */
-    char[] chars() {
+    public char[] chars() {
         return chars;
     }
 
-    int length() {
+    public int length() {
         return charCount;
     }
 
     /** Whether the line last read holds only JSON whitespace (or nothing). */
-    boolean isBlank() {
+    public boolean isBlank() {
         for (int i = 0; i < charCount; i++) {
             char c = chars[i];
             if (c != ' ' && c != '\t' && c != '\r' && c != '\n') return false;

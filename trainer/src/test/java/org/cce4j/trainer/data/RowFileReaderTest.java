@@ -252,7 +252,43 @@ class RowFileReaderTest {
     void overflowParsesTheConfigsWords() {
         assertEquals(Overflow.TRUNCATE, Overflow.parse("truncate"));
         assertEquals(Overflow.ERROR, Overflow.parse("error"));
-        assertEquals("data.overflow must be truncate or error, got 'drop'",
+        assertEquals(Overflow.SPLIT, Overflow.parse("SPLIT"));
+        assertEquals("data.overflow must be truncate, split or error, got 'drop'",
                 assertThrows(InvalidInputException.class, () -> Overflow.parse("drop")).getMessage());
+    }
+
+    @Test
+    void splitCutsLongRowsIntoPiecesThatShareOneTokenSoEveryTargetIsTrainedOnce() throws Exception {
+        // 10 tokens at seq_len 4: pieces start at 0, 3, 6 (each begins with the last token of the one before): [0..4) [3..7) [6..10)
+        Path f = write("long.jsonl", """
+                {"input_ids": [10, 11, 12, 13, 14, 15, 16, 17, 18, 19]}
+                {"input_ids": [1, 2, 3, 4, 5, 6, 7], "labels": [-100, -100, -100, -100, -100, 6, 7]}
+                {"input_ids": [1, 2, 3]}
+                """);
+        RowFileReader.LoadedRows read = RowFileReader.read(f, options(4, Overflow.SPLIT, false));
+        TokenRows rows = read.rows();
+        assertEquals(5, rows.size());
+        assertArrayEquals(new int[] {10, 11, 12, 13}, rows.row(0).inputIds());
+        assertArrayEquals(new int[] {13, 14, 15, 16}, rows.row(1).inputIds());
+        assertArrayEquals(new int[] {16, 17, 18, 19}, rows.row(2).inputIds());
+        assertSame(rows.row(1).inputIds(), rows.row(1).labels());
+        // targets 11..19 (9 of them), each once: 3 + 3 + 3
+        assertEquals(9, rows.row(0).targets() + rows.row(1).targets() + rows.row(2).targets());
+        // row 2: pieces [1,2,3,4] (no target: dropped) and [4,5,6,7] with labels [-100, -100, 6, 7]
+        assertArrayEquals(new int[] {4, 5, 6, 7}, rows.row(3).inputIds());
+        assertArrayEquals(new int[] {-100, -100, 6, 7}, rows.row(3).labels());
+        assertEquals(2, rows.row(3).targets());
+        RowReport r = read.report();
+        assertEquals(2, r.split());
+        assertEquals(1, r.droppedPieces());
+        assertEquals(0, r.truncated());
+        assertEquals(f + ": 5 rows, 19 tokens, 13 targets; 2 split (1 pieces without a target dropped)", r.summary());
+    }
+
+    @Test
+    void aSplitRowWithNoTargetInAnyPieceIsABadRow() throws Exception {
+        Path f = write("none.jsonl", GOOD + "\n{\"input_ids\": [1, 2, 3, 4, 5, 6], \"labels\": [1, -100, -100, -100, -100, -100]}\n");
+        InvalidInputException e = assertThrows(InvalidInputException.class, () -> RowFileReader.read(f, options(4, Overflow.SPLIT, false)));
+        assertEquals(f + ":2: no trained target in any piece of the row: every label after the first is -100", e.getMessage());
     }
 }
