@@ -27,12 +27,20 @@ public final class ConfigSchema {
         key("output", Type.PATH, null, true, "the run folder: config.yaml, metrics.jsonl, loss.png, checkpoints/, final/");
 
         section("data");
-        key("data.train", Type.PATH, null, true, "training rows, JSONL: {\"input_ids\": [...], \"labels\": [...]} (labels optional = input_ids; -100 = not trained on)");
-        key("data.validation", Type.PATH, null, false, "validation rows, the same format (evaluated every eval.every_steps and at the end)");
+        key("data.train", Type.PATH, null, true, "training data: JSONL in any format below, a .txt file or a folder of them");
+        key("data.validation", Type.PATH, null, false, "validation data, the same formats (evaluated every eval.every_steps and at the end)");
+        choice("data.format", "auto", "the data's format, or auto: detected from the first row's fields (.txt files are text)",
+                "auto", "tokens", "text", "prompt_completion", "chat", "alpaca");
+        choice("data.train_on", "assistant", "which chat tokens are trained on", "assistant", "last_assistant", "all");
+        choice("data.text_split", "file", "how .txt files are cut into documents", "file", "blank_lines");
+        choice("data.alpaca_style", "prompt", "alpaca rows through Stanford's prompt (a prompt/completion pair) or the chat template", "prompt", "chat");
+        key("data.add_eos", Type.BOOL, true, false, "append the tokenizer's eos_token to texts and completions that lack it (as TRL does)");
+        key("data.chat_template", Type.PATH, null, false, "a .jinja chat template; absent = the model folder's chat_template.jinja, else tokenizer_config.json's");
         key("data.shuffle", Type.BOOL, true, false, "shuffle the rows, seeded by train.seed, reshuffled each epoch; false = file order");
         key("data.packing", Type.BOOL, false, false, "pack rows into seq_len sequences, best-fit, attention kept within each document; false = padded micro-batches");
         key("data.seq_len", Type.INT, 2048, false, "the longest row trained on");
-        choice("data.overflow", "truncate", "a row longer than seq_len is truncated (and counted) or refused", "truncate", "error");
+        choice("data.overflow", "truncate", "a row longer than seq_len is truncated, split into pieces of seq_len (each counted), or refused",
+                "truncate", "split", "error");
         key("data.skip_bad_rows", Type.BOOL, false, false, "skip (and count) malformed rows instead of stopping with file:line");
         key("data.pad_token_id", Type.INT, null, false, "the id padding uses; absent = config.json's pad_token_id, else its eos_token_id, else 0");
 

@@ -16,8 +16,12 @@ import java.util.List;
 public record TrainConfig(Path model, boolean randomInit, String device, String dtype, Path output,
                           Data data, Train train, Loss loss, Lora lora, Save save, Eval eval, ObjectNode resolved) {
 
-    public record Data(Path train, Path validation, boolean shuffle, boolean packing, int seqLen, boolean truncate,
-                       boolean skipBadRows, Integer padTokenId) {}
+    /**
+     * @param format      auto, tokens, text, prompt_completion, chat or alpaca
+     * @param overflow    truncate, split or error
+     */
+    public record Data(Path train, Path validation, String format, String trainOn, String textSplit, String alpacaStyle, boolean addEos,
+                       Path chatTemplate, boolean shuffle, boolean packing, int seqLen, String overflow, boolean skipBadRows, Integer padTokenId) {}
 
     public enum Schedule { CONSTANT, LINEAR, COSINE }
 
@@ -42,9 +46,10 @@ public record TrainConfig(Path model, boolean randomInit, String device, String 
 
     /** The typed view of a resolved tree. */
     public static TrainConfig of(ObjectNode c) {
-        Data data = new Data(path(c, "data.train"), path(c, "data.validation"), bool(c, "data.shuffle"), bool(c, "data.packing"),
-                integer(c, "data.seq_len"), text(c, "data.overflow").equals("truncate"), bool(c, "data.skip_bad_rows"),
-                nullableInt(c, "data.pad_token_id"));
+        Data data = new Data(path(c, "data.train"), path(c, "data.validation"), text(c, "data.format"), text(c, "data.train_on"),
+                text(c, "data.text_split"), text(c, "data.alpaca_style"), bool(c, "data.add_eos"), path(c, "data.chat_template"),
+                bool(c, "data.shuffle"), bool(c, "data.packing"), integer(c, "data.seq_len"), text(c, "data.overflow"),
+                bool(c, "data.skip_bad_rows"), nullableInt(c, "data.pad_token_id"));
         JsonNode betas = ConfigReader.at(c, "train.adam_betas");
         Train train = new Train(integer(c, "train.epochs"), integer(c, "train.max_steps"), integer(c, "train.micro_batch_size"),
                 integer(c, "train.grad_accum"), number(c, "train.lr"), Schedule.valueOf(text(c, "train.schedule").toUpperCase(java.util.Locale.ROOT)),

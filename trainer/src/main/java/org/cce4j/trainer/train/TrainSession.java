@@ -14,7 +14,16 @@ import org.cce4j.core.device.DeviceChoice;
 import org.cce4j.core.device.Devices;
 import org.cce4j.core.tensor.DType;
 import org.cce4j.trainer.config.TrainConfig;
+import org.cce4j.tokenizer.Tokenizer;
+import org.cce4j.tokenizer.chat.ChatTemplate;
 import org.cce4j.trainer.data.Overflow;
+import org.cce4j.trainer.data.formats.AlpacaStyle;
+import org.cce4j.trainer.data.formats.DataFormat;
+import org.cce4j.trainer.data.formats.DatasetReader;
+import org.cce4j.trainer.data.formats.FormatOptions;
+import org.cce4j.trainer.data.formats.LoadedDataset;
+import org.cce4j.trainer.data.formats.TextSplit;
+import org.cce4j.trainer.data.formats.TrainOn;
 import org.cce4j.trainer.data.RowFileReader;
 import org.cce4j.trainer.data.RowOptions;
 import org.cce4j.trainer.data.PaddedPlan;
@@ -33,6 +42,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.function.Supplier;
 
 /**
  * Everything a run is built from, set up in the order the config implies: the device and backend,
@@ -50,8 +60,8 @@ public final class TrainSession implements AutoCloseable {
     final LoraConfig lora;
     final DType modelFileType;
     final int padTokenId;
-    final RowFileReader.LoadedRows train;
-    final RowFileReader.LoadedRows validation;
+    final LoadedDataset train;
+    final LoadedDataset validation;
     final StepPlan plan;
     final LrSchedule schedule;
     final AdamW optimizer;
@@ -75,10 +85,16 @@ public final class TrainSession implements AutoCloseable {
         this.padTokenId = padTokenId(config, modelConfig);
 
         // data first: a bad row is found before minutes of weight loading
-        RowOptions rowOptions = new RowOptions(modelConfig.vocabSize(), config.data().seqLen(),
-                config.data().truncate() ? Overflow.TRUNCATE : Overflow.ERROR, config.data().skipBadRows());
-        this.train = RowFileReader.read(config.data().train(), rowOptions);
-        this.validation = config.data().validation() == null ? null : RowFileReader.read(config.data().validation(), rowOptions);
+        TrainConfig.Data d = config.data();
+        RowOptions rowOptions = new RowOptions(modelConfig.vocabSize(), d.seqLen(), Overflow.parse(d.overflow()), d.skipBadRows());
+        FormatOptions formats = new FormatOptions(d.format().equals("auto") ? null : DataFormat.parse(d.format()), rowOptions,
+                TextSplit.parse(d.textSplit()), TrainOn.parse(d.trainOn()), AlpacaStyle.parse(d.alpacaStyle()), d.addEos());
+        Path tokenizerFile = modelDir.resolve("tokenizer.json");
+        Tokenizer tokenizer = Files.isRegularFile(tokenizerFile) ? Tokenizer.load(modelDir) : null;
+        Supplier<ChatTemplate> template = d.chatTemplate() != null ? () -> ChatTemplate.fromFile(d.chatTemplate(), tokenizer)
+                : () -> ChatTemplate.of(tokenizer, modelDir);
+        this.train = DatasetReader.read(d.train(), formats, tokenizer, template);
+        this.validation = d.validation() == null ? null : DatasetReader.read(d.validation(), formats, tokenizer, template);
         TrainConfig.Train t = config.train();
         this.plan = config.data().packing()
                 ? new PackedPlan(train.rows(), config.data().seqLen(), t.microBatchSize(), t.gradAccum(), t.epochs(), t.maxSteps(), config.data().shuffle(), t.seed())

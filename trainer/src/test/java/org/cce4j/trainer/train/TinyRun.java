@@ -40,7 +40,14 @@ final class TinyRun {
         Path folder = dir.resolve("model");
         Files.createDirectories(folder);
         Files.writeString(folder.resolve("config.json"), configJson());
-        ModelConfig config = ModelConfigParser.parse(Json.parseObject(configJson().getBytes(), "config.json"), "config.json");
+        weights(folder, fileType);
+        return folder;
+    }
+
+    /** Seeded weights for the config.json in {@code folder}. */
+    static void weights(Path folder, DType fileType) throws IOException {
+        String json = Files.readString(folder.resolve("config.json"));
+        ModelConfig config = ModelConfigParser.parse(Json.parseObject(json.getBytes(), "config.json"), "config.json");
         SplittableRandom r = new SplittableRandom(42);
         List<TensorEntry> entries = new ArrayList<>();
         for (var e : HfModules.of(config).parameterShapes().entrySet()) {
@@ -52,7 +59,6 @@ final class TinyRun {
             entries.add(TensorEntry.of(e.getKey(), Tensor.of(v, shape), fileType));
         }
         HfWeightsWriter.write(folder, entries, 1L << 30);
-        return folder;
     }
 
     /** {@code n} rows of 5..20 random ids; every third row with a -100 prompt of 3 tokens. */

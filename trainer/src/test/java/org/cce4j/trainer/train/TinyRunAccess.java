@@ -7,6 +7,11 @@ import java.nio.file.Path;
 public final class TinyRunAccess {
     private TinyRunAccess() {}
 
+    /** Rewrites a TinyRun model folder's weights for the vocabulary its config.json now says. */
+    public static void rewriteWeights(Path model) throws IOException {
+        TinyRun.weights(model, org.cce4j.core.tensor.DType.F32);
+    }
+
     public static Path setUp(Path dir, String extraYaml) throws IOException {
         return TinyRun.setUp(dir, extraYaml);
     }

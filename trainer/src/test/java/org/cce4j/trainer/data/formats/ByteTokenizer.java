@@ -26,6 +26,12 @@ final class ByteTokenizer {
     private ByteTokenizer() {}
 
     static Tokenizer build(String chatTemplate) {
+        String[] files = files(chatTemplate);
+        return Tokenizer.fromJson(files[0], files[1]);
+    }
+
+    /** tokenizer.json and tokenizer_config.json of the tokenizer, as text. */
+    static String[] files(String chatTemplate) {
         ObjectMapper json = new ObjectMapper();
         ObjectNode root = json.createObjectNode();
         root.put("version", "1.0").putNull("truncation").putNull("padding");
@@ -58,7 +64,7 @@ final class ByteTokenizer {
         model.putArray("merges").addArray().add("Ġ").add("y");
         ObjectNode config = json.createObjectNode().put("bos_token", "<s>").put("eos_token", "</s>");
         if (chatTemplate != null) config.put("chat_template", chatTemplate);
-        return Tokenizer.fromJson(root.toString(), config.toString());
+        return new String[] {root.toString(), config.toString()};
     }
 
     /** The ids of plain text with no merge in it: its UTF-8 bytes. */
