@@ -106,10 +106,12 @@ for name, cls_name, overrides, stopping in CASES:
 
     # the continuation when nothing stops it
     ref = load(folder)
-    free = copy.deepcopy(ref.generation_config)
-    free.eos_token_id = None
+    # (2026-12-01 on the GPU machine: a generation_config passed with keyword arguments still stopped at
+    # config.json's eos 2 under transformers 5.17, so the model's own settings are cleared instead)
+    ref.generation_config.eos_token_id = None
+    ref.config.eos_token_id = None
     with torch.no_grad():
-        cont = ref.generate(ids, attention_mask=mask, generation_config=free, do_sample=False, max_new_tokens=MAX_NEW,
+        cont = ref.generate(ids, attention_mask=mask, do_sample=False, max_new_tokens=MAX_NEW, min_new_tokens=0,
                             pad_token_id=0)[0, len(PROMPT):].tolist()
     assert len(cont) == MAX_NEW, (name, cont)
 
