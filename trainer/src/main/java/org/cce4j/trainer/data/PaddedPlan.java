@@ -1,40 +1,24 @@
 package org.cce4j.trainer.data;
 
-import org.cce4j.checkpoints.state.TrainingState.DataPosition;
 
 /**
  * The unpacked {@link StepPlan}: the {@link TrainingPlan}'s steps of rows, each micro-batch padded to its
  * longest row by {@link Batches}. Padding is counted from the rows' lengths alone.
  */
 public record PaddedPlan(TrainingPlan plan, TokenRows rows) implements StepPlan {
+    @Override
+    public TrainingPlan steps() {
+        return plan;
+    }
+
     public PaddedPlan {
         if (plan.rows() != rows.size()) throw new IllegalArgumentException("the plan is of " + plan.rows() + " rows, the data has " + rows.size());
     }
 
-    @Override
-    public long totalSteps() {
-        return plan.totalSteps();
-    }
 
-    @Override
-    public int stepsPerEpoch() {
-        return plan.stepsPerEpoch();
-    }
 
-    @Override
-    public int epochsTouched() {
-        return plan.epochsTouched();
-    }
 
-    @Override
-    public DataPosition positionAfter(long s) {
-        return plan.positionAfter(s);
-    }
 
-    @Override
-    public long nextStep(DataPosition position) {
-        return plan.nextStep(position);
-    }
 
     @Override
     public StepBatches batches(long s, int padTokenId) {

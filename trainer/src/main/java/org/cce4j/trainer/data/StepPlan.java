@@ -10,20 +10,33 @@ import org.cce4j.checkpoints.state.TrainingState.DataPosition;
  * Everything is a function of the step number, so a run resumes from a {@link DataPosition} alone.
  */
 public interface StepPlan {
+    /** The cut of each epoch's units (rows, or packed sequences) into steps, which the step arithmetic below comes from. */
+    TrainingPlan steps();
+
     /** The steps of the run: steps_per_epoch × epochs, capped by max_steps when > 0. */
-    long totalSteps();
+    default long totalSteps() {
+        return steps().totalSteps();
+    }
 
     /** Optimizer steps in one epoch (the same for every epoch). */
-    int stepsPerEpoch();
+    default int stepsPerEpoch() {
+        return steps().stepsPerEpoch();
+    }
 
     /** The epochs the run touches: fewer than train.epochs when max_steps ends it first. */
-    int epochsTouched();
+    default int epochsTouched() {
+        return steps().epochsTouched();
+    }
 
-    /** Where the data stands once step {@code s} is done (s = 0: before the first step). */
-    DataPosition positionAfter(long s);
+    /** Where the data stands once step {@code s} is done (s = 0: before the first step): (epoch, next unit's index). */
+    default DataPosition positionAfter(long s) {
+        return steps().positionAfter(s);
+    }
 
     /** The step that starts at {@code position}; a position that is not a step boundary of this plan is a user error. */
-    long nextStep(DataPosition position);
+    default long nextStep(DataPosition position) {
+        return steps().nextStep(position);
+    }
 
     /** Step {@code s}'s micro-batches (pad tokens {@code padTokenId}) and its target count. */
     StepBatches batches(long s, int padTokenId);

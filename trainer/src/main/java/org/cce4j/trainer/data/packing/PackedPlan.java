@@ -1,6 +1,5 @@
 package org.cce4j.trainer.data.packing;
 
-import org.cce4j.checkpoints.state.TrainingState.DataPosition;
 import org.cce4j.trainer.data.EpochOrder;
 import org.cce4j.trainer.data.MicroBatch;
 import org.cce4j.trainer.data.Padding;
@@ -65,36 +64,20 @@ public final class PackedPlan implements StepPlan {
         this.plan = new TrainingPlan(PACKS, packsOf(0).count(), microBatchSize, gradAccum, epochs, maxSteps, shuffle, seed ^ PACK_ORDER_SALT);
     }
 
+    @Override
+    public TrainingPlan steps() {
+        return plan;
+    }
+
     /** P, the packed sequences of every epoch. */
     public int packsPerEpoch() {
         return plan.rows();
     }
 
-    @Override
-    public long totalSteps() {
-        return plan.totalSteps();
-    }
 
-    @Override
-    public int stepsPerEpoch() {
-        return plan.stepsPerEpoch();
-    }
 
-    @Override
-    public int epochsTouched() {
-        return plan.epochsTouched();
-    }
 
-    /** (epoch, index of the next pack in the epoch's order of packs) once step {@code s} is done. */
-    @Override
-    public DataPosition positionAfter(long s) {
-        return plan.positionAfter(s);
-    }
 
-    @Override
-    public long nextStep(DataPosition position) {
-        return plan.nextStep(position);
-    }
 
     /** Step {@code s}: its packs, in micro-batches of micro_batch_size. */
     public PackedStep step(long s) {
