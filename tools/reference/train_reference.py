@@ -1,14 +1,16 @@
 """The plain PyTorch + transformers (+ PEFT) training loop that cce4j's `train` is tested against.
 
     python3 tools/reference/train_reference.py --config C.yaml [--out DIR] [--device cpu|cuda|cuda:N]
-                                               [--dtype f32|bf16|f64]
+                                               [--dtype f32|bf16|f64] [--loss materialized|apple-cce]
+                                               [--attn eager|sdpa] [--no-final]
 
-Reads our YAML config (keys and defaults as in /work/notes/train-semantics.md; relative paths are
+Reads our YAML config (keys and defaults as in docs/training.md; relative paths are
 relative to the config file's folder), trains, and writes
     DIR/metrics.jsonl   one JSON object per optimizer step: step (1-based), loss, grad_norm, lr, tokens
     DIR/final/          full fine-tuning: save_pretrained of the model in f32 safetensors with config.json;
                         LoRA: the PEFT adapter folder (adapter_config.json, adapter_model.safetensors)
-and prints a short summary. DIR defaults to the config's `output`. It needs torch, transformers, peft
+and prints a short summary. From the command line each record also has elapsed_s; --loss apple-cce takes the
+loss through Apple's CCE (docs/convergence.md's PyTorch curve) instead of materialized logits. DIR defaults to the config's `output`. It needs torch, transformers, peft
 (LoRA only) and PyYAML; train_plan.py beside it holds the config, rows, shuffle and step cut.
 
 The loop, exactly (what the Java trainer reproduces step for step):
@@ -100,11 +102,11 @@ def load_model(cfg, weight_dtype, device):
     if cfg["init"] == "random":
         hf_config = transformers.AutoConfig.from_pretrained(cfg["model"])
         torch.manual_seed(cfg["train"]["seed"])
-        model = transformers.AutoModelForCausalLM.from_config(hf_config, attn_implementation="eager")
+        model = transformers.AutoModelForCausalLM.from_config(hf_config, attn_implementation=LOSS["attn"])
         model = model.to(weight_dtype)
     else:
         model = transformers.AutoModelForCausalLM.from_pretrained(
-            cfg["model"], dtype=weight_dtype, attn_implementation="eager")
+            cfg["model"], dtype=weight_dtype, attn_implementation=LOSS["attn"])
     model = model.to(device)
     if cfg["lora"] is not None:
         model = apply_lora(model, cfg)
@@ -215,8 +217,26 @@ def collate(rows, pad_id, device):
     return ids.to(device), labels.to(device), mask.to(device), positions.to(device)
 
 
+LOSS = {"impl": "materialized", "attn": "eager", "save_final": True, "timing": False}  # --loss: materialized (F.cross_entropy over logits) or apple-cce
+
+
+def apple_cce_loss_sum(model, batch):
+    """The same sum through Apple's CCE (cut_cross_entropy on PYTHONPATH, e.g. .anchors): the final hidden
+    states and the head's weight in the autocast dtype, shift 1 inside the kernel, no logits stored."""
+    from cut_cross_entropy import linear_cross_entropy
+    ids, labels, mask, positions = batch
+    h = model.model(input_ids=ids, attention_mask=mask, position_ids=positions, use_cache=False).last_hidden_state
+    w = model.lm_head.weight
+    softcap = getattr(model.config, "final_logit_softcapping", None)
+    return linear_cross_entropy(h, w.to(h.dtype), labels, shift=1, reduction="sum", softcap=softcap, impl="cce")
+
+
 def loss_sum(model, batch, label_smoothing=0.0, z_loss=0.0):
     """The sum over the batch's targets of the next-token loss (a 0-d tensor)."""
+    if LOSS["impl"] == "apple-cce":
+        if label_smoothing or z_loss:
+            raise ConfigError("--loss apple-cce: label_smoothing and z_loss are not supported")
+        return apple_cce_loss_sum(model, batch)
     ids, labels, mask, positions = batch
     logits = model(input_ids=ids, attention_mask=mask, position_ids=positions, use_cache=False).logits
     logits = logits.to(torch.promote_types(logits.dtype, torch.float32))
@@ -318,11 +338,14 @@ def run(config_path, out_dir=None, device=None, dtype=None, quiet=False):
             optimizer.step()
             schedule.step()
             m = {"step": step, "loss": loss, "grad_norm": grad_norm, "lr": float(lr), "tokens": n_targets}
+            if LOSS["timing"]:
+                m["elapsed_s"] = time.time() - started
             metrics.append(m)
             log.write(json.dumps(m) + "\n")
             if not math.isfinite(loss) or not math.isfinite(grad_norm):
                 raise RuntimeError(f"step {step}: loss {loss}, grad_norm {grad_norm} (not finite)")
-    save_final(model, cfg, os.path.join(out_dir, "final"))
+    if LOSS["save_final"]:
+        save_final(model, cfg, os.path.join(out_dir, "final"))
     if not quiet:
         kind = "LoRA" if cfg["lora"] is not None else "full fine-tuning"
         print(f"{config_path}: {kind}, {facts['rows']} rows, {len(metrics)} steps on {facts['device']} "
@@ -345,9 +368,14 @@ def main(argv=None):
     p.add_argument("--config", required=True, help="our train YAML")
     p.add_argument("--out", help="run folder (default: the config's output)")
     p.add_argument("--device", help="cpu | cuda | cuda:N (default: the config's, else CUDA when usable)")
+    p.add_argument("--loss", choices=["materialized", "apple-cce"], default="materialized",
+                   help="the loss: F.cross_entropy over materialized logits (default) or Apple's CCE (cut_cross_entropy)")
+    p.add_argument("--attn", choices=["eager", "sdpa"], default="eager", help="transformers' attention (default eager)")
+    p.add_argument("--no-final", action="store_true", help="do not save the final model")
     p.add_argument("--dtype", choices=sorted(DTYPES), help="f32 | bf16 | f64 (default: the config's on CUDA, f32 on CPU)")
     a = p.parse_args(argv)
     transformers.logging.set_verbosity_error()
+    LOSS.update(impl=a.loss, attn=a.attn, save_final=not a.no_final, timing=True)
     try:
         run(a.config, a.out, a.device, a.dtype)
     except ConfigError as e:

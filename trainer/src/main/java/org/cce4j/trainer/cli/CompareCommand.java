@@ -3,6 +3,9 @@ package org.cce4j.trainer.cli;
 import org.cce4j.core.InvalidInputException;
 import org.cce4j.trainer.compare.Comparison;
 import org.cce4j.trainer.compare.ComparisonReport;
+import org.cce4j.trainer.compare.MemoryProbe;
+import org.cce4j.trainer.checkpoint.RunFolder;
+import org.cce4j.trainer.config.TrainConfig;
 import org.cce4j.trainer.compare.Variant;
 import org.cce4j.trainer.train.StopSignals;
 import org.cce4j.trainer.train.Trainer;
@@ -48,6 +51,21 @@ public final class CompareCommand implements Callable<Integer> {
     @Option(names = "--device", paramLabel = "cpu|cuda|cuda:N", description = "Where to compute (overrides the config's device).")
     String device;
 
+    @Option(names = "--probe-memory", description = {"After training, measure each variant's memory: the loss alone at the step's",
+            "shapes and, on a GPU, the largest micro-batch whose step fits (OUT/memory-<variant>.json)."})
+    boolean probeMemory;
+
+    @Option(names = "--probe-limit", paramLabel = "N", converter = Converters.PositiveInt.class, defaultValue = "1024",
+            description = "The largest micro-batch --probe-memory tries (default: ${DEFAULT-VALUE}).")
+    int probeLimit;
+
+    @Option(names = "--reference", paramLabel = "NAME=DIR", description = {"A run folder of another trainer (its metrics.jsonl), e.g. PyTorch's",
+            "from the same weights and data order, drawn beside the variants (repeatable)."})
+    List<String> references = new ArrayList<>();
+
+    @Option(names = "--report-only", description = "Write the report from the run folders already there; train nothing.")
+    boolean reportOnly;
+
     @Option(names = "--verbose", description = "Show stack traces of errors.")
     boolean verbose;
 
@@ -63,15 +81,42 @@ public final class CompareCommand implements Callable<Integer> {
         if (device != null) sets.add("device=" + device);
         StopSignals signals = StopSignals.install();
         Trainer.Options options = Trainer.Options.defaults().withSignals(signals).withVerbose(verbose);
+        List<ComparisonReport.Reference> refs = new ArrayList<>();
+        for (String r : references) {
+            int eq = r.indexOf('=');
+            if (eq <= 0 || eq == r.length() - 1) throw new InvalidInputException("--reference " + r + ": give NAME=DIR");
+            Path dir = Path.of(r.substring(eq + 1));
+            if (!Files.isRegularFile(dir.resolve(RunFolder.METRICS))) {
+                throw new InvalidInputException("--reference " + r + ": " + dir.resolve(RunFolder.METRICS) + " does not exist");
+            }
+            refs.add(new ComparisonReport.Reference(r.substring(0, eq), dir));
+        }
         List<Comparison.Run> runs = Comparison.plan(output, variants, seeds);
-        for (Comparison.Run r : runs) {
-            Comparison.run(config, sets, output, List.of(r.variant()), List.of(r.seed()), options, System.err);
-            if (signals.requested() != null) return StopSignals.exitStatus(signals.requested());
+        if (reportOnly) {
+            for (Comparison.Run r : runs) {
+                if (!Files.isRegularFile(r.folder().resolve(RunFolder.METRICS))) {
+                    throw new InvalidInputException("--report-only: " + r.folder().resolve(RunFolder.METRICS) + " does not exist");
+                }
+            }
+        } else {
+            for (Comparison.Run r : runs) {
+                Comparison.run(config, sets, output, List.of(r.variant()), List.of(r.seed()), options, System.err);
+                if (signals.requested() != null) return StopSignals.exitStatus(signals.requested());
+            }
+            if (probeMemory) {
+                for (Variant v : variants) {
+                    List<String> vs = new ArrayList<>(sets);
+                    vs.addAll(v.overrides());
+                    vs.add("train.seed=" + seeds.get(0));
+                    vs.add("output=" + output.resolve(v.name() + "-probe").toAbsolutePath());
+                    MemoryProbe.measure(output, v, TrainConfig.read(config, vs), probeLimit, System.err);
+                }
+            }
         }
         String command = "cce4j compare --config " + config + " --impls " + String.join(",", impls) + " --seeds "
                 + String.join(",", seeds.stream().map(String::valueOf).toList()) + " --output " + output
                 + (sets.isEmpty() ? "" : " --set " + String.join(" --set ", sets));
-        ComparisonReport.write(output, runs, command);
+        ComparisonReport.write(output, runs, command, refs);
         spec.commandLine().getOut().println("compare: " + runs.size() + " runs; " + output.resolve("report.md"));
         spec.commandLine().getOut().flush();
         return 0;

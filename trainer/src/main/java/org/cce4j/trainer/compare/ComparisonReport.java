@@ -1,5 +1,6 @@
 package org.cce4j.trainer.compare;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ArrayNode;
@@ -24,14 +25,19 @@ import java.util.Map;
  * What a comparison found, from its runs' metrics.jsonl alone (so a report can be rewritten without
  * training again):
  * <pre>
- *   summary.json   per variant: final and best eval loss and perplexity (mean ± std over seeds), median
- *                  tokens/s, peak memory, mean |Δloss| to the baseline of the same seed
+ *   summary.json   per variant: final and best eval loss and perplexity (mean ± std over seeds), the final
+ *                  training loss (mean of the last 10 steps), median tokens/s, the step's peak memory,
+ *                  mean |Δloss| to the baseline of the same seed, and (MemoryProbe, when measured) the
+ *                  loss's own memory and the largest micro-batch; references (runs of another trainer,
+ *                  e.g. PyTorch, from the same weights and data order) by their training loss
  *   loss.png       training loss (EMA-smoothed), per variant the seed mean with the seeds' min..max as a band
  *   eval.png       evaluation loss, likewise
  *   diff.png       per step, loss − the baseline's loss of the same seed (mean over seeds), against the
  *                  baseline's own seed-to-seed spread (± one standard deviation around 0)
  *   report.md      the table and the plots, with the command that made them
  * </pre>
+ * A reference is drawn on loss.png and, against the baseline's first seed (else the first variant's),
+ * on diff.png; it has no seeds and no evaluation of its own.
  */
 public final class ComparisonReport {
     private ComparisonReport() {}
@@ -58,8 +64,16 @@ public final class ComparisonReport {
         return new Curves(steps, loss, evalSteps, eval, tps, peak);
     }
 
+    /** A run folder of another trainer, drawn beside the variants under {@code name}. */
+    public record Reference(String name, Path folder) {}
+
     /** Writes summary.json, the three plots and report.md into {@code output}; returns the summary. */
     public static ObjectNode write(Path output, List<Comparison.Run> runs, String command) throws IOException {
+        return write(output, runs, command, List.of());
+    }
+
+    /** The same with references drawn beside the variants. */
+    public static ObjectNode write(Path output, List<Comparison.Run> runs, String command, List<Reference> references) throws IOException {
         Map<String, List<Comparison.Run>> byVariant = new LinkedHashMap<>();
         for (Comparison.Run r : runs) byVariant.computeIfAbsent(r.variant().name(), k -> new ArrayList<>()).add(r);
         Map<String, Curves> curves = new LinkedHashMap<>();
@@ -69,8 +83,10 @@ public final class ComparisonReport {
         ObjectMapper json = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
         ObjectNode summary = json.createObjectNode();
         List<Series> lossSeries = new ArrayList<>(), evalSeries = new ArrayList<>(), diffSeries = new ArrayList<>();
-        StringBuilder table = new StringBuilder("| variant | seeds | final eval loss | final eval ppl | best eval loss | mean abs Δloss to baseline | tokens/s | peak MB |\n")
-                .append("|---|---|---|---|---|---|---|---|\n");
+        StringBuilder table = new StringBuilder("| variant | seeds | final train loss | final eval loss | final eval ppl | best eval loss | mean abs Δloss to baseline | tokens/s | step peak MB | loss MB | largest micro-batch |\n")
+                .append("|---|---|---|---|---|---|---|---|---|---|---|\n");
+        Map<String, Variant> variantsByName = new LinkedHashMap<>();
+        for (Comparison.Run r : runs) variantsByName.putIfAbsent(r.variant().name(), r.variant());
         for (var e : curves.entrySet()) {
             String name = e.getKey();
             Curves c = e.getValue();
@@ -95,8 +111,11 @@ public final class ComparisonReport {
                 }
                 meanAbsDiff = n == 0 ? Double.NaN : sum / n;
             }
+            double[] finalTrain = new double[seeds];
+            for (int s = 0; s < seeds; s++) finalTrain[s] = tailMean(c.loss[s], 10);
             ObjectNode v = summary.putObject(name);
             v.put("seeds", seeds);
+            putStats(v, "final_train_loss", finalTrain);
             putStats(v, "final_eval_loss", finalEval);
             putStats(v, "final_eval_ppl", exp(finalEval));
             putStats(v, "best_eval_loss", bestEval);
@@ -104,8 +123,20 @@ public final class ComparisonReport {
             putStats(v, "tokens_per_s", c.tokensPerS);
             putStats(v, "peak_mem_mb", c.peakMb);
             if (!Double.isNaN(meanAbsDiff)) v.put("mean_abs_loss_diff_to_baseline", meanAbsDiff);
-            table.append(String.format(Locale.ROOT, "| %s | %d | %s | %s | %s | %s | %s | %s |%n", name, seeds, pm(finalEval), pm(exp(finalEval)),
-                    pm(bestEval), Double.isNaN(meanAbsDiff) ? "—" : String.format(Locale.ROOT, "%.2e", meanAbsDiff), pm0(c.tokensPerS), pm0(c.peakMb)));
+            JsonNode memory = MemoryProbe.read(output, variantsByName.get(name));
+            String lossMb = "—", largest = "—";
+            if (memory != null) {
+                ObjectNode mem = v.putObject("memory");
+                memory.fields().forEachRemaining(f -> mem.set(f.getKey(), f.getValue()));
+                if (memory.has("loss_extra_mb")) lossMb = String.format(Locale.ROOT, "%,.1f", memory.get("loss_extra_mb").asDouble());
+                if (memory.has("largest_micro_batch")) {
+                    largest = String.format(Locale.ROOT, "%d (%,.0f MB)", memory.get("largest_micro_batch").asInt(),
+                            memory.get("largest_micro_batch_mb").asDouble());
+                }
+            }
+            table.append(String.format(Locale.ROOT, "| %s | %d | %s | %s | %s | %s | %s | %s | %s | %s | %s |%n", name, seeds, pm(finalTrain), pm(finalEval),
+                    pm(exp(finalEval)), pm(bestEval), Double.isNaN(meanAbsDiff) ? "—" : String.format(Locale.ROOT, "%.2e", meanAbsDiff),
+                    pm0(c.tokensPerS), pm0(c.peakMb), lossMb, largest));
 
             double[] x = toDouble(c.steps);
             double[][] smooth = new double[seeds][];
@@ -120,6 +151,33 @@ public final class ComparisonReport {
                 }
                 diffSeries.add(banded(name + " − baseline", x, d));
             }
+        }
+        Curves against = baseline != null ? baseline : curves.isEmpty() ? null : curves.values().iterator().next();
+        for (Reference ref : references) {
+            List<MetricsRecord> m = MetricsLog.read(ref.folder().resolve(RunFolder.METRICS));
+            double[] x = m.stream().filter(r -> !r.isEval()).mapToDouble(MetricsRecord::step).toArray();
+            double[] loss = m.stream().filter(r -> !r.isEval()).mapToDouble(r -> r.number("loss")).toArray();
+            ObjectNode v = summary.putObject(ref.name());
+            v.put("reference", ref.folder().toString());
+            v.put("steps", loss.length);
+            v.put("final_train_loss", tailMean(loss, 10));
+            double meanAbsDiff = Double.NaN;
+            if (against != null) {
+                double[] d = new double[Math.min(loss.length, against.loss[0].length)];
+                double sum = 0;
+                for (int t = 0; t < d.length; t++) {
+                    d[t] = loss[t] - against.loss[0][t];
+                    sum += Math.abs(d[t]);
+                }
+                meanAbsDiff = d.length == 0 ? Double.NaN : sum / d.length;
+                v.put("mean_abs_loss_diff", meanAbsDiff);
+                v.put("diff_against", baseline != null ? "baseline, first seed" : curves.keySet().iterator().next() + ", first seed");
+                diffSeries.add(Series.of(ref.name() + " − " + (baseline != null ? "baseline" : curves.keySet().iterator().next()),
+                        java.util.Arrays.copyOf(x, d.length), d, Series.Style.LINE));
+            }
+            lossSeries.add(Series.of(ref.name(), x, Ema.smooth(loss, 0.9), Series.Style.LINE));
+            table.append(String.format(Locale.ROOT, "| %s (reference) | 1 | %.4f | — | — | — | %s | — | — | — | — |%n", ref.name(), tailMean(loss, 10),
+                    Double.isNaN(meanAbsDiff) ? "—" : String.format(Locale.ROOT, "%.2e", meanAbsDiff)));
         }
         if (baseline != null && baseline.loss.length > 1) {
             int steps = baseline.loss[0].length;
@@ -175,6 +233,19 @@ public final class ComparisonReport {
         }
         Series s = Series.of(name, x, mean, Series.Style.LINE);
         return bySeed.length > 1 ? s.withBand(lo, hi) : s;
+    }
+
+    /** The mean of the last {@code k} finite values (NaN when there are none). */
+    static double tailMean(double[] a, int k) {
+        double sum = 0;
+        int n = 0;
+        for (int i = a.length - 1; i >= 0 && n < k; i--) {
+            if (Double.isFinite(a[i])) {
+                sum += a[i];
+                n++;
+            }
+        }
+        return n == 0 ? Double.NaN : sum / n;
     }
 
     private static double[] toDouble(long[] a) {

@@ -96,8 +96,13 @@ public final class Trainer {
         this.options = options;
         this.run = run;
         this.s = session;
+        this.lossOptions = lossOptions(config, session.model);
+    }
+
+    /** The loss options of a step: the model's (shift, softcap), summed, with the config's loss keys. */
+    static CceOptions lossOptions(TrainConfig config, TransformerModel model) {
         TrainConfig.Loss l = config.loss();
-        this.lossOptions = session.model.lossOptions().withReduction(Reduction.SUM).withZLossWeight((float) l.zLoss())
+        return model.lossOptions().withReduction(Reduction.SUM).withZLossWeight((float) l.zLoss())
                 .withLabelSmoothing((float) l.labelSmoothing()).withFilterEps((float) l.filterEps())
                 .withFilterEGrad(l.filterEGrad()).withFilterCGrad(l.filterCGrad());
     }
