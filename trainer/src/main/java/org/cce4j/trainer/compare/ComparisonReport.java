@@ -36,6 +36,8 @@ import java.util.Map;
  *                  baseline's own seed-to-seed spread (± one standard deviation around 0)
  *   report.md      the table and the plots, with the command that made them
  * </pre>
+ * With two or more baseline seeds, each other variant's mean final evaluation perplexity is set against
+ * the baseline seeds' range (summary: final_eval_ppl_vs_baseline; report.md says within or outside).
  * A reference is drawn on loss.png and, against the baseline's first seed (else the first variant's),
  * on diff.png; it has no seeds and no evaluation of its own.
  */
@@ -192,12 +194,33 @@ public final class ComparisonReport {
             diffSeries.add(Series.of("baseline seed-to-seed spread (± 1 std)", toDouble(baseline.steps), zero, Series.Style.THIN)
                     .withColor(java.awt.Color.GRAY).withBand(lo, hi));
         }
+        StringBuilder verdicts = new StringBuilder();
+        double[] baseFinal = finalEvalPpl(baseline);
+        if (baseFinal != null && baseFinal.length > 1) {
+            double lo = java.util.Arrays.stream(baseFinal).filter(Double::isFinite).min().orElse(Double.NaN);
+            double hi = java.util.Arrays.stream(baseFinal).filter(Double::isFinite).max().orElse(Double.NaN);
+            for (var e : curves.entrySet()) {
+                if (e.getKey().equals("baseline")) continue;
+                double[] f = finalEvalPpl(e.getValue());
+                double m = mean(f), delta = m - mean(baseFinal);
+                boolean within = m >= lo && m <= hi;
+                ObjectNode w = ((ObjectNode) summary.get(e.getKey())).putObject("final_eval_ppl_vs_baseline");
+                w.put("delta", delta);
+                w.put("baseline_std", std(baseFinal));
+                w.put("baseline_min", lo);
+                w.put("baseline_max", hi);
+                w.put("within_baseline_seed_range", within);
+                verdicts.append(String.format(Locale.ROOT, "- %s: final eval perplexity %.4f, %+.4f from the baseline's mean (its seeds: %.4f .. %.4f, std %.4f): %s%n",
+                        e.getKey(), m, delta, lo, hi, std(baseFinal), within ? "within the baseline's seed-to-seed range" : "outside the baseline's seed-to-seed range"));
+            }
+        }
         AtomicFiles.writeString(output.resolve("summary.json"), json.writeValueAsString(summary) + "\n");
         List<String> images = new ArrayList<>();
         images.add(plot(output, "loss.png", "training loss (EMA), mean and min..max over seeds", "loss", lossSeries));
         if (!evalSeries.isEmpty()) images.add(plot(output, "eval.png", "evaluation loss, mean and min..max over seeds", "eval loss", evalSeries));
         if (!diffSeries.isEmpty()) images.add(plot(output, "diff.png", "loss − baseline's loss (same seed)", "Δ loss", diffSeries));
         StringBuilder md = new StringBuilder("# Comparison\n\n").append("`").append(command).append("`\n\n").append(table).append('\n');
+        if (!verdicts.isEmpty()) md.append(verdicts).append('\n');
         for (String img : images) if (img != null) md.append("![").append(img).append("](").append(img).append(")\n\n");
         AtomicFiles.writeString(output.resolve("report.md"), md.toString());
         return summary;
@@ -233,6 +256,14 @@ public final class ComparisonReport {
         }
         Series s = Series.of(name, x, mean, Series.Style.LINE);
         return bySeed.length > 1 ? s.withBand(lo, hi) : s;
+    }
+
+    /** Each seed's final evaluation perplexity, or null without curves or evaluations. */
+    private static double[] finalEvalPpl(Curves c) {
+        if (c == null || c.eval.length == 0 || c.eval[0].length == 0) return null;
+        double[] f = new double[c.eval.length];
+        for (int s = 0; s < f.length; s++) f[s] = c.eval[s].length == 0 ? Double.NaN : Math.exp(c.eval[s][c.eval[s].length - 1]);
+        return f;
     }
 
     /** The mean of the last {@code k} finite values (NaN when there are none). */

@@ -57,6 +57,13 @@ class CompareTest {
             }
         }
         assertTrue(written.get("cce").get("mean_abs_loss_diff_to_baseline").asDouble() < 1e-4);
+        JsonNode verdict = written.get("cce").get("final_eval_ppl_vs_baseline");
+        double b0 = written.get("baseline").get("final_eval_ppl").get("by_seed").get(0).asDouble();
+        double b1 = written.get("baseline").get("final_eval_ppl").get("by_seed").get(1).asDouble();
+        assertEquals(Math.min(b0, b1), verdict.get("baseline_min").asDouble(), 0.0);
+        assertEquals(written.get("cce").get("final_eval_ppl").get("mean").asDouble() - written.get("baseline").get("final_eval_ppl").get("mean").asDouble(),
+                verdict.get("delta").asDouble(), 1e-12);
+        assertTrue(verdict.get("within_baseline_seed_range").asBoolean(), verdict.toString());  // cce tracks the baseline within 1e-5
         // seeds differ: another shuffle, so other losses
         double s0 = written.get("baseline").get("final_eval_loss").get("by_seed").get(0).asDouble();
         double s1 = written.get("baseline").get("final_eval_loss").get("by_seed").get(1).asDouble();
