@@ -11,7 +11,8 @@
 #   pretrain  cce4j compare of $IMPLS over $SEEDS on pretrain.yaml (MAX_STEPS > 0 cuts the runs), --probe-memory
 #   torch     from transformers' init: cce4j (cce) and PyTorch + transformers + Apple's CCE (train_reference.py
 #             --loss apple-cce) for $TORCH_STEPS steps on the same rows in the same order, drawn in one report
-#   finetune  the pretraining's cce-seed0 final model fine-tuned on the FAQ chat rows (finetune.yaml), full and
+# PRETRAIN_SETS adds --set options to every pretraining run (e.g. "--set train.epochs=2").
+#   finetune  the pretraining's cce-seed0 final model (pretrained first when this call has none) fine-tuned on the FAQ chat rows (finetune.yaml), full and
 #             LoRA, $FT_IMPLS over $SEEDS; a generated answer before and after
 # Everything but model weights comes back as $OUT/convergence.tgz; the console log as $OUT/log.txt.
 set +e
@@ -26,6 +27,7 @@ exec > >(tee -a $OUT/log.txt) 2>&1
   python3 -c 'import torch, transformers, tokenizers; print("torch", torch.__version__, "transformers", transformers.__version__, "tokenizers", tokenizers.__version__)'; }
 t() { echo "== $(date -u +%T) $*"; }
 jar() { bash .gpu/run jar "$@"; }
+pack() { tar czf $OUT/convergence.tgz --exclude=final --exclude=checkpoints --exclude='*.safetensors' -C $W $(cd $W && ls -d pretrain torch-init finetune-full finetune-lora 2>/dev/null); }
 DATA="--set data.train=$W/rows/train.jsonl --set data.validation=$W/rows/validation.jsonl"
 if has fixtures; then
   t fixtures
@@ -43,21 +45,25 @@ fi
 if has pretrain; then
   t pretrain
   extra=(); (( MAX_STEPS > 0 )) && extra=(--set train.max_steps=$MAX_STEPS --set eval.every_steps=$(( MAX_STEPS / 3 > 0 ? MAX_STEPS / 3 : 1 )))
-  jar compare --config $C/pretrain.yaml --impls $IMPLS --seeds $SEEDS --output $W/pretrain --set model=$W/model $DATA "${extra[@]}" --probe-memory
-  echo "rc=$?"; cat $W/pretrain/report.md
+  jar compare --config $C/pretrain.yaml --impls $IMPLS --seeds $SEEDS --output $W/pretrain --set model=$W/model $DATA "${extra[@]}" ${PRETRAIN_SETS:-} --probe-memory
+  echo "rc=$?"; cat $W/pretrain/report.md; pack
 fi
 if has torch; then
   t torch
   jar compare --config $C/pretrain.yaml --impls cce --seeds 0 --output $W/torch-init --set model=$W/model-hf --set init=pretrained $DATA \
-      --set train.max_steps=$TORCH_STEPS --set eval.every_steps=0
+      ${PRETRAIN_SETS:-} --set train.max_steps=$TORCH_STEPS --set eval.every_steps=0
   echo "rc=$?"
   timeout 400 python3 tools/reference/train_reference.py --config $W/torch-init/cce-seed0/config.yaml --out $W/torch-init/torch-apple-cce \
       --device cuda --dtype bf16 --loss apple-cce --attn sdpa --no-final; echo "rc=$?"
   jar compare --config $C/pretrain.yaml --impls cce --seeds 0 --output $W/torch-init --report-only \
-      --reference "pytorch-apple-cce=$W/torch-init/torch-apple-cce"; echo "rc=$?"; cat $W/torch-init/report.md
+      --reference "pytorch-apple-cce=$W/torch-init/torch-apple-cce"; echo "rc=$?"; cat $W/torch-init/report.md; pack
 fi
 if has finetune; then
   base=$W/pretrain/cce-seed0/final
+  if [[ ! -d $base ]]; then   # a call of its own: pretrain the base (cce, seed 0) first
+    t "finetune: pretraining the base"
+    jar compare --config $C/pretrain.yaml --impls cce --seeds 0 --output $W/pretrain $DATA --set model=$W/model ${PRETRAIN_SETS:-}; echo "rc=$?"
+  fi
   extra=(); (( FT_MAX_STEPS > 0 )) && extra=(--set train.max_steps=$FT_MAX_STEPS --set eval.every_steps=$(( FT_MAX_STEPS / 2 > 0 ? FT_MAX_STEPS / 2 : 1 )))
   FT="--set model=$base --set data.train=$W/data/faq_train.jsonl --set data.validation=$W/data/faq_validation.jsonl"
   t finetune full
@@ -75,5 +81,5 @@ if has finetune; then
   echo "-- $base + finetune-lora/cce-seed0"; jar generate --model $base --adapter $W/finetune-lora/cce-seed0/final --chat --prompt "$q" --max-new-tokens 60
 fi
 t pack
-tar czf $OUT/convergence.tgz --exclude=final --exclude=checkpoints --exclude='*.safetensors' -C $W $(cd $W && ls -d pretrain torch-init finetune-full finetune-lora 2>/dev/null)
+pack
 ls -la $OUT

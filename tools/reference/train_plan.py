@@ -34,12 +34,18 @@ DEFAULTS = {
     "dtype": "bf16",
     "output": None,
     "data": {"train": None, "validation": None, "shuffle": True, "packing": False, "seq_len": 2048,
-             "overflow": "truncate", "skip_bad_rows": False, "pad_token_id": None},
+             "overflow": "truncate", "skip_bad_rows": False, "pad_token_id": None,
+             # keys of cce4j's text formats and token cache: accepted so that a run folder's resolved
+             # config.yaml reads here; the reference trains the tokens format only (checked below)
+             "format": "auto", "train_on": "assistant", "text_split": "file", "alpaca_style": "prompt",
+             "add_eos": True, "chat_template": None, "cache": True, "cache_dir": None, "tokenize_threads": None,
+             "validation_fraction": 0.0},
     "train": {"epochs": 1, "max_steps": 0, "micro_batch_size": 4, "grad_accum": 1, "lr": 2.0e-5,
               "schedule": "cosine", "warmup_steps": 0, "warmup_ratio": 0.0, "weight_decay": 0.0,
               "adam_betas": [0.9, 0.999], "adam_eps": 1.0e-8, "max_grad_norm": 1.0, "seed": 0,
               "recompute": False, "log_every": 10},
-    "loss": {"impl": "cce", "z_loss": 0.0, "label_smoothing": 0.0, "filter_eps": None},
+    "loss": {"impl": "cce", "z_loss": 0.0, "label_smoothing": 0.0, "filter_eps": None,
+             "filter_e_grad": True, "filter_c_grad": True},
     "lora": None,
     "save": {"every_steps": 500, "keep": 3},
     "eval": {"every_steps": 200},
@@ -302,6 +308,10 @@ def resolve_config(cfg_in, base_dir):
         raise ConfigError(f"config: data.seq_len must be >= 2, got {cfg['data']['seq_len']}")
     if cfg["data"]["packing"]:
         raise ConfigError("config: data.packing: true is not implemented by the reference")
+    if cfg["data"]["format"] not in ("auto", "tokens"):
+        raise ConfigError(f"config: data.format {cfg['data']['format']!r} is not implemented by the reference (tokens only)")
+    if cfg["data"]["validation_fraction"]:
+        raise ConfigError("config: data.validation_fraction is not implemented by the reference")
     loss = cfg["loss"]
     if not 0.0 <= loss["label_smoothing"] <= 1.0:
         raise ConfigError(f"config: loss.label_smoothing must be in [0, 1], got {loss['label_smoothing']}")

@@ -63,8 +63,16 @@ public final class MemoryProbe {
         o.put("loss_tokens", n);
         o.put("loss_extra_mb", loss.extraMemoryMB());
         o.put("loss_forward_backward_ms", loss.forwardBackwardMs());
+        MicroBatchProbe.Result r = null;
         if (!device.device().isCpu()) {
-            MicroBatchProbe.Result r = MicroBatchProbe.largest(c, probeLimit);
+            try {
+                r = MicroBatchProbe.largest(c, probeLimit);
+            } catch (IllegalStateException e) {
+                o.put("largest_micro_batch_error", e.getMessage());
+                err.println("compare: " + variant.name() + ": the micro-batch probe stopped: " + e.getMessage());
+            }
+        }
+        if (r != null) {
             o.put("largest_micro_batch", r.largest());
             o.put("largest_micro_batch_mb", r.largestPeakBytes() / 1e6);
             o.put("probe_limit", probeLimit);

@@ -93,6 +93,7 @@ public final class MicroBatchProbe {
         TokenRows rows = randomRows(b, seqLen, s.modelConfig.vocabSize(), config.train().seed());
         int[] all = new int[b];
         for (int i = 0; i < b; i++) all[i] = i;
+        long before = s.backend.bytesInUse();
         s.backend.resetPeak();
         try {
             MicroBatch mb = Batches.microBatch(rows, all, s.padTokenId);
@@ -110,6 +111,10 @@ public final class MicroBatchProbe {
             return new Probe(b, true, peak);
         } catch (OutOfDeviceMemoryException e) {
             s.model.parameters().zeroGrads();
+            long left = s.backend.bytesInUse() - before;
+            if (left > 0) {  // a step that ran out of memory must give back all it took, or the next probes would measure less
+                throw new IllegalStateException("micro-batch " + b + " ran out of device memory and left " + left + " bytes allocated");
+            }
             return new Probe(b, false, 0);
         }
     }

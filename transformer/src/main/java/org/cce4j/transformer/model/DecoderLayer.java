@@ -163,71 +163,76 @@ final class DecoderLayer {
         int m = b.tokens(), h = config.hiddenSize(), hd = config.headDim();
         int nq = config.numAttentionHeads(), nkv = config.numKeyValueHeads(), inter = config.intermediateSize();
         Saved s = new Saved(new Scratch(be));
-        Scratch mem = s.mem;
-        s.xn1 = mem.alloc(m, h);
-        s.rstd1 = mem.allocF32(m);
-        be.rmsNorm(x, inputNorm.value(), eps, unitOffset, s.xn1, s.rstd1);
+        try {
+            Scratch mem = s.mem;
+            s.xn1 = mem.alloc(m, h);
+            s.rstd1 = mem.allocF32(m);
+            be.rmsNorm(x, inputNorm.value(), eps, unitOffset, s.xn1, s.rstd1);
 
-        s.q = mem.alloc(m, (long) nq * hd);
-        s.k = mem.alloc(m, (long) nkv * hd);
-        s.v = mem.alloc(m, (long) nkv * hd);
-        if (qkNorm) {
-            s.qPre = mem.alloc(m, (long) nq * hd);
-            s.kPre = mem.alloc(m, (long) nkv * hd);
-            s.lora[Q] = qProj.forward(be, mem, s.xn1, s.qPre, seed(passSeed, Q), dropout);
-            s.lora[K] = kProj.forward(be, mem, s.xn1, s.kPre, seed(passSeed, K), dropout);
-            s.rstdQ = mem.allocF32((long) m * nq);
-            s.rstdK = mem.allocF32((long) m * nkv);
-            be.rmsNorm(s.qPre.reshape((long) m * nq, hd), qNorm.value(), eps, unitOffset, s.q.reshape((long) m * nq, hd), s.rstdQ);
-            be.rmsNorm(s.kPre.reshape((long) m * nkv, hd), kNorm.value(), eps, unitOffset, s.k.reshape((long) m * nkv, hd), s.rstdK);
-        } else {
-            s.lora[Q] = qProj.forward(be, mem, s.xn1, s.q, seed(passSeed, Q), dropout);
-            s.lora[K] = kProj.forward(be, mem, s.xn1, s.k, seed(passSeed, K), dropout);
-        }
-        s.lora[V] = vProj.forward(be, mem, s.xn1, s.v, seed(passSeed, V), dropout);
-        be.rope(s.q, nq, rope, b.positions(), false);
-        be.rope(s.k, nkv, rope, b.positions(), false);
+            s.q = mem.alloc(m, (long) nq * hd);
+            s.k = mem.alloc(m, (long) nkv * hd);
+            s.v = mem.alloc(m, (long) nkv * hd);
+            if (qkNorm) {
+                s.qPre = mem.alloc(m, (long) nq * hd);
+                s.kPre = mem.alloc(m, (long) nkv * hd);
+                s.lora[Q] = qProj.forward(be, mem, s.xn1, s.qPre, seed(passSeed, Q), dropout);
+                s.lora[K] = kProj.forward(be, mem, s.xn1, s.kPre, seed(passSeed, K), dropout);
+                s.rstdQ = mem.allocF32((long) m * nq);
+                s.rstdK = mem.allocF32((long) m * nkv);
+                be.rmsNorm(s.qPre.reshape((long) m * nq, hd), qNorm.value(), eps, unitOffset, s.q.reshape((long) m * nq, hd), s.rstdQ);
+                be.rmsNorm(s.kPre.reshape((long) m * nkv, hd), kNorm.value(), eps, unitOffset, s.k.reshape((long) m * nkv, hd), s.rstdK);
+            } else {
+                s.lora[Q] = qProj.forward(be, mem, s.xn1, s.q, seed(passSeed, Q), dropout);
+                s.lora[K] = kProj.forward(be, mem, s.xn1, s.k, seed(passSeed, K), dropout);
+            }
+            s.lora[V] = vProj.forward(be, mem, s.xn1, s.v, seed(passSeed, V), dropout);
+            be.rope(s.q, nq, rope, b.positions(), false);
+            be.rope(s.k, nkv, rope, b.positions(), false);
 
-        s.attn = mem.alloc(m, (long) nq * hd);
-        if (cache == null) {
-            s.lse = mem.allocF32(m, nq);
-            be.attention(shape(b), s.q, s.k, s.v, s.attn, s.lse);
-        } else {
-            cache.attend(index, be, shape(b), s.q, s.k, s.v, s.attn, mem);
-        }
-        s.o = mem.alloc(m, h);
-        s.lora[O] = oProj.forward(be, mem, s.attn, s.o, seed(passSeed, O), dropout);
+            s.attn = mem.alloc(m, (long) nq * hd);
+            if (cache == null) {
+                s.lse = mem.allocF32(m, nq);
+                be.attention(shape(b), s.q, s.k, s.v, s.attn, s.lse);
+            } else {
+                cache.attend(index, be, shape(b), s.q, s.k, s.v, s.attn, mem);
+            }
+            s.o = mem.alloc(m, h);
+            s.lora[O] = oProj.forward(be, mem, s.attn, s.o, seed(passSeed, O), dropout);
 
-        s.x1 = mem.alloc(m, h);
-        if (sandwich) {
-            Tensor on = mem.alloc(m, h);
-            s.rstdPA = mem.allocF32(m);
-            be.rmsNorm(s.o, postAttnNorm.value(), eps, unitOffset, on, s.rstdPA);
-            be.add(x, on, s.x1);
-        } else {
-            be.add(x, s.o, s.x1);
-        }
+            s.x1 = mem.alloc(m, h);
+            if (sandwich) {
+                Tensor on = mem.alloc(m, h);
+                s.rstdPA = mem.allocF32(m);
+                be.rmsNorm(s.o, postAttnNorm.value(), eps, unitOffset, on, s.rstdPA);
+                be.add(x, on, s.x1);
+            } else {
+                be.add(x, s.o, s.x1);
+            }
 
-        s.xn2 = mem.alloc(m, h);
-        s.rstd2 = mem.allocF32(m);
-        be.rmsNorm(s.x1, sandwich ? preFfNorm.value() : postAttnNorm.value(), eps, unitOffset, s.xn2, s.rstd2);
-        s.gate = mem.alloc(m, inter);
-        s.up = mem.alloc(m, inter);
-        s.act = mem.alloc(m, inter);
-        s.lora[GATE] = gateProj.forward(be, mem, s.xn2, s.gate, seed(passSeed, GATE), dropout);
-        s.lora[UP] = upProj.forward(be, mem, s.xn2, s.up, seed(passSeed, UP), dropout);
-        be.gatedActivation(activation, s.gate, s.up, s.act);
-        s.down = mem.alloc(m, h);
-        s.lora[DOWN] = downProj.forward(be, mem, s.act, s.down, seed(passSeed, DOWN), dropout);
-        if (sandwich) {
-            Tensor dn = mem.alloc(m, h);
-            s.rstdPF = mem.allocF32(m);
-            be.rmsNorm(s.down, postFfNorm.value(), eps, unitOffset, dn, s.rstdPF);
-            be.add(s.x1, dn, out);
-        } else {
-            be.add(s.x1, s.down, out);
+            s.xn2 = mem.alloc(m, h);
+            s.rstd2 = mem.allocF32(m);
+            be.rmsNorm(s.x1, sandwich ? preFfNorm.value() : postAttnNorm.value(), eps, unitOffset, s.xn2, s.rstd2);
+            s.gate = mem.alloc(m, inter);
+            s.up = mem.alloc(m, inter);
+            s.act = mem.alloc(m, inter);
+            s.lora[GATE] = gateProj.forward(be, mem, s.xn2, s.gate, seed(passSeed, GATE), dropout);
+            s.lora[UP] = upProj.forward(be, mem, s.xn2, s.up, seed(passSeed, UP), dropout);
+            be.gatedActivation(activation, s.gate, s.up, s.act);
+            s.down = mem.alloc(m, h);
+            s.lora[DOWN] = downProj.forward(be, mem, s.act, s.down, seed(passSeed, DOWN), dropout);
+            if (sandwich) {
+                Tensor dn = mem.alloc(m, h);
+                s.rstdPF = mem.allocF32(m);
+                be.rmsNorm(s.down, postFfNorm.value(), eps, unitOffset, dn, s.rstdPF);
+                be.add(s.x1, dn, out);
+            } else {
+                be.add(s.x1, s.down, out);
+            }
+            return s;
+        } catch (RuntimeException | Error e) {
+            s.close();   // out of memory half-way: free what this layer had allocated
+            throw e;
         }
-        return s;
     }
 
     /**
@@ -239,7 +244,12 @@ final class DecoderLayer {
         Tensor scratchOut = null;
         if (s == null) {
             scratchOut = be.empty(be.computeDType(), x.shape());
-            s = run(be, b, passSeed, x, scratchOut, null);
+            try {
+                s = run(be, b, passSeed, x, scratchOut, null);
+            } catch (RuntimeException | Error e) {
+                scratchOut.close();
+                throw e;
+            }
         }
         try (Scratch mem = new Scratch(be)) {
             int m = b.tokens(), h = config.hiddenSize(), hd = config.headDim();

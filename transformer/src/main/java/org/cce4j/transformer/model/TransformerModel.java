@@ -136,19 +136,24 @@ public final class TransformerModel implements AutoCloseable {
     public Pass forward(Batch b, long dropoutSeed) {
         int m = b.tokens(), h = config.hiddenSize();
         Pass pass = new Pass(b, dropoutSeed);
-        Tensor x = backend.empty(backend.computeDType(), m, h);
-        pass.hidden.add(x);
-        backend.embedding(b.inputIds(), embed.value(), embedScale, x);
-        for (DecoderLayer layer : layers) {
-            Tensor next = backend.empty(backend.computeDType(), m, h);
-            pass.saved.add(layer.forward(backend, b, pass.seed, x, next));
-            pass.hidden.add(next);
-            x = next;
+        try {
+            Tensor x = backend.empty(backend.computeDType(), m, h);
+            pass.hidden.add(x);
+            backend.embedding(b.inputIds(), embed.value(), embedScale, x);
+            for (DecoderLayer layer : layers) {
+                Tensor next = backend.empty(backend.computeDType(), m, h);
+                pass.hidden.add(next);
+                pass.saved.add(layer.forward(backend, b, pass.seed, x, next));
+                x = next;
+            }
+            pass.normed = backend.empty(backend.computeDType(), m, h);
+            pass.rstd = backend.empty(DType.F32, m);
+            backend.rmsNorm(x, finalNorm.value(), (float) config.rmsNormEps(), config.family().unitOffsetRmsNorm(), pass.normed, pass.rstd);
+            return pass;
+        } catch (RuntimeException | Error e) {
+            pass.close();   // out of memory half-way: free the activations kept so far
+            throw e;
         }
-        pass.normed = backend.empty(backend.computeDType(), m, h);
-        pass.rstd = backend.empty(DType.F32, m);
-        backend.rmsNorm(x, finalNorm.value(), (float) config.rmsNormEps(), config.family().unitOffsetRmsNorm(), pass.normed, pass.rstd);
-        return pass;
     }
 
     /** The logits [B·T, V] (softcapped like transformers), materialized: for inspection, not training. */
@@ -274,16 +279,19 @@ public final class TransformerModel implements AutoCloseable {
         Batch b = pass.batch;
         int m = b.tokens(), h = config.hiddenSize();
         Tensor dx = backend.empty(backend.computeDType(), m, h);
-        Tensor dIn = backend.empty(backend.computeDType(), m, h);
+        Tensor dIn = null;
         try {
-            Tensor dn = dNormed;
+            dIn = backend.empty(backend.computeDType(), m, h);
             if (dNormed.dtype() != backend.computeDType()) {
-                dn = backend.empty(backend.computeDType(), m, h);
-                backend.copy(dNormed, dn);
+                try (Tensor dn = backend.empty(backend.computeDType(), m, h)) {
+                    backend.copy(dNormed, dn);
+                    backend.rmsNormBackward(dn, pass.hidden.get(layers.size()), finalNorm.value(), pass.rstd,
+                            config.family().unitOffsetRmsNorm(), dx, finalNorm.gradOrNull());
+                }
+            } else {
+                backend.rmsNormBackward(dNormed, pass.hidden.get(layers.size()), finalNorm.value(), pass.rstd,
+                        config.family().unitOffsetRmsNorm(), dx, finalNorm.gradOrNull());
             }
-            backend.rmsNormBackward(dn, pass.hidden.get(layers.size()), finalNorm.value(), pass.rstd,
-                    config.family().unitOffsetRmsNorm(), dx, finalNorm.gradOrNull());
-            if (dn != dNormed) dn.close();
             for (int l = layers.size() - 1; l >= 0; l--) {
                 layers.get(l).backward(backend, b, pass.seed, pass.hidden.get(l), pass.saved.get(l), dx, dIn);
                 Tensor t = dx;
@@ -294,7 +302,7 @@ public final class TransformerModel implements AutoCloseable {
             if (dEmbed != null) backend.embeddingBackward(b.inputIds(), dx, embedScale, dEmbed, paddingIdx);
         } finally {
             dx.close();
-            dIn.close();
+            if (dIn != null) dIn.close();
         }
     }
 
