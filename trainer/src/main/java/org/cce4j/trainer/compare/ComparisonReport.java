@@ -211,7 +211,8 @@ public final class ComparisonReport {
                 w.put("baseline_max", hi);
                 w.put("within_baseline_seed_range", within);
                 verdicts.append(String.format(Locale.ROOT, "- %s: final eval perplexity %.4f, %+.4f from the baseline's mean (its seeds: %.4f .. %.4f, std %.4f): %s%n",
-                        e.getKey(), m, delta, lo, hi, std(baseFinal), within ? "within the baseline's seed-to-seed range" : "outside the baseline's seed-to-seed range"));
+                        e.getKey(), m, delta, lo, hi, std(baseFinal), within ? "within the baseline's seed-to-seed range"
+                                : m < lo ? "below the baseline's seed-to-seed range (better)" : "above the baseline's seed-to-seed range (worse)"));
             }
         }
         AtomicFiles.writeString(output.resolve("summary.json"), json.writeValueAsString(summary) + "\n");

@@ -30,6 +30,9 @@ public final class MicroBatchProbe {
     /** How close the bisection gets: it stops when the first failing size ≤ PRECISION × the last fitting one. */
     static final double PRECISION = 1.05;
 
+    /** What a failed step may leave allocated (workspaces kept once used) before the probe stops trusting itself. */
+    static final long LEFT_OVER_LIMIT = 256L << 20;
+
     /** One tried micro-batch: whether its step ran, and its peak device memory (0 when it did not). */
     public record Probe(int microBatch, boolean fits, long peakBytes) {}
 
@@ -112,7 +115,9 @@ public final class MicroBatchProbe {
         } catch (OutOfDeviceMemoryException e) {
             s.model.parameters().zeroGrads();
             long left = s.backend.bytesInUse() - before;
-            if (left > 0) {  // a step that ran out of memory must give back all it took, or the next probes would measure less
+            // a step that ran out of memory must give back what it took, or the next probes would measure less; a few
+            // MiB may stay (workspaces a kernel keeps once it first ran), a step's activations (GiB) may not
+            if (left > LEFT_OVER_LIMIT) {
                 throw new IllegalStateException("micro-batch " + b + " ran out of device memory and left " + left + " bytes allocated");
             }
             return new Probe(b, false, 0);
