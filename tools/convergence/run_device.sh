@@ -12,6 +12,7 @@
 #   torch     from transformers' init: cce4j (cce) and PyTorch + transformers + Apple's CCE (train_reference.py
 #             --loss apple-cce) for $TORCH_STEPS steps on the same rows in the same order, drawn in one report
 # PRETRAIN_SETS adds --set options to every pretraining run (e.g. "--set train.epochs=2").
+#   probe     each variant's memory at the pretraining's shapes (the loss alone; the largest micro-batch), one step each
 #   finetune  the pretraining's cce-seed0 final model (pretrained first when this call has none) fine-tuned on the FAQ chat rows (finetune.yaml), full and
 #             LoRA, $FT_IMPLS over $SEEDS; a generated answer before and after
 # Everything but model weights comes back as $OUT/convergence.tgz; the console log as $OUT/log.txt.
@@ -27,7 +28,7 @@ exec > >(tee -a $OUT/log.txt) 2>&1
   python3 -c 'import torch, transformers, tokenizers; print("torch", torch.__version__, "transformers", transformers.__version__, "tokenizers", tokenizers.__version__)'; }
 t() { echo "== $(date -u +%T) $*"; }
 jar() { bash .gpu/run jar "$@"; }
-pack() { tar czf $OUT/convergence.tgz --exclude=final --exclude=checkpoints --exclude='*.safetensors' -C $W $(cd $W && ls -d pretrain torch-init finetune-full finetune-lora 2>/dev/null); }
+pack() { tar czf $OUT/convergence.tgz --exclude=final --exclude=checkpoints --exclude='*.safetensors' -C $W $(cd $W && ls -d pretrain torch-init finetune-full finetune-lora probe 2>/dev/null); }
 DATA="--set data.train=$W/rows/train.jsonl --set data.validation=$W/rows/validation.jsonl"
 if has fixtures; then
   t fixtures
@@ -79,6 +80,12 @@ if has finetune; then
     echo "-- $m"; jar generate --model $m --chat --prompt "$q" --max-new-tokens 60
   done
   echo "-- $base + finetune-lora/cce-seed0"; jar generate --model $base --adapter $W/finetune-lora/cce-seed0/final --chat --prompt "$q" --max-new-tokens 60
+fi
+if has probe; then
+  t probe
+  jar compare --config $C/pretrain.yaml --impls $IMPLS --seeds 0 --output $W/probe --set model=$W/model $DATA \
+      --set train.max_steps=1 --set eval.every_steps=0 --probe-memory; echo "rc=$?"; cat $W/probe/memory-*.json | grep -v '"micro_batch"\|"fits"\|"peak_mb"\|[{}],*$'
+  pack
 fi
 t pack
 pack
