@@ -19,7 +19,10 @@ import org.cce4j.tokenizer.chat.ChatTemplate;
 import org.cce4j.trainer.data.Overflow;
 import org.cce4j.trainer.data.formats.AlpacaStyle;
 import org.cce4j.trainer.data.formats.DataFormat;
-import org.cce4j.trainer.data.formats.DatasetReader;
+import org.cce4j.trainer.data.TokenRows;
+import org.cce4j.trainer.data.ValidationSplit;
+import org.cce4j.trainer.data.formats.CachedDatasetReader;
+import org.cce4j.trainer.data.packing.TokenCache;
 import org.cce4j.trainer.data.formats.FormatOptions;
 import org.cce4j.trainer.data.formats.LoadedDataset;
 import org.cce4j.trainer.data.formats.TextSplit;
@@ -39,6 +42,7 @@ import org.cce4j.transformer.model.ParameterStore;
 import org.cce4j.transformer.model.TransformerModel;
 
 import java.io.IOException;
+import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -62,15 +66,24 @@ public final class TrainSession implements AutoCloseable {
     final int padTokenId;
     final LoadedDataset train;
     final LoadedDataset validation;
+    /** What is trained on: the training file's rows, less those data.validation_fraction holds back. */
+    final TokenRows trainRows;
+    /** What is evaluated: the validation file's rows, or those held back; null: no evaluation. */
+    final TokenRows validationRows;
+    /** The held-back split, or null. */
+    final ValidationSplit split;
     final StepPlan plan;
     final LrSchedule schedule;
     final AdamW optimizer;
 
     /**
      * @param resumeFrom the checkpoint folder to take the trained weights from (its model files), or null
+     * @param err        where tokenizing progress and the cache's messages go
+     * @param terminal   a progress bar (true), plain lines (false), or null: a bar when stderr is a terminal
      */
-    TrainSession(TrainConfig config, Path resumeFrom) throws IOException {
+    TrainSession(TrainConfig config, Path resumeFrom, PrintStream err, Boolean terminal) throws IOException {
         this.config = config;
+        if (terminal == null) terminal = err == System.err && StderrTerminal.is();
         Path modelDir = config.model();
         if (modelDir == null || !Files.isDirectory(modelDir)) {
             throw new InvalidInputException("model " + modelDir + ": " + (modelDir != null && Files.exists(modelDir) ? "not a folder" : "no such folder"));
@@ -93,13 +106,27 @@ public final class TrainSession implements AutoCloseable {
         Tokenizer tokenizer = Files.isRegularFile(tokenizerFile) ? Tokenizer.load(modelDir) : null;
         Supplier<ChatTemplate> template = d.chatTemplate() != null ? () -> ChatTemplate.fromFile(d.chatTemplate(), tokenizer)
                 : () -> ChatTemplate.of(tokenizer, modelDir);
-        this.train = DatasetReader.read(d.train(), formats, tokenizer, template);
-        this.validation = d.validation() == null ? null : DatasetReader.read(d.validation(), formats, tokenizer, template);
+        DataSource data = d.cache()
+                ? DataSource.cached(new TokenCache.Options(d.cacheDir() != null ? d.cacheDir() : TokenCache.defaultDir(),
+                        d.tokenizeThreads() != null ? d.tokenizeThreads() : Runtime.getRuntime().availableProcessors(), err, terminal),
+                        CachedDatasetReader.filesDigest(tokenizationFiles(modelDir, d.chatTemplate())))
+                : DataSource.inMemory();
+        this.train = data.read(d.train(), formats, tokenizer, template);
+        this.validation = d.validation() == null ? null : data.read(d.validation(), formats, tokenizer, template);
+        if (d.validationFraction() > 0) {
+            this.split = ValidationSplit.of(train.rows(), train.documents(), d.validationFraction(), config.train().seed());
+            this.trainRows = split.train();
+            this.validationRows = split.validation();
+        } else {
+            this.split = null;
+            this.trainRows = train.rows();
+            this.validationRows = validation == null ? null : validation.rows();
+        }
         TrainConfig.Train t = config.train();
         this.plan = config.data().packing()
-                ? new PackedPlan(train.rows(), config.data().seqLen(), t.microBatchSize(), t.gradAccum(), t.epochs(), t.maxSteps(), config.data().shuffle(), t.seed())
-                : new PaddedPlan(new TrainingPlan(train.rows().size(), t.microBatchSize(), t.gradAccum(), t.epochs(), t.maxSteps(),
-                        config.data().shuffle(), t.seed()), train.rows());
+                ? new PackedPlan(trainRows, config.data().seqLen(), t.microBatchSize(), t.gradAccum(), t.epochs(), t.maxSteps(), config.data().shuffle(), t.seed())
+                : new PaddedPlan(new TrainingPlan(trainRows.size(), t.microBatchSize(), t.gradAccum(), t.epochs(), t.maxSteps(),
+                        config.data().shuffle(), t.seed()), trainRows);
         this.schedule = new LrSchedule(t.schedule(), t.lr(), LrSchedule.warmup(t.warmupSteps(), t.warmupRatio(), plan.totalSteps()), plan.totalSteps());
 
         boolean fullResume = resumeFrom != null && config.lora() == null;
@@ -132,6 +159,14 @@ public final class TrainSession implements AutoCloseable {
         }
         this.lora = loraConfig;
         this.optimizer = new AdamW(backend, params.trainable(), t.beta1(), t.beta2(), t.adamEps(), t.weightDecay(), t.maxGradNorm());
+    }
+
+    /** The files the tokenizer and the chat template come from (those that exist count in the cache key). */
+    private static List<Path> tokenizationFiles(Path modelDir, Path chatTemplate) {
+        List<Path> files = new java.util.ArrayList<>(List.of(modelDir.resolve("tokenizer.json"), modelDir.resolve("tokenizer_config.json"),
+                modelDir.resolve("chat_template.jinja")));
+        if (chatTemplate != null) files.add(chatTemplate);
+        return files;
     }
 
     /**
@@ -200,5 +235,7 @@ public final class TrainSession implements AutoCloseable {
     public void close() {
         optimizer.close();
         model.close();
+        train.close();
+        if (validation != null) validation.close();
     }
 }
