@@ -51,7 +51,8 @@ import java.util.function.Supplier;
 /**
  * Everything a run is built from, set up in the order the config implies: the device and backend,
  * the model (the checkpoint's weights, fresh seeded ones, or — resuming a full fine-tune — the
- * checkpoint's), the LoRA adapters (fresh, from lora.init, or from the checkpoint), the rows and the
+ * checkpoint's), the LoRA adapters (fresh, from lora.init, or from the checkpoint), the rows (through
+ * the token cache unless data.cache is false; less those data.validation_fraction holds back) and the
  * plan of steps, the optimizer and the schedule. Closing frees the device memory.
  */
 public final class TrainSession implements AutoCloseable {

@@ -33,7 +33,8 @@ import java.util.stream.Stream;
  *       TokenRows rows = c.rows();     // mapped: no heap for the data
  *   }
  * </pre>
- * {@link #open} maps the cached file of (the source's real path, size, mtime; the tokenization's hash)
+ * {@link #open} maps the cached file of (the source's real path, size, mtime — for a folder, the bytes of
+ * every file below it and the newest mtime below it; the tokenization's hash)
  * when one exists and is whole, and otherwise tokenizes the source with the {@link RowBuilder} through
  * the {@link TokenizePipeline} (parallel, in file order, with progress) into a new one, written
  * atomically: a torn file never carries a cache's name, and one that does not read back whole (cut
