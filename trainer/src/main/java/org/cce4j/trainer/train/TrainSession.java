@@ -113,53 +113,61 @@ public final class TrainSession implements AutoCloseable {
                         CachedDatasetReader.filesDigest(tokenizationFiles(modelDir, d.chatTemplate())))
                 : DataSource.inMemory();
         this.train = data.read(d.train(), formats, tokenizer, template);
-        this.validation = d.validation() == null ? null : data.read(d.validation(), formats, tokenizer, template);
-        if (d.validationFraction() > 0) {
-            this.split = ValidationSplit.of(train.rows(), train.documents(), d.validationFraction(), config.train().seed());
-            this.trainRows = split.train();
-            this.validationRows = split.validation();
-        } else {
-            this.split = null;
-            this.trainRows = train.rows();
-            this.validationRows = validation == null ? null : validation.rows();
-        }
-        TrainConfig.Train t = config.train();
-        this.plan = config.data().packing()
-                ? new PackedPlan(trainRows, config.data().seqLen(), t.microBatchSize(), t.gradAccum(), t.epochs(), t.maxSteps(), config.data().shuffle(), t.seed())
-                : new PaddedPlan(new TrainingPlan(trainRows.size(), t.microBatchSize(), t.gradAccum(), t.epochs(), t.maxSteps(),
-                        config.data().shuffle(), t.seed()), trainRows);
-        this.schedule = new LrSchedule(t.schedule(), t.lr(), LrSchedule.warmup(t.warmupSteps(), t.warmupRatio(), plan.totalSteps()), plan.totalSteps());
-
-        boolean fullResume = resumeFrom != null && config.lora() == null;
-        ParameterStore params;
-        DType fileType;
-        if (fullResume || !config.randomInit()) {
-            Path source = fullResume ? resumeFrom : modelDir;
-            try (HfCheckpoint ck = HfCheckpoint.open(source)) {
-                if (!ck.config().equals(modelConfig) && !fullResume) throw new IllegalStateException("config changed while reading");
-                fileType = fileType(ck.weights(), modelConfig);
-                params = ParameterStore.load(modelConfig, ck.weights(), backend);
+        LoadedDataset opened = null;
+        try {
+            opened = d.validation() == null ? null : data.read(d.validation(), formats, tokenizer, template);
+            this.validation = opened;
+            if (d.validationFraction() > 0) {
+                this.split = ValidationSplit.of(train.rows(), train.documents(), d.validationFraction(), config.train().seed());
+                this.trainRows = split.train();
+                this.validationRows = split.validation();
+            } else {
+                this.split = null;
+                this.trainRows = train.rows();
+                this.validationRows = validation == null ? null : validation.rows();
             }
-            if (!fullResume && config.randomInit()) throw new IllegalStateException("unreachable");
-        } else {
-            double std = configJson.path("initializer_range").asDouble(0.02);
-            params = ParameterStore.random(modelConfig, backend, t.seed(), std);
-            fileType = modelConfig.torchDtype() != null ? modelConfig.torchDtype() : DType.F32;
-        }
-        this.modelFileType = fileType;
-        this.model = new TransformerModel(modelConfig, params, backend);
-        model.setRecompute(t.recompute());
+            TrainConfig.Train t = config.train();
+            this.plan = config.data().packing()
+                    ? new PackedPlan(trainRows, config.data().seqLen(), t.microBatchSize(), t.gradAccum(), t.epochs(), t.maxSteps(), config.data().shuffle(), t.seed())
+                    : new PaddedPlan(new TrainingPlan(trainRows.size(), t.microBatchSize(), t.gradAccum(), t.epochs(), t.maxSteps(),
+                            config.data().shuffle(), t.seed()), trainRows);
+            this.schedule = new LrSchedule(t.schedule(), t.lr(), LrSchedule.warmup(t.warmupSteps(), t.warmupRatio(), plan.totalSteps()), plan.totalSteps());
 
-        LoraConfig loraConfig = null;
-        if (config.lora() != null) {
-            Path init = resumeFrom != null ? resumeFrom : config.lora().init();
-            try (LoraAdapter adapter = init == null ? null : LoraAdapter.open(init)) {
-                loraConfig = loraConfig(config, adapter);
-                LoraAdapters.attach(model, loraConfig, adapter, t.seed());
+            boolean fullResume = resumeFrom != null && config.lora() == null;
+            ParameterStore params;
+            DType fileType;
+            if (fullResume || !config.randomInit()) {
+                Path source = fullResume ? resumeFrom : modelDir;
+                try (HfCheckpoint ck = HfCheckpoint.open(source)) {
+                    if (!ck.config().equals(modelConfig) && !fullResume) throw new IllegalStateException("config changed while reading");
+                    fileType = fileType(ck.weights(), modelConfig);
+                    params = ParameterStore.load(modelConfig, ck.weights(), backend);
+                }
+                if (!fullResume && config.randomInit()) throw new IllegalStateException("unreachable");
+            } else {
+                double std = configJson.path("initializer_range").asDouble(0.02);
+                params = ParameterStore.random(modelConfig, backend, t.seed(), std);
+                fileType = modelConfig.torchDtype() != null ? modelConfig.torchDtype() : DType.F32;
             }
+            this.modelFileType = fileType;
+            this.model = new TransformerModel(modelConfig, params, backend);
+            model.setRecompute(t.recompute());
+
+            LoraConfig loraConfig = null;
+            if (config.lora() != null) {
+                Path init = resumeFrom != null ? resumeFrom : config.lora().init();
+                try (LoraAdapter adapter = init == null ? null : LoraAdapter.open(init)) {
+                    loraConfig = loraConfig(config, adapter);
+                    LoraAdapters.attach(model, loraConfig, adapter, t.seed());
+                }
+            }
+            this.lora = loraConfig;
+            this.optimizer = new AdamW(backend, params.trainable(), t.beta1(), t.beta2(), t.adamEps(), t.weightDecay(), t.maxGradNorm());
+        } catch (IOException | RuntimeException | Error e) {
+            train.close(); // a run that cannot start unmaps its rows
+            if (opened != null) opened.close();
+            throw e;
         }
-        this.lora = loraConfig;
-        this.optimizer = new AdamW(backend, params.trainable(), t.beta1(), t.beta2(), t.adamEps(), t.weightDecay(), t.maxGradNorm());
     }
 
     /** The files the tokenizer and the chat template come from (those that exist count in the cache key). */
