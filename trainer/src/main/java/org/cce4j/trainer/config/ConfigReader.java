@@ -223,6 +223,12 @@ public final class ConfigReader {
             double b = betas.get(i).asDouble();
             if (!(b >= 0 && b < 1)) throw new InvalidInputException(source + ": train.adam_betas must be two numbers in [0, 1), got " + betas);
         }
+        double vf = at(c, "data.validation_fraction").asDouble();
+        if (!(vf >= 0 && vf < 1)) throw new InvalidInputException(source + ": data.validation_fraction must be in [0, 1), got " + vf);
+        if (vf > 0 && !at(c, "data.validation").isNull()) {
+            throw new InvalidInputException(source + ": data.validation and data.validation_fraction are both set; give one of them");
+        }
+        if (!at(c, "data.tokenize_threads").isNull()) atLeast(c, "data.tokenize_threads", 1, source);
         JsonNode pad = at(c, "data.pad_token_id");
         if (!pad.isNull() && pad.asInt() < 0) throw new InvalidInputException(source + ": data.pad_token_id must be >= 0, got " + pad);
         if (!c.get("lora").isNull()) {

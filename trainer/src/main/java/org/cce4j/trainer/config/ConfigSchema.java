@@ -29,6 +29,8 @@ public final class ConfigSchema {
         section("data");
         key("data.train", Type.PATH, null, true, "training data: JSONL in any format below, a .txt file or a folder of them");
         key("data.validation", Type.PATH, null, false, "validation data, the same formats (evaluated every eval.every_steps and at the end)");
+        key("data.validation_fraction", Type.DOUBLE, 0.0, false,
+                "without data.validation: hold back this fraction of the training documents (seeded by train.seed) as the validation set; 0 = none");
         choice("data.format", "auto", "the data's format, or auto: detected from the first row's fields (.txt files are text)",
                 "auto", "tokens", "text", "prompt_completion", "chat", "alpaca");
         choice("data.train_on", "assistant", "which chat tokens are trained on", "assistant", "last_assistant", "all");
@@ -43,6 +45,9 @@ public final class ConfigSchema {
                 "truncate", "split", "error");
         key("data.skip_bad_rows", Type.BOOL, false, false, "skip (and count) malformed rows instead of stopping with file:line");
         key("data.pad_token_id", Type.INT, null, false, "the id padding uses; absent = config.json's pad_token_id, else its eos_token_id, else 0");
+        key("data.cache", Type.BOOL, true, false, "tokenize once into a token file that later runs map (data larger than memory); false = read into memory every run");
+        key("data.cache_dir", Type.PATH, null, false, "the token cache's folder; absent = $CCE4J_TOKEN_CACHE, else ~/.cache/cce4j/tokens");
+        key("data.tokenize_threads", Type.INT, null, false, "threads that tokenize into the cache; absent = every available processor");
 
         section("train");
         key("train.epochs", Type.INT, 1, false, "passes over the training rows");

@@ -19,9 +19,14 @@ public record TrainConfig(Path model, boolean randomInit, String device, String 
     /**
      * @param format      auto, tokens, text, prompt_completion, chat or alpaca
      * @param overflow    truncate, split or error
+     * @param validationFraction the fraction of the training documents held back when no validation file is given (0 = none)
+     * @param cache       tokenize through the token cache
+     * @param cacheDir    the cache's folder, or null for the default
+     * @param tokenizeThreads tokenizing threads, or null for every processor
      */
-    public record Data(Path train, Path validation, String format, String trainOn, String textSplit, String alpacaStyle, boolean addEos,
-                       Path chatTemplate, boolean shuffle, boolean packing, int seqLen, String overflow, boolean skipBadRows, Integer padTokenId) {}
+    public record Data(Path train, Path validation, double validationFraction, String format, String trainOn, String textSplit,
+                       String alpacaStyle, boolean addEos, Path chatTemplate, boolean shuffle, boolean packing, int seqLen, String overflow,
+                       boolean skipBadRows, Integer padTokenId, boolean cache, Path cacheDir, Integer tokenizeThreads) {}
 
     public enum Schedule { CONSTANT, LINEAR, COSINE }
 
@@ -46,10 +51,11 @@ public record TrainConfig(Path model, boolean randomInit, String device, String 
 
     /** The typed view of a resolved tree. */
     public static TrainConfig of(ObjectNode c) {
-        Data data = new Data(path(c, "data.train"), path(c, "data.validation"), text(c, "data.format"), text(c, "data.train_on"),
-                text(c, "data.text_split"), text(c, "data.alpaca_style"), bool(c, "data.add_eos"), path(c, "data.chat_template"),
-                bool(c, "data.shuffle"), bool(c, "data.packing"), integer(c, "data.seq_len"), text(c, "data.overflow"),
-                bool(c, "data.skip_bad_rows"), nullableInt(c, "data.pad_token_id"));
+        Data data = new Data(path(c, "data.train"), path(c, "data.validation"), number(c, "data.validation_fraction"), text(c, "data.format"),
+                text(c, "data.train_on"), text(c, "data.text_split"), text(c, "data.alpaca_style"), bool(c, "data.add_eos"),
+                path(c, "data.chat_template"), bool(c, "data.shuffle"), bool(c, "data.packing"), integer(c, "data.seq_len"),
+                text(c, "data.overflow"), bool(c, "data.skip_bad_rows"), nullableInt(c, "data.pad_token_id"), bool(c, "data.cache"),
+                path(c, "data.cache_dir"), nullableInt(c, "data.tokenize_threads"));
         JsonNode betas = ConfigReader.at(c, "train.adam_betas");
         Train train = new Train(integer(c, "train.epochs"), integer(c, "train.max_steps"), integer(c, "train.micro_batch_size"),
                 integer(c, "train.grad_accum"), number(c, "train.lr"), Schedule.valueOf(text(c, "train.schedule").toUpperCase(java.util.Locale.ROOT)),

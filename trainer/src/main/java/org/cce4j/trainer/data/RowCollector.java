@@ -2,7 +2,6 @@ package org.cce4j.trainer.data;
 
 import org.cce4j.core.InvalidInputException;
 
-import java.util.Arrays;
 import java.util.EnumMap;
 import java.util.Map;
 
@@ -17,6 +16,7 @@ public final class RowCollector {
     private final String name;
     private final RowOptions options;
     private final InMemoryTokenRows.Builder rows = new InMemoryTokenRows.Builder();
+    private final Documents.Builder documents = new Documents.Builder();
     private final Map<BadRow, RowReport.Skipped> skipped = new EnumMap<>(BadRow.class);
     private long tokens, targets, truncated, split, droppedPieces;
     private int kept;
@@ -54,66 +54,25 @@ public final class RowCollector {
     /** The rows kept and the report; {@code lines} is how many lines (or documents) were read. No row kept is the user's error. */
     public RowFileReader.LoadedRows finish(long lines) {
         RowReport report = new RowReport(name, lines, kept, tokens, targets, truncated, split, droppedPieces, skipped);
-        if (kept == 0) {
-            throw new InvalidInputException(name + ": no rows" + (lines == 0 ? " (the file is empty)" : " (" + report.skippedTotal() + " bad lines skipped)"));
-        }
-        return new RowFileReader.LoadedRows(rows.build(), report);
+        if (kept == 0) throw noRows(report);
+        return new RowFileReader.LoadedRows(rows.build(), report, documents.build());
+    }
+
+    /** The error of a read that kept no row. */
+    public static InvalidInputException noRows(RowReport report) {
+        return new InvalidInputException(report.file() + ": no rows"
+                + (report.lines() == 0 ? " (the file is empty)" : " (" + report.skippedTotal() + " bad lines skipped)"));
     }
 
     private void addChecked(int[] ids, int[] labels) throws BadRowException {
-        int seqLen = options.seqLen();
-        if (ids.length <= seqLen) {
-            int t = TokenRow.countTargets(labels);
-            if (t == 0) throw noTargets(ids.length, false);
-            keep(ids, labels, t);
-            return;
+        LengthRules.Kept k = LengthRules.apply(ids, labels, options);
+        documents.add(kept, k.count());
+        for (int i = 0; i < k.count(); i++) keep(k.ids()[i], k.labels()[i], TokenRow.countTargets(k.labels()[i]));
+        if (k.truncated()) truncated++;
+        if (k.split()) {
+            split++;
+            droppedPieces += k.droppedPieces();
         }
-        switch (options.overflow()) {
-            case ERROR -> throw new BadRowException(BadRow.TOO_LONG,
-                    "the row has " + ids.length + " tokens, more than seq_len " + seqLen + " (data.overflow = error)");
-            case TRUNCATE -> {
-                int[] cutIds = Arrays.copyOf(ids, seqLen);
-                int[] cutLabels = labels == ids ? cutIds : Arrays.copyOf(labels, seqLen);
-                int t = TokenRow.countTargets(cutLabels);
-                if (t == 0) throw noTargets(ids.length, true);
-                keep(cutIds, cutLabels, t);
-                truncated++;
-            }
-            case SPLIT -> {
-                int keptPieces = 0, dropped = 0;
-                int[][] pieceIds = new int[(ids.length - 2) / (seqLen - 1) + 1][];
-                int[][] pieceLabels = new int[pieceIds.length][];
-                int n = 0;
-                for (int start = 0; ; start += seqLen - 1) {
-                    int end = Math.min(start + seqLen, ids.length);
-                    int[] pi = Arrays.copyOfRange(ids, start, end);
-                    int[] pl = labels == ids ? pi : Arrays.copyOfRange(labels, start, end);
-                    if (TokenRow.countTargets(pl) > 0) {
-                        pieceIds[n] = pi;
-                        pieceLabels[n++] = pl;
-                    } else {
-                        dropped++;
-                    }
-                    if (end == ids.length) break;
-                }
-                if (n == 0) {
-                    throw new BadRowException(BadRow.NO_TARGETS, "no trained target in any piece of the row: every label after the first is -100");
-                }
-                for (int k = 0; k < n; k++) {
-                    keep(pieceIds[k], pieceLabels[k], TokenRow.countTargets(pieceLabels[k]));
-                    keptPieces++;
-                }
-                split++;
-                droppedPieces += dropped;
-            }
-        }
-    }
-
-    private BadRowException noTargets(int length, boolean truncatedRow) {
-        String why = length == 1 ? "a row of one token has no target (token t is trained to predict labels[t+1])"
-                : truncatedRow ? "no trained target in the first " + options.seqLen() + " tokens (seq_len): every label after the first is -100"
-                : "no trained target: every label after the first is -100";
-        return new BadRowException(BadRow.NO_TARGETS, why);
     }
 
     private void keep(int[] ids, int[] labels, int rowTargets) {

@@ -21,7 +21,11 @@ import java.nio.file.Path;
 public final class RowFileReader {
 
     /** The rows read, and what reading them did. */
-    public record LoadedRows(TokenRows rows, RowReport report) {}
+    public record LoadedRows(TokenRows rows, RowReport report, Documents documents) {
+        public LoadedRows(TokenRows rows, RowReport report) {
+            this(rows, report, Documents.NONE);
+        }
+    }
 
     private RowFileReader() {}
 
@@ -54,8 +58,30 @@ public final class RowFileReader {
     }
 
     private static RowParser.Parsed parse(Utf8Lines in, RowParser parser) throws BadRowException {
-        if (!in.isUtf8()) throw new BadRowException(BadRow.NOT_UTF8, "not UTF-8 text");
-        if (in.isBlank()) throw new BadRowException(BadRow.BLANK_LINE, "blank line (a rows file has one JSON object on every line)");
-        return parser.parse(in.chars(), in.length());
+        return parse(in.isUtf8(), in.isBlank(), in.chars(), in.length(), parser);
+    }
+
+    private static RowParser.Parsed parse(boolean utf8, boolean blank, char[] chars, int length, RowParser parser) throws BadRowException {
+        if (!utf8) throw new BadRowException(BadRow.NOT_UTF8, "not UTF-8 text");
+        if (blank) throw new BadRowException(BadRow.BLANK_LINE, "blank line (a rows file has one JSON object on every line)");
+        return parser.parse(chars, length);
+    }
+
+    /**
+     * One line of a rows file → its ids and labels before the length rules, with every check
+     * {@link #read} makes: for readers that parse lines on threads of their own (one parser a thread).
+     */
+    public static final class LineParser {
+        private final RowParser parser;
+
+        public LineParser(RowOptions options) {
+            parser = new RowParser(options);
+        }
+
+        /** {ids, labels} (labels the ids' array when the line has none); {@code chars} is ignored when not {@code utf8}. */
+        public int[][] parse(boolean utf8, boolean blank, char[] chars, int length) throws BadRowException {
+            RowParser.Parsed p = RowFileReader.parse(utf8, blank, chars, length, parser);
+            return new int[][] {p.inputIds(), p.labels()};
+        }
     }
 }

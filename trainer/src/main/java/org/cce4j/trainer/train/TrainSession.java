@@ -19,7 +19,10 @@ import org.cce4j.tokenizer.chat.ChatTemplate;
 import org.cce4j.trainer.data.Overflow;
 import org.cce4j.trainer.data.formats.AlpacaStyle;
 import org.cce4j.trainer.data.formats.DataFormat;
-import org.cce4j.trainer.data.formats.DatasetReader;
+import org.cce4j.trainer.data.TokenRows;
+import org.cce4j.trainer.data.ValidationSplit;
+import org.cce4j.trainer.data.formats.CachedDatasetReader;
+import org.cce4j.trainer.data.packing.TokenCache;
 import org.cce4j.trainer.data.formats.FormatOptions;
 import org.cce4j.trainer.data.formats.LoadedDataset;
 import org.cce4j.trainer.data.formats.TextSplit;
@@ -39,6 +42,7 @@ import org.cce4j.transformer.model.ParameterStore;
 import org.cce4j.transformer.model.TransformerModel;
 
 import java.io.IOException;
+import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -47,7 +51,8 @@ import java.util.function.Supplier;
 /**
  * Everything a run is built from, set up in the order the config implies: the device and backend,
  * the model (the checkpoint's weights, fresh seeded ones, or — resuming a full fine-tune — the
- * checkpoint's), the LoRA adapters (fresh, from lora.init, or from the checkpoint), the rows and the
+ * checkpoint's), the LoRA adapters (fresh, from lora.init, or from the checkpoint), the rows (through
+ * the token cache unless data.cache is false; less those data.validation_fraction holds back) and the
  * plan of steps, the optimizer and the schedule. Closing frees the device memory.
  */
 public final class TrainSession implements AutoCloseable {
@@ -62,15 +67,24 @@ public final class TrainSession implements AutoCloseable {
     final int padTokenId;
     final LoadedDataset train;
     final LoadedDataset validation;
+    /** What is trained on: the training file's rows, less those data.validation_fraction holds back. */
+    final TokenRows trainRows;
+    /** What is evaluated: the validation file's rows, or those held back; null: no evaluation. */
+    final TokenRows validationRows;
+    /** The held-back split, or null. */
+    final ValidationSplit split;
     final StepPlan plan;
     final LrSchedule schedule;
     final AdamW optimizer;
 
     /**
      * @param resumeFrom the checkpoint folder to take the trained weights from (its model files), or null
+     * @param err        where tokenizing progress and the cache's messages go
+     * @param terminal   a progress bar (true), plain lines (false), or null: a bar when stderr is a terminal
      */
-    TrainSession(TrainConfig config, Path resumeFrom) throws IOException {
+    TrainSession(TrainConfig config, Path resumeFrom, PrintStream err, Boolean terminal) throws IOException {
         this.config = config;
+        if (terminal == null) terminal = err == System.err && StderrTerminal.is();
         Path modelDir = config.model();
         if (modelDir == null || !Files.isDirectory(modelDir)) {
             throw new InvalidInputException("model " + modelDir + ": " + (modelDir != null && Files.exists(modelDir) ? "not a folder" : "no such folder"));
@@ -93,45 +107,75 @@ public final class TrainSession implements AutoCloseable {
         Tokenizer tokenizer = Files.isRegularFile(tokenizerFile) ? Tokenizer.load(modelDir) : null;
         Supplier<ChatTemplate> template = d.chatTemplate() != null ? () -> ChatTemplate.fromFile(d.chatTemplate(), tokenizer)
                 : () -> ChatTemplate.of(tokenizer, modelDir);
-        this.train = DatasetReader.read(d.train(), formats, tokenizer, template);
-        this.validation = d.validation() == null ? null : DatasetReader.read(d.validation(), formats, tokenizer, template);
-        TrainConfig.Train t = config.train();
-        this.plan = config.data().packing()
-                ? new PackedPlan(train.rows(), config.data().seqLen(), t.microBatchSize(), t.gradAccum(), t.epochs(), t.maxSteps(), config.data().shuffle(), t.seed())
-                : new PaddedPlan(new TrainingPlan(train.rows().size(), t.microBatchSize(), t.gradAccum(), t.epochs(), t.maxSteps(),
-                        config.data().shuffle(), t.seed()), train.rows());
-        this.schedule = new LrSchedule(t.schedule(), t.lr(), LrSchedule.warmup(t.warmupSteps(), t.warmupRatio(), plan.totalSteps()), plan.totalSteps());
-
-        boolean fullResume = resumeFrom != null && config.lora() == null;
-        ParameterStore params;
-        DType fileType;
-        if (fullResume || !config.randomInit()) {
-            Path source = fullResume ? resumeFrom : modelDir;
-            try (HfCheckpoint ck = HfCheckpoint.open(source)) {
-                if (!ck.config().equals(modelConfig) && !fullResume) throw new IllegalStateException("config changed while reading");
-                fileType = fileType(ck.weights(), modelConfig);
-                params = ParameterStore.load(modelConfig, ck.weights(), backend);
+        DataSource data = d.cache()
+                ? DataSource.cached(new TokenCache.Options(d.cacheDir() != null ? d.cacheDir() : TokenCache.defaultDir(),
+                        d.tokenizeThreads() != null ? d.tokenizeThreads() : Runtime.getRuntime().availableProcessors(), err, terminal),
+                        CachedDatasetReader.filesDigest(tokenizationFiles(modelDir, d.chatTemplate())))
+                : DataSource.inMemory();
+        this.train = data.read(d.train(), formats, tokenizer, template);
+        LoadedDataset opened = null;
+        try {
+            opened = d.validation() == null ? null : data.read(d.validation(), formats, tokenizer, template);
+            this.validation = opened;
+            if (d.validationFraction() > 0) {
+                this.split = ValidationSplit.of(train.rows(), train.documents(), d.validationFraction(), config.train().seed());
+                this.trainRows = split.train();
+                this.validationRows = split.validation();
+            } else {
+                this.split = null;
+                this.trainRows = train.rows();
+                this.validationRows = validation == null ? null : validation.rows();
             }
-            if (!fullResume && config.randomInit()) throw new IllegalStateException("unreachable");
-        } else {
-            double std = configJson.path("initializer_range").asDouble(0.02);
-            params = ParameterStore.random(modelConfig, backend, t.seed(), std);
-            fileType = modelConfig.torchDtype() != null ? modelConfig.torchDtype() : DType.F32;
-        }
-        this.modelFileType = fileType;
-        this.model = new TransformerModel(modelConfig, params, backend);
-        model.setRecompute(t.recompute());
+            TrainConfig.Train t = config.train();
+            this.plan = config.data().packing()
+                    ? new PackedPlan(trainRows, config.data().seqLen(), t.microBatchSize(), t.gradAccum(), t.epochs(), t.maxSteps(), config.data().shuffle(), t.seed())
+                    : new PaddedPlan(new TrainingPlan(trainRows.size(), t.microBatchSize(), t.gradAccum(), t.epochs(), t.maxSteps(),
+                            config.data().shuffle(), t.seed()), trainRows);
+            this.schedule = new LrSchedule(t.schedule(), t.lr(), LrSchedule.warmup(t.warmupSteps(), t.warmupRatio(), plan.totalSteps()), plan.totalSteps());
 
-        LoraConfig loraConfig = null;
-        if (config.lora() != null) {
-            Path init = resumeFrom != null ? resumeFrom : config.lora().init();
-            try (LoraAdapter adapter = init == null ? null : LoraAdapter.open(init)) {
-                loraConfig = loraConfig(config, adapter);
-                LoraAdapters.attach(model, loraConfig, adapter, t.seed());
+            boolean fullResume = resumeFrom != null && config.lora() == null;
+            ParameterStore params;
+            DType fileType;
+            if (fullResume || !config.randomInit()) {
+                Path source = fullResume ? resumeFrom : modelDir;
+                try (HfCheckpoint ck = HfCheckpoint.open(source)) {
+                    if (!ck.config().equals(modelConfig) && !fullResume) throw new IllegalStateException("config changed while reading");
+                    fileType = fileType(ck.weights(), modelConfig);
+                    params = ParameterStore.load(modelConfig, ck.weights(), backend);
+                }
+                if (!fullResume && config.randomInit()) throw new IllegalStateException("unreachable");
+            } else {
+                double std = configJson.path("initializer_range").asDouble(0.02);
+                params = ParameterStore.random(modelConfig, backend, t.seed(), std);
+                fileType = modelConfig.torchDtype() != null ? modelConfig.torchDtype() : DType.F32;
             }
+            this.modelFileType = fileType;
+            this.model = new TransformerModel(modelConfig, params, backend);
+            model.setRecompute(t.recompute());
+
+            LoraConfig loraConfig = null;
+            if (config.lora() != null) {
+                Path init = resumeFrom != null ? resumeFrom : config.lora().init();
+                try (LoraAdapter adapter = init == null ? null : LoraAdapter.open(init)) {
+                    loraConfig = loraConfig(config, adapter);
+                    LoraAdapters.attach(model, loraConfig, adapter, t.seed());
+                }
+            }
+            this.lora = loraConfig;
+            this.optimizer = new AdamW(backend, params.trainable(), t.beta1(), t.beta2(), t.adamEps(), t.weightDecay(), t.maxGradNorm());
+        } catch (IOException | RuntimeException | Error e) {
+            train.close(); // a run that cannot start unmaps its rows
+            if (opened != null) opened.close();
+            throw e;
         }
-        this.lora = loraConfig;
-        this.optimizer = new AdamW(backend, params.trainable(), t.beta1(), t.beta2(), t.adamEps(), t.weightDecay(), t.maxGradNorm());
+    }
+
+    /** The files the tokenizer and the chat template come from (those that exist count in the cache key). */
+    private static List<Path> tokenizationFiles(Path modelDir, Path chatTemplate) {
+        List<Path> files = new java.util.ArrayList<>(List.of(modelDir.resolve("tokenizer.json"), modelDir.resolve("tokenizer_config.json"),
+                modelDir.resolve("chat_template.jinja")));
+        if (chatTemplate != null) files.add(chatTemplate);
+        return files;
     }
 
     /**
@@ -200,5 +244,7 @@ public final class TrainSession implements AutoCloseable {
     public void close() {
         optimizer.close();
         model.close();
+        train.close();
+        if (validation != null) validation.close();
     }
 }

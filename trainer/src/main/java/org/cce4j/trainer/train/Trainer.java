@@ -121,7 +121,7 @@ public final class Trainer {
             if (resumeStep != null) resumeFrom = run.checkpoint(resumeStep);
         }
         AtomicFiles.writeString(run.config(), ConfigReader.toYaml(config.resolved()));
-        try (TrainSession session = new TrainSession(config, resumeFrom)) {
+        try (TrainSession session = new TrainSession(config, resumeFrom, options.err(), options.terminal())) {
             return new Trainer(config, options, run, session).loop(resumeStep);
         }
     }
@@ -143,6 +143,7 @@ public final class Trainer {
         err.println("train: " + s.train.report().summary() + "; " + total + " optimizer steps"
                 + (start > 0 ? ", resuming after step " + start : ""));
         if (s.validation != null) err.println("train: validation " + s.validation.report().summary());
+        if (s.split != null) err.println("train: validation " + s.split.summary(config.data().validationFraction()));
         err.println(String.format(Locale.ROOT, "train: %s, padding %.1f%% of the tokens in epoch 1",
                 config.data().packing() ? "rows packed into sequences of " + config.data().seqLen() : "padded micro-batches",
                 100 * s.plan.padding(0).fraction()));
@@ -174,7 +175,7 @@ public final class Trainer {
                     memoryReported = true;
                 }
                 boolean last = step == total;
-                if (s.validation != null && (last || config.eval().everySteps() > 0 && step % config.eval().everySteps() == 0)) {
+                if (s.validationRows != null && (last || config.eval().everySteps() > 0 && step % config.eval().everySteps() == 0)) {
                     Evaluation e = evaluate();
                     lastEval = e.loss;
                     log.append(MetricsRecord.builder(step).put("eval_loss", e.loss).put("eval_ppl", Math.exp(e.loss))
@@ -265,7 +266,7 @@ public final class Trainer {
 
     /** The validation rows' mean next-token loss, in micro-batches of the training size, file order. */
     private Evaluation evaluate() {
-        var rows = s.validation.rows();
+        var rows = s.validationRows;
         int mbs = config.train().microBatchSize();
         double sum = 0;
         long tokens = 0, correct = 0;

@@ -91,6 +91,7 @@ final class TinyRun {
                 data:
                   train: rows.jsonl
                   validation: valid.jsonl
+                  cache_dir: token-cache
                 train:
                   epochs: 2
                   micro_batch_size: 2

@@ -41,7 +41,8 @@ class TrainAgainstPyTorchTest {
     void everyStepAndTheFinalWeightsMatchPyTorch(String name) throws IOException {
         Path fixture = FIXTURES.resolve(name);
         assertTrue(Files.isDirectory(fixture), fixture.toAbsolutePath() + " is missing: make it with tools/reference/train_fixtures.py");
-        TrainConfig config = TrainConfig.read(fixture.resolve("config.yaml"), List.of("output=" + dir.resolve("run"), "device=cpu"));
+        TrainConfig config = TrainConfig.read(fixture.resolve("config.yaml"), List.of("output=" + dir.resolve("run"), "device=cpu",
+                "data.cache_dir=" + dir.resolve("token-cache")));
         Trainer.run(config, TrainResumeTest.quiet(new ByteArrayOutputStream()));
 
         List<MetricsRecord> expected = MetricsLog.read(fixture.resolve("expected").resolve(RunFolder.METRICS));

@@ -44,7 +44,7 @@ final class JsonlReader {
         if (detected) format = detect(file);
         if (format == DataFormat.TOKENS) {
             RowFileReader.LoadedRows rows = RowFileReader.read(file, options.rows());
-            return new LoadedDataset(rows.rows(), new FormatReport(DataFormat.TOKENS, detected, rows.report(), 0, null));
+            return new LoadedDataset(rows.rows(), new FormatReport(DataFormat.TOKENS, detected, rows.report(), 0, null), rows.documents());
         }
         RowEncoder encoder = RowEncoder.of(format, options, encoders);
         RowCollector rows = new RowCollector(name, options.rows());
@@ -71,7 +71,7 @@ final class JsonlReader {
             throw new UncheckedIOException("reading " + name, e);
         }
         RowFileReader.LoadedRows loaded = rows.finish(lines);
-        return new LoadedDataset(loaded.rows(), new FormatReport(format, detected, loaded.report(), merged, encoders.spanSource()));
+        return new LoadedDataset(loaded.rows(), new FormatReport(format, detected, loaded.report(), merged, encoders.spanSource()), loaded.documents());
     }
 
     /** The format of the first line that is a JSON object; lines before it that are not are skipped here (the read reports them). */
@@ -103,11 +103,16 @@ final class JsonlReader {
     }
 
     private static JsonNode parse(Utf8Lines in, DataFormat format) throws BadRowException {
-        if (!in.isUtf8()) throw new BadRowException(BadRow.NOT_UTF8, "not UTF-8 text");
-        if (in.isBlank()) throw new BadRowException(BadRow.BLANK_LINE, "blank line (a JSONL file has one JSON object on every line)");
+        return parse(in.isUtf8(), in.isBlank(), in.isUtf8() ? new String(in.chars(), 0, in.length()) : null, format);
+    }
+
+    /** A line as a JSON object ({@code text} is ignored when not {@code utf8}); thread-safe. */
+    static JsonNode parse(boolean utf8, boolean blank, String text, DataFormat format) throws BadRowException {
+        if (!utf8) throw new BadRowException(BadRow.NOT_UTF8, "not UTF-8 text");
+        if (blank) throw new BadRowException(BadRow.BLANK_LINE, "blank line (a JSONL file has one JSON object on every line)");
         JsonNode row;
         try {
-            row = JSON.readTree(new String(in.chars(), 0, in.length()));
+            row = JSON.readTree(text);
         } catch (JsonProcessingException e) {
             throw InvalidJson.of(e);
         }

@@ -41,9 +41,7 @@ final class TextFilesReader {
 
     static LoadedDataset read(Path path, FormatOptions options, Encoders encoders) {
         String name = path.toString();
-        if (options.format() != null && options.format() != DataFormat.TEXT) {
-            throw new InvalidInputException(name + ": plain text (a .txt file or a folder of them) is read as data.format = text, not " + options.format().key());
-        }
+        requireTextFormat(path, options);
         RowCollector rows = new RowCollector(name, options.rows());
         int vocab = options.rows().vocabSize();
         long documents = 0;
@@ -69,7 +67,13 @@ final class TextFilesReader {
             }
         }
         RowFileReader.LoadedRows loaded = rows.finish(documents);
-        return new LoadedDataset(loaded.rows(), new FormatReport(DataFormat.TEXT, options.format() == null, loaded.report(), 0, null));
+        return new LoadedDataset(loaded.rows(), new FormatReport(DataFormat.TEXT, options.format() == null, loaded.report(), 0, null), loaded.documents());
+    }
+
+    static void requireTextFormat(Path path, FormatOptions options) {
+        if (options.format() != null && options.format() != DataFormat.TEXT) {
+            throw new InvalidInputException(path + ": plain text (a .txt file or a folder of them) is read as data.format = text, not " + options.format().key());
+        }
     }
 
     /** A document and the 1-based line of its file it starts on. */
@@ -95,7 +99,7 @@ final class TextFilesReader {
         return out;
     }
 
-    private static List<Path> files(Path path) {
+    static List<Path> files(Path path) {
         if (!Files.isDirectory(path)) {
             if (!Files.exists(path)) throw new InvalidInputException(path + ": no such file");
             return List.of(path);
@@ -111,7 +115,11 @@ final class TextFilesReader {
     }
 
     private static String decode(Path file) throws BadRowException {
-        byte[] bytes = readAll(file);
+        return decode(readAll(file));
+    }
+
+    /** Strict UTF-8, a byte-order mark at the start dropped. */
+    static String decode(byte[] bytes) throws BadRowException {
         int from = bytes.length >= 3 && (bytes[0] & 0xFF) == 0xEF && (bytes[1] & 0xFF) == 0xBB && (bytes[2] & 0xFF) == 0xBF ? 3 : 0;
         CharsetDecoder d = StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT).onUnmappableCharacter(CodingErrorAction.REPORT);
         try {
@@ -124,7 +132,11 @@ final class TextFilesReader {
 
     /** The line of a file's first byte that is not UTF-8 (1-based). */
     private static long badLine(Path file) {
-        byte[] bytes = readAll(file);
+        return badLine(readAll(file));
+    }
+
+    /** The line of the first byte that is not UTF-8 (1-based). */
+    static long badLine(byte[] bytes) {
         CharsetDecoder d = StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT).onUnmappableCharacter(CodingErrorAction.REPORT);
         ByteBuffer in = ByteBuffer.wrap(bytes);
         CharBuffer out = CharBuffer.allocate(bytes.length + 1);

@@ -18,7 +18,7 @@ import java.util.Map;
  */
 record CacheKey(Path source, long size, long mtimeNanos, String tokenization) {
     /** Bumped when what the cache stores changes meaning. */
-    static final String CACHE_VERSION = "1";
+    static final String CACHE_VERSION = "2";
 
     static final String SOURCE = "cce4j.source", SIZE = "cce4j.source_size", MTIME = "cce4j.source_mtime_ns",
             TOKENIZATION = "cce4j.tokenization", VERSION = "cce4j.cache_version";

@@ -4,6 +4,7 @@ import org.cce4j.trainer.data.TokenRow;
 
 import java.io.IOException;
 import java.io.InputStream;
+import java.nio.file.Path;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
@@ -21,6 +22,20 @@ public interface RowBuilder<R> {
      * the bytes read, for the progress bar). An I/O error while iterating is an UncheckedIOException.
      */
     Iterator<R> records(InputStream source) throws IOException;
+
+    /** Opens one file of the source for reading, its bytes counted for the progress bar; the cache closes it. */
+    @FunctionalInterface
+    interface Opener {
+        InputStream open(Path file) throws IOException;
+    }
+
+    /**
+     * The records of {@code source}, a file or (for a builder that reads folders) a folder, read from
+     * the files {@code opener} opens. The default opens the file and reads it with {@link #records(InputStream)}.
+     */
+    default Iterator<R> records(Path source, Opener opener) throws IOException {
+        return records(opener.open(source));
+    }
 
     /**
      * The rows of one record: none (a record skipped), one, or several (a long text cut at seq_len),

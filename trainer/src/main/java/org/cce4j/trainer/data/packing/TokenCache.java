@@ -1,6 +1,7 @@
 package org.cce4j.trainer.data.packing;
 
 import org.cce4j.core.InvalidInputException;
+import org.cce4j.trainer.data.Documents;
 
 import java.io.BufferedInputStream;
 import java.io.IOException;
@@ -17,10 +18,13 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.BasicFileAttributes;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
 
 /**
  * Tokenized sources, cached as token files so that a second run does not tokenize again:
@@ -29,7 +33,8 @@ import java.util.concurrent.TimeUnit;
  *       TokenRows rows = c.rows();     // mapped: no heap for the data
  *   }
  * </pre>
- * {@link #open} maps the cached file of (the source's real path, size, mtime; the tokenization's hash)
+ * {@link #open} maps the cached file of (the source's real path, size, mtime — for a folder, the bytes of
+ * every file below it and the newest mtime below it; the tokenization's hash)
  * when one exists and is whole, and otherwise tokenizes the source with the {@link RowBuilder} through
  * the {@link TokenizePipeline} (parallel, in file order, with progress) into a new one, written
  * atomically: a torn file never carries a cache's name, and one that does not read back whole (cut
@@ -77,6 +82,11 @@ public final class TokenCache {
      * @param tokenized true when this open tokenized the source, false when the cache was used
      */
     public record Cached(TokenFile rows, Map<String, String> report, boolean tokenized) implements AutoCloseable {
+        /** Which consecutive rows came from one record of the source (the pieces of a record cut into several rows). */
+        public Documents documents() {
+            return Documents.decode(rows.metadata().get(DOCUMENTS));
+        }
+
         @Override
         public void close() {
             rows.close();
@@ -84,6 +94,18 @@ public final class TokenCache {
     }
 
     static final String REPORT = "report.";
+    static final String DOCUMENTS = "cce4j.documents";
+
+    /** The rows of one record are one document (the pieces of a split row); counted in file order. */
+    private static final class DocumentsOfRecords {
+        final Documents.Builder rows = new Documents.Builder();
+        int next;
+
+        void record(int count) {
+            rows.add(next, count);
+            next += count;
+        }
+    }
 
     /** {@code $CCE4J_TOKEN_CACHE}, else {@code ~/.cache/cce4j/tokens}. */
     public static Path defaultDir() {
@@ -145,11 +167,27 @@ public final class TokenCache {
         try {
             Path real = source.toRealPath();
             BasicFileAttributes a = Files.readAttributes(real, BasicFileAttributes.class);
-            if (a.isDirectory()) throw new InvalidInputException(source + ": is a directory, not a data file");
+            if (a.isDirectory()) return folderKey(real, tokenizationHash);
             return new CacheKey(real, a.size(), a.lastModifiedTime().to(TimeUnit.NANOSECONDS), tokenizationHash);
         } catch (NoSuchFileException e) {
             throw new InvalidInputException(source + ": no such file");
         }
+    }
+
+    /**
+     * A folder's key: the bytes of every file below it and the newest modification time of anything
+     * below it (a file written, added, removed or renamed changes one or the other).
+     */
+    private static CacheKey folderKey(Path folder, String tokenizationHash) throws IOException {
+        long[] sizeAndTime = {0, Long.MIN_VALUE};
+        try (Stream<Path> all = Files.walk(folder)) {
+            for (Path p : (Iterable<Path>) all::iterator) {
+                BasicFileAttributes a = Files.readAttributes(p, BasicFileAttributes.class);
+                if (a.isRegularFile()) sizeAndTime[0] += a.size();
+                sizeAndTime[1] = Math.max(sizeAndTime[1], a.lastModifiedTime().to(TimeUnit.NANOSECONDS));
+            }
+        }
+        return new CacheKey(folder, sizeAndTime[0], sizeAndTime[1], tokenizationHash);
     }
 
     private static <R> void build(Path source, CacheKey key, RowBuilder<R> builder, Options options, Path file) throws IOException {
@@ -158,17 +196,28 @@ public final class TokenCache {
         long t0 = System.nanoTime();
         try (TokenizeProgress progress = new TokenizeProgress(options.progress(), options.terminal(), name, key.size(), System::nanoTime)) {
             TokenFileWriter.write(file, w -> {
-                try (InputStream raw = Files.newInputStream(key.source())) {
-                    CountingInputStream counted = new CountingInputStream(raw);
-                    InputStream in = new BufferedInputStream(counted, 1 << 16);
-                    TokenizePipeline.run(builder.records(in), builder::rows, options.threads(), w::add,
-                            () -> progress.update(counted.count(), w.rows()));
+                DocumentsOfRecords documents = new DocumentsOfRecords();
+                List<CountingInputStream> counted = new ArrayList<>();
+                List<InputStream> opened = new ArrayList<>();
+                RowBuilder.Opener opener = f -> {
+                    InputStream raw = Files.newInputStream(f);
+                    opened.add(raw);
+                    CountingInputStream c = new CountingInputStream(raw);
+                    counted.add(c);
+                    return new BufferedInputStream(c, 1 << 16);
+                };
+                try {
+                    TokenizePipeline.run(builder.records(key.source(), opener), builder::rows, options.threads(), w::add, documents::record,
+                            () -> progress.update(counted.stream().mapToLong(CountingInputStream::count).sum(), w.rows()));
+                } finally {
+                    for (InputStream in : opened) in.close();
                 }
                 done[0] = w.rows();
                 done[1] = w.tokens();
                 Map<String, String> meta = new LinkedHashMap<>(key.metadata());
                 builder.report().forEach((k, v) -> meta.put(REPORT + k, v));
                 meta.put("cce4j.rows", Long.toString(w.rows()));
+                meta.put(DOCUMENTS, documents.rows.build().encode());
                 meta.put("cce4j.tokens", Long.toString(w.tokens()));
                 return meta;
             });

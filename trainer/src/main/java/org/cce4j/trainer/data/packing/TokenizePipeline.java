@@ -44,9 +44,20 @@ final class TokenizePipeline {
         void chunk();
     }
 
+    /** Called on the calling thread, in file order, after each record's rows are written: how many it gave. */
+    @FunctionalInterface
+    interface RecordEnd {
+        void rows(int count);
+    }
+
     private TokenizePipeline() {}
 
     static <R> void run(Iterator<R> records, Function<R, List<TokenRow>> tokenize, int threads, Sink sink, Written written) throws IOException {
+        run(records, tokenize, threads, sink, n -> {}, written);
+    }
+
+    static <R> void run(Iterator<R> records, Function<R, List<TokenRow>> tokenize, int threads, Sink sink, RecordEnd recordEnd,
+                        Written written) throws IOException {
         if (threads < 1) throw new IllegalArgumentException("threads must be >= 1, got " + threads);
         AtomicInteger number = new AtomicInteger();
         ExecutorService pool = Executors.newFixedThreadPool(threads, r -> {
@@ -55,7 +66,7 @@ final class TokenizePipeline {
             return t;
         });
         int maxInFlight = 4 * threads;
-        ArrayDeque<Future<List<TokenRow>>> inFlight = new ArrayDeque<>(maxInFlight);
+        ArrayDeque<Future<List<List<TokenRow>>>> inFlight = new ArrayDeque<>(maxInFlight);
         try {
             RuntimeException readError = null;
             boolean more = true;
@@ -70,14 +81,14 @@ final class TokenizePipeline {
                 }
                 if (!chunk.isEmpty()) {
                     inFlight.add(pool.submit(() -> {
-                        List<TokenRow> rows = new ArrayList<>(chunk.size());
-                        for (R r : chunk) rows.addAll(tokenize.apply(r));
+                        List<List<TokenRow>> rows = new ArrayList<>(chunk.size());
+                        for (R r : chunk) rows.add(tokenize.apply(r));
                         return rows;
                     }));
                 }
-                while (inFlight.size() >= maxInFlight) writeOldest(inFlight, sink, written);
+                while (inFlight.size() >= maxInFlight) writeOldest(inFlight, sink, recordEnd, written);
             }
-            while (!inFlight.isEmpty()) writeOldest(inFlight, sink, written);
+            while (!inFlight.isEmpty()) writeOldest(inFlight, sink, recordEnd, written);
             if (readError != null) throw readError;
         } finally {
             for (Future<?> f : inFlight) f.cancel(true);
@@ -85,8 +96,9 @@ final class TokenizePipeline {
         }
     }
 
-    private static void writeOldest(ArrayDeque<Future<List<TokenRow>>> inFlight, Sink sink, Written written) throws IOException {
-        List<TokenRow> rows;
+    private static void writeOldest(ArrayDeque<Future<List<List<TokenRow>>>> inFlight, Sink sink, RecordEnd recordEnd, Written written)
+            throws IOException {
+        List<List<TokenRow>> rows;
         try {
             rows = inFlight.peekFirst().get();
         } catch (InterruptedException e) {
@@ -100,7 +112,10 @@ final class TokenizePipeline {
             throw new UncheckedIOException(new IOException(c));
         }
         inFlight.removeFirst();
-        for (TokenRow row : rows) sink.accept(row);
+        for (List<TokenRow> record : rows) {
+            for (TokenRow row : record) sink.accept(row);
+            recordEnd.rows(record.size());
+        }
         written.chunk();
     }
 }

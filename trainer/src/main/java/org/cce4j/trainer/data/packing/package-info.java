@@ -10,7 +10,8 @@
  *       {@link org.cce4j.trainer.data.TokenRows}), {@link org.cce4j.trainer.data.packing.TokenFileWriter}
  *       (streamed, atomic), and {@link org.cce4j.trainer.data.packing.TokenCache} (tokenized sources by
  *       source size, mtime and tokenization hash, built by a {@link org.cce4j.trainer.data.packing.RowBuilder}
- *       on worker threads, in file order).</li>
+ *       on worker threads, in file order). {@code trainer.data.formats.CachedDatasetReader} is what
+ *       reads every data file of {@code train} through it.</li>
  * </ul>
  * docs/training.md, "Packing and large datasets", is the user's view.
  */
