@@ -6,6 +6,7 @@ import org.cce4j.trainer.demo.DemoPlan;
 import org.cce4j.trainer.demo.LossComparison;
 import org.cce4j.trainer.train.StopSignals;
 import org.cce4j.trainer.train.Trainer;
+import org.cce4j.trainer.train.TrainingHalted;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -52,9 +53,15 @@ public final class DemoCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         PrintWriter out = spec.commandLine().getOut();
         Trainer.Options train = Trainer.Options.defaults().withSignals(StopSignals.install()).withVerbose(verbose);
-        DemoPipeline.run(new DemoPipeline.Options(quick ? DemoPlan.QUICK : DemoPlan.STANDARD, data != null ? data : defaultData(), output,
-                device, out, train));
-        return 0;
+        try {
+            DemoPipeline.Result r = DemoPipeline.run(new DemoPipeline.Options(quick ? DemoPlan.QUICK : DemoPlan.STANDARD,
+                    data != null ? data : defaultData(), output, device, out, train));
+            return r.stoppedBy() == null ? 0 : StopSignals.exitStatus(r.stoppedBy());
+        } catch (TrainingHalted h) {
+            spec.commandLine().getErr().println("demo: stopped: " + h.getMessage());
+            spec.commandLine().getErr().flush();
+            return TrainCommand.HALTED;
+        }
     }
 
     /** .data/demo of the checkout the jar was built in (trainer/target/trainer.jar), else of the working folder. */

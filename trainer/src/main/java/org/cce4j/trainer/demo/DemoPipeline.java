@@ -42,9 +42,13 @@ public final class DemoPipeline {
      */
     public record Options(DemoPlan plan, Path dataFolder, Path output, String device, PrintWriter out, Trainer.Options train) {}
 
-    /** What the demo made, for the test. */
+    /**
+     * What the demo made, for the test.
+     *
+     * @param stoppedBy the signal that stopped a training run ("INT", "TERM"; the demo stops there), or null
+     */
     public record Result(Path model, Path pretrain, Path chat, List<FaqPairs.Pair> trainPairs, List<FaqPairs.Pair> validationPairs,
-                         double seconds) {}
+                         double seconds, String stoppedBy) {}
 
     private final Options o;
     private final PrintWriter out;
@@ -118,7 +122,8 @@ public final class DemoPipeline {
         pc.put("init", "random");
         ((ObjectNode) pc.get("data")).put("format", "text").put("text_split", "file").put("overflow", "split");
         ((ObjectNode) pc.get("train")).put("epochs", 1000).put("warmup_steps", Math.max(1, plan.pretrainSteps() / 12)).put("weight_decay", 0.1);
-        train(pc, root.resolve("pretrain.yaml"));
+        String stop = train(pc, root.resolve("pretrain.yaml"));
+        if (stop != null) return new Result(model, pretrain, chat, trainPairs, validationPairs, seconds(start), stop);
         reportEvaluations("pretraining", pretrain);
         Path pretrained = pretrain.resolve(RunFolder.FINAL);
         say("%nafter pretraining, greedy: \"%s\" ->%n    %s", STORY_PROMPT,
@@ -134,7 +139,8 @@ public final class DemoPipeline {
         ((ObjectNode) cc.get("data")).put("format", "chat").put("train_on", "assistant");
         ((ObjectNode) cc.get("train")).put("epochs", plan.chatEpochs()).put("warmup_steps", 2);
         cc.putObject("lora").put("r", plan.loraRank()).put("alpha", 2.0 * plan.loraRank()).put("dropout", 0.0);
-        train(cc, root.resolve("chat.yaml"));
+        stop = train(cc, root.resolve("chat.yaml"));
+        if (stop != null) return new Result(model, pretrain, chat, trainPairs, validationPairs, seconds(start), stop);
         reportEvaluations("fine-tune", chat);
         Path adapter = chat.resolve(RunFolder.FINAL);
         say("%nchat, after the fine-tune: %s", chatLine(pretrained, adapter, seen, "a training question"));
@@ -143,7 +149,8 @@ public final class DemoPipeline {
         // (e) what CCE saved
         say("%nthe loss's extra memory (beyond its inputs and gradients), CCE against the materialized baseline, measured on the CPU:");
         for (int v : new int[] {plan.vocabSize(), LLAMA3_VOCAB}) {
-            LossComparison.Result r = LossComparison.measure(plan.lossTokens(), shape.hidden(), v, false, null);
+            // a warm-up at the demo's small shape first: the first call's one-time allocations are no working memory
+            LossComparison.Result r = LossComparison.measure(plan.lossTokens(), shape.hidden(), v, v != LLAMA3_VOCAB, null);
             say("    N %,d × D %d, V %,7d%s: CCE %8.1f MB, baseline %8.1f MB (its logits alone %.1f MB); same loss: %.6f vs %.6f",
                     r.n(), r.d(), v, v == LLAMA3_VOCAB ? " (Llama 3)" : " (demo)", r.cce().extraBytes() / 1e6, r.baseline().extraBytes() / 1e6,
                     r.logitsBytes() / 1e6, r.cce().loss(), r.baseline().loss());
@@ -151,13 +158,14 @@ public final class DemoPipeline {
         double secs = seconds(start);
         say("%ndone in %.0f s (%d min %02d s); run folders (metrics.jsonl, loss.png, final/): %s, %s",
                 secs, (int) secs / 60, (int) secs % 60, pretrain, chat);
-        return new Result(model, pretrain, chat, trainPairs, validationPairs, secs);
+        return new Result(model, pretrain, chat, trainPairs, validationPairs, secs, null);
     }
 
-    private void train(ObjectNode config, Path yaml) throws IOException {
+    /** Runs train on {@code config} (written to {@code yaml} first); the signal that stopped it, or null. */
+    private String train(ObjectNode config, Path yaml) throws IOException {
         AtomicFiles.writeString(yaml, new YAMLMapper().writeValueAsString(config));
         TrainConfig c = TrainConfig.read(yaml, List.of());
-        Trainer.run(c, o.train().withOverwrite(true));
+        return Trainer.run(c, o.train().withOverwrite(true)).stoppedBy();
     }
 
     /** A run config with the demo's common settings (a YAML file as `train --config` reads). */

@@ -9,7 +9,8 @@ import java.util.regex.Pattern;
  * Question/answer pairs from the Debian FAQ's plain text (debian-faq.en.txt, as the Debian package
  * ships it): each numbered section whose heading is a question ("1.2. What is Debian GNU/Linux?") is a
  * question, and the first paragraphs of its text, joined into one line and cut at a sentence end near
- * {@code maxAnswerChars}, are its answer. Headings that are not questions, the table of contents (its
+ * {@code maxAnswerChars}, are its answer (without footnote marks, and without a last sentence that
+ * introduces a list or a command with a colon). Headings that are not questions, the table of contents (its
  * entries are indented) and sections with no prose are left out. The text is reflowed: the FAQ wraps
  * at 70 columns and indents with no-break spaces.
  */
@@ -73,6 +74,12 @@ public final class FaqPairs {
             a.append(p);
             if (a.length() >= maxChars / 2) break;
         }
+        String text = a.toString().replaceAll("\\s*\\^\\[\\d+]", "");   // footnote marks
+        if (text.endsWith(":")) {   // a sentence that introduces a list or a command: the answer ends before it
+            int lastEnd = Math.max(text.lastIndexOf(". "), Math.max(text.lastIndexOf("? "), text.lastIndexOf("! ")));
+            if (lastEnd > 0) text = text.substring(0, lastEnd + 1);
+        }
+        a = new StringBuilder(text);
         if (a.length() < 20) return null;
         if (a.length() <= maxChars) return a.toString();
         int cut = -1;

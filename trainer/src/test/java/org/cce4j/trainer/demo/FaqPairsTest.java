@@ -9,7 +9,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 /**
  * The FAQ's plain text into pairs, on a hand-made excerpt in the package's layout (no-break spaces
  * after section numbers and in indents, wrapped headings, an indented table of contents, a chapter
- * heading, a section that is not a question, one whose text is a command): the expected pairs are
+ * heading, a section that is not a question, one whose text is a command, a footnote mark, an answer
+ * whose last sentence introduces a list): the expected pairs are
  * written out by hand.
  */
 class FaqPairsTest {
@@ -48,7 +49,13 @@ class FaqPairsTest {
             "",
             "    * a list item first",
             "",
-            "    From the Debian web site, which lists every mirror of the archive.",
+            "    From the Debian web site, which lists every mirror of the archive.^[3]",
+            "",
+            "2.3." + NB + "What is Debian made of?",
+            "",
+            "    Debian is made of packages. It has these parts:",
+            "",
+            "      * main",
             "");
 
     @Test
@@ -59,7 +66,8 @@ class FaqPairsTest {
                         "This document gives frequently asked questions (with their answers!) about the Debian distribution. It is kept current."),
                 new FaqPairs.Pair("What is the difference between Debian and other distributions?",
                         "Debian is made by volunteers. It has a \"social contract\". It packs many things."),
-                new FaqPairs.Pair("Where can I get the images?", "From the Debian web site, which lists every mirror of the archive.")),
+                new FaqPairs.Pair("Where can I get the images?", "From the Debian web site, which lists every mirror of the archive."),
+                new FaqPairs.Pair("What is Debian made of?", "Debian is made of packages.")),
                 pairs);
     }
 
