@@ -27,9 +27,10 @@ import java.util.concurrent.Callable;
  * materialized baseline at Llama 3's vocabulary, the same loss and gradients in a small, fixed amount of memory.
  */
 @Command(name = "demo", mixinStandardHelpOptions = true, sortOptions = false, subcommands = DemoCommand.Loss.class,
-        description = {"Pretrains a small Llama on Moby Dick with Cut Cross-Entropy, LoRA-tunes it to chat on the Debian FAQ,",
-            "and shows samples before and after and what CCE saved (about 7 minutes on 2 CPU cores; --quick: seconds).",
-            "Run folders: OUTPUT/pretrain, OUTPUT/chat. 'demo loss': the loss alone against the materialized baseline."})
+        description = {"Pretrains a small Llama on Moby Dick with Cut Cross-Entropy, LoRA-tunes it to",
+            "chat on the Debian FAQ, and shows samples before and after and what CCE saved",
+            "(minutes on 2 CPU cores; --quick: under a minute). Run folders: OUTPUT/pretrain,",
+            "OUTPUT/chat. 'demo loss': the loss alone against the materialized baseline."})
 public final class DemoCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
