@@ -36,12 +36,19 @@ class DemoCommandTest {
         assertEquals("", run.out());
     }
 
+    /** The table's two losses, CCE's and the materialized baseline's (an independent computation), agree. */
     @Test
     void theLossTableShowsBothImplementationsAgreeing() {
         CliRun run = CliRun.of("demo", "loss", "--n", "64", "--d", "16", "--v", "500");
         assertEquals(0, run.status(), run.err());
-        assertTrue(run.out().lines().anyMatch(l -> l.startsWith("cce ")), run.out());
-        assertTrue(run.out().lines().anyMatch(l -> l.startsWith("baseline ")), run.out());
+        double cce = Double.NaN, baseline = Double.NaN;
+        for (String l : run.out().lines().toList()) {
+            String[] f = l.trim().split("\\s+");
+            if (f[0].equals("cce")) cce = Double.parseDouble(f[1]);
+            if (f[0].equals("baseline")) baseline = Double.parseDouble(f[1]);
+        }
+        assertTrue(Double.isFinite(cce) && Double.isFinite(baseline), run.out());
+        assertEquals(baseline, cce, 1e-5 * Math.abs(baseline), run.out());
         assertTrue(run.out().contains("same answer: loss"), run.out());
     }
 
