@@ -69,8 +69,8 @@ class LauncherTest {
     @Test
     void anErrorIsOneLineAndArrivesBeforeTheExitStatus() throws Exception {
         for (int i = 0; i < 3; i++) {   // a background filter would lose this race now and then
-            Processes.Result r = Processes.bash(root, env, "\"$1\" demo --n -1 2>&1; echo \"exit $?\"", cce4j.toString());
-            assertEquals("demo: error: invalid value for --n: must be positive, got -1 (see 'cce4j demo --help')\nexit 2\n", r.out());
+            Processes.Result r = Processes.bash(root, env, "\"$1\" demo loss --n -1 2>&1; echo \"exit $?\"", cce4j.toString());
+            assertEquals("loss: error: invalid value for --n: must be positive, got -1 (see 'cce4j demo loss --help')\nexit 2\n", r.out());
         }
     }
 
@@ -113,10 +113,10 @@ class LauncherTest {
     @Test
     void javaOptsReachTheJvmAndRunningOutOfHeapIsOneLine() throws Exception {
         env.put("JAVA_OPTS", "-Xmx64m");
-        Processes.Result r = cce4j("demo", "--n", "2000000");   // E alone is 2 GB
+        Processes.Result r = cce4j("demo", "loss", "--n", "2000000");   // E alone is 2 GB
         assertEquals(2, r.status(), r.err());
         String line = r.errorLine();
-        assertTrue(line.startsWith("demo: error: out of memory: the Java heap (at most "), line);
+        assertTrue(line.startsWith("loss: error: out of memory: the Java heap (at most "), line);
         assertTrue(line.contains("lower --n or --v, or raise the heap: JAVA_OPTS=-Xmx"), line);
     }
 
@@ -125,7 +125,7 @@ class LauncherTest {
         String marker = "cce4j.test.marker=" + UUID.randomUUID();
         env.put("JAVA_OPTS", "-D" + marker);
         Path out = root.resolve("demo.out");
-        ProcessBuilder pb = new ProcessBuilder(cce4j.toString(), "demo", "--n", "8192").directory(root.toFile())
+        ProcessBuilder pb = new ProcessBuilder(cce4j.toString(), "demo", "loss", "--n", "8192").directory(root.toFile())
                 .redirectOutput(out.toFile()).redirectError(root.resolve("demo.err").toFile());
         pb.environment().putAll(env);
         Process launcher = pb.start();
