@@ -43,7 +43,7 @@ public final class MicroBatchProbe {
 
     /** Probes {@code config}'s step at micro-batches from {@code config.train().microBatchSize()} up to {@code limit}. */
     public static Result largest(TrainConfig config, int limit) throws IOException {
-        try (TrainSession s = new TrainSession(config, null)) {
+        try (TrainSession s = new TrainSession(config, null, System.err, false)) {
             CceOptions options = Trainer.lossOptions(config, s.model);
             List<Probe> probes = new ArrayList<>();
             int fit = 0, fail = 0;
