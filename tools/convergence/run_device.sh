@@ -12,6 +12,7 @@
 #   torch     from transformers' init: cce4j (cce) and PyTorch + transformers + Apple's CCE (train_reference.py
 #             --loss apple-cce) for $TORCH_STEPS steps on the same rows in the same order, drawn in one report
 # PRETRAIN_SETS adds --set options to every pretraining run (e.g. "--set train.epochs=2").
+#   torch2    as torch, with cce4j's baseline and cce-full-c beside PyTorch's materialized loss and Apple's cce_kahan_full_c
 #   probe     each variant's memory at the pretraining's shapes (the loss alone; the largest micro-batch), one step each
 #   finetune  the pretraining's cce-seed0 final model (pretrained first when this call has none) fine-tuned on the FAQ chat rows (finetune.yaml), full and
 #             LoRA, $FT_IMPLS over $SEEDS; a generated answer before and after
@@ -58,6 +59,16 @@ if has torch; then
       --device cuda --dtype bf16 --loss apple-cce --attn sdpa --no-final; echo "rc=$?"
   jar compare --config $C/pretrain.yaml --impls cce --seeds 0 --output $W/torch-init --report-only \
       --reference "pytorch-apple-cce=$W/torch-init/torch-apple-cce"; echo "rc=$?"; cat $W/torch-init/report.md; pack
+fi
+if has torch2; then   # the same start against PyTorch's materialized loss and Apple's paper variant; cce4j's baseline and cce-full-c
+  t torch2
+  jar compare --config $C/pretrain.yaml --impls cce,baseline,cce-full-c --seeds 0 --output $W/torch-init --set model=$W/model-hf --set init=pretrained $DATA \
+      ${PRETRAIN_SETS:-} --set train.max_steps=$TORCH_STEPS --set eval.every_steps=0; echo "rc=$?"
+  for l in materialized apple-cce-kahan-full-c; do
+    timeout 300 python3 tools/reference/train_reference.py --config $W/torch-init/baseline-seed0/config.yaml --out $W/torch-init/torch-$l \
+        --device cuda --dtype bf16 --loss $l --attn sdpa --no-final; echo "rc=$?"
+  done
+  pack
 fi
 if has finetune; then
   base=$W/pretrain/cce-seed0/final

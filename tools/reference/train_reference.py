@@ -228,12 +228,13 @@ def apple_cce_loss_sum(model, batch):
     h = model.model(input_ids=ids, attention_mask=mask, position_ids=positions, use_cache=False).last_hidden_state
     w = model.lm_head.weight
     softcap = getattr(model.config, "final_logit_softcapping", None)
-    return linear_cross_entropy(h, w.to(h.dtype), labels, shift=1, reduction="sum", softcap=softcap, impl="cce")
+    impl = "cce_kahan_full_c" if LOSS["impl"] == "apple-cce-kahan-full-c" else "cce"
+    return linear_cross_entropy(h, w.to(h.dtype), labels, shift=1, reduction="sum", softcap=softcap, impl=impl)
 
 
 def loss_sum(model, batch, label_smoothing=0.0, z_loss=0.0):
     """The sum over the batch's targets of the next-token loss (a 0-d tensor)."""
-    if LOSS["impl"] == "apple-cce":
+    if LOSS["impl"].startswith("apple-cce"):
         if label_smoothing or z_loss:
             raise ConfigError("--loss apple-cce: label_smoothing and z_loss are not supported")
         return apple_cce_loss_sum(model, batch)
@@ -368,8 +369,9 @@ def main(argv=None):
     p.add_argument("--config", required=True, help="our train YAML")
     p.add_argument("--out", help="run folder (default: the config's output)")
     p.add_argument("--device", help="cpu | cuda | cuda:N (default: the config's, else CUDA when usable)")
-    p.add_argument("--loss", choices=["materialized", "apple-cce"], default="materialized",
-                   help="the loss: F.cross_entropy over materialized logits (default) or Apple's CCE (cut_cross_entropy)")
+    p.add_argument("--loss", choices=["materialized", "apple-cce", "apple-cce-kahan-full-c"], default="materialized",
+                   help="the loss: F.cross_entropy over materialized logits (default) or Apple's CCE (cut_cross_entropy: "
+                        "impl cce, or cce_kahan_full_c)")
     p.add_argument("--attn", choices=["eager", "sdpa"], default="eager", help="transformers' attention (default eager)")
     p.add_argument("--no-final", action="store_true", help="do not save the final model")
     p.add_argument("--dtype", choices=sorted(DTYPES), help="f32 | bf16 | f64 (default: the config's on CUDA, f32 on CPU)")
