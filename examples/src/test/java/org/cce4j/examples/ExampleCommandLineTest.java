@@ -19,7 +19,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * the arguments is one line and exit 2 before any work, and an unknown NAME lists the programs there are.
  */
 class ExampleCommandLineTest {
-    static final List<String> PROGRAMS = List.of("CheckpointLoadBenchmark", "CpuCceBenchmark", "GpuLossBenchmark", "LossAsALibrary", "ModelBenchmark", "TrainFromJava");
+    static final List<String> PROGRAMS = List.of("CheckpointLoadBenchmark", "CompareOnTheCpu", "CpuCceBenchmark", "GpuLossBenchmark", "LossAsALibrary", "ModelBenchmark", "TrainFromJava");
 
     /** One in-process run: exit status, the programs' standard output, and the command line's stderr. */
     record Run(int status, String out, String err) {
