@@ -61,7 +61,7 @@ public final class Main implements Runnable {
         cli.setErr(err);
         cli.setExecutionExceptionHandler((ex, commandLine, parseResult) -> {
             boolean verbose = isVerbose(parseResult);
-            String name = commandLine.getCommandName();
+            String name = label(commandLine);
             String problem = userProblem(ex);
             if (problem != null) {
                 err.println(name + ": error: " + problem);
@@ -76,7 +76,7 @@ public final class Main implements Runnable {
         });
         cli.setParameterExceptionHandler((ex, badArgs) -> {
             CommandLine c = ex.getCommandLine();
-            c.getErr().println(c.getCommandName() + ": error: " + usageProblem(ex)
+            c.getErr().println(label(c) + ": error: " + usageProblem(ex)
                     + " (see '" + c.getCommandSpec().qualifiedName() + " --help')");
             c.getErr().flush();
             return USER_ERROR;
@@ -87,11 +87,18 @@ public final class Main implements Runnable {
         } catch (OutOfMemoryError e) {
             CommandLine failed = cli;
             for (ParseResult p = cli.getParseResult(); p != null; p = p.hasSubcommand() ? p.subcommand() : null) failed = p.commandSpec().commandLine();
-            err.println(failed.getCommandName() + ": error: " + OutOfMemoryMessage.of(e, failed.getCommand(), failed.getCommandName()));
+            err.println(label(failed) + ": error: " + OutOfMemoryMessage.of(e, failed.getCommand(), failed.getCommandName()));
             if (isVerbose(cli.getParseResult())) e.printStackTrace(err);
             err.flush();
             return USER_ERROR;
         }
+    }
+
+    /** How an error names its command: "train", "demo loss" (the command line's words after the program's name). */
+    static String label(CommandLine c) {
+        String q = c.getCommandSpec().qualifiedName(" ");
+        int space = q.indexOf(' ');
+        return space < 0 ? q : q.substring(space + 1);
     }
 
     /** The one-line message for an exception caused by the user's input, or null for a bug. */

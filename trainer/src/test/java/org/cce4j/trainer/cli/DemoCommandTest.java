@@ -23,7 +23,7 @@ class DemoCommandTest {
         for (int i = 0; i < cases.length; i++) {
             CliRun run = CliRun.of("demo", "loss", cases[i][0], cases[i][1]);
             assertEquals(2, run.status(), run.err());
-            assertEquals("loss: error: invalid value for " + cases[i][0] + ": " + says[i] + " (see 'cce4j demo loss --help')", run.errorLine());
+            assertEquals("demo loss: error: invalid value for " + cases[i][0] + ": " + says[i] + " (see 'cce4j demo loss --help')", run.errorLine());
             assertEquals("", run.out(), "nothing runs");
         }
     }

@@ -70,7 +70,7 @@ class LauncherTest {
     void anErrorIsOneLineAndArrivesBeforeTheExitStatus() throws Exception {
         for (int i = 0; i < 3; i++) {   // a background filter would lose this race now and then
             Processes.Result r = Processes.bash(root, env, "\"$1\" demo loss --n -1 2>&1; echo \"exit $?\"", cce4j.toString());
-            assertEquals("loss: error: invalid value for --n: must be positive, got -1 (see 'cce4j demo loss --help')\nexit 2\n", r.out());
+            assertEquals("demo loss: error: invalid value for --n: must be positive, got -1 (see 'cce4j demo loss --help')\nexit 2\n", r.out());
         }
     }
 
@@ -116,7 +116,7 @@ class LauncherTest {
         Processes.Result r = cce4j("demo", "loss", "--n", "2000000");   // E alone is 2 GB
         assertEquals(2, r.status(), r.err());
         String line = r.errorLine();
-        assertTrue(line.startsWith("loss: error: out of memory: the Java heap (at most "), line);
+        assertTrue(line.startsWith("demo loss: error: out of memory: the Java heap (at most "), line);
         assertTrue(line.contains("lower --n or --v, or raise the heap: JAVA_OPTS=-Xmx"), line);
     }
 
