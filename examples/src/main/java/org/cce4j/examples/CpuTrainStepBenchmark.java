@@ -26,9 +26,12 @@ import java.util.SplittableRandom;
  * Training-step throughput of a small Llama on the CPU, the way {@code train} takes a step: the
  * random initialization of a from-scratch run ({@link ParameterStore#random}), one micro-batch
  * forward, the CCE loss summed and its backward, the gradient norm, AdamW, zeroed gradients.
- * Tokens/s are the median over the timed steps. {@code --profile} then runs one step more through
- * {@link TimedCpuBackend} and prints the wall time per backend operation (the CPU backend's
- * operations are synchronous, so the times add up to the step less the model's own bookkeeping).
+ * Tokens/s are the median over the timed steps, by the wall clock and by the process's CPU time
+ * ({@code tokens_per_cpu_s} × threads: what the step would reach with the cores to itself, the
+ * figure to compare on a machine that other work shares). {@code --profile} then runs one step
+ * more through {@link TimedCpuBackend} and prints the wall and CPU time per backend operation (the
+ * CPU backend's operations are synchronous, so the times add up to the step less the model's own
+ * bookkeeping).
  * <pre>
  *   ./cce4j example CpuTrainStepBenchmark [--hidden 256] [--layers 4] [--heads 4] [--kv-heads 2] [--head-dim 64]
  *                                         [--intermediate 688] [--vocab 4096] [--seq 256] [--batch 8]
@@ -69,19 +72,20 @@ public final class CpuTrainStepBenchmark {
             Stepper stepper = new Stepper(config, params, cpu);
             double loss = 0;
             for (int i = 0; i < warmup; i++) loss = stepper.step(b);
-            double[] ms = new double[steps];
+            double[] ms = new double[steps], cpuMs = new double[steps];
             for (int i = 0; i < steps; i++) {
-                long t0 = System.nanoTime();
+                long t0 = System.nanoTime(), c0 = TimedCpuBackend.processCpuNanos();
                 loss = stepper.step(b);
                 ms[i] = (System.nanoTime() - t0) / 1e6;
+                cpuMs[i] = (TimedCpuBackend.processCpuNanos() - c0) / 1e6;
             }
-            double[] sorted = ms.clone();
-            Arrays.sort(sorted);
-            double median = sorted[steps / 2];
+            double median = median(ms), cpuMedian = median(cpuMs);
             double tokensPerSecond = b.tokens() / (median / 1000);
+            double perCoreSet = b.tokens() / (cpuMedian / 1000) * CpuParallel.threads();
             System.out.printf(Locale.ROOT, "{\"impl\":\"cce4j-cpu\",\"batch\":%d,\"seq\":%d,\"params\":%d,\"step_ms\":%.1f,\"tokens_per_s\":%.0f,"
-                            + "\"gflops_6n\":%.1f,\"steps_ms\":%s,\"loss\":%.4f}%n", batch, seq, numel, median, tokensPerSecond,
-                    6.0 * numel * tokensPerSecond / 1e9, Arrays.toString(Arrays.stream(ms).map(x -> Math.round(x * 10) / 10.0).toArray()), loss);
+                            + "\"step_cpu_ms\":%.1f,\"tokens_per_cpu_s_x_threads\":%.0f,\"gflops_6n\":%.1f,\"steps_ms\":%s,\"loss\":%.4f}%n",
+                    batch, seq, numel, median, tokensPerSecond, cpuMedian, perCoreSet, 6.0 * numel * tokensPerSecond / 1e9,
+                    Arrays.toString(Arrays.stream(ms).map(x -> Math.round(x * 10) / 10.0).toArray()), loss);
             if (profile) {
                 TimedCpuBackend timed = new TimedCpuBackend(cpu);
                 Stepper profiled = new Stepper(config, params, timed.backend());
@@ -90,6 +94,12 @@ public final class CpuTrainStepBenchmark {
                 System.out.println(timed.report((System.nanoTime() - t0) / 1e6));
             }
         }
+    }
+
+    private static double median(double[] x) {
+        double[] sorted = x.clone();
+        Arrays.sort(sorted);
+        return sorted[sorted.length / 2];
     }
 
     /** A from-scratch Llama config.json with tied embeddings. */

@@ -24,8 +24,10 @@ import java.util.TreeMap;
  * keyed by their shape (in × out), since one name covers projections of very different cost.
  */
 final class TimedCpuBackend {
+    /** Accessors, not work. */
+    private static final java.util.Set<String> UNTIMED = java.util.Set.of("device", "computeDType", "bytesInUse", "peakBytes", "resetPeak");
     private final Backend inner;
-    private final Map<String, double[]> times = new TreeMap<>();   // ms, calls
+    private final Map<String, double[]> times = new TreeMap<>();   // wall ms, calls, process CPU ms
 
     TimedCpuBackend(Backend inner) {
         this.inner = inner;
@@ -35,9 +37,10 @@ final class TimedCpuBackend {
     Backend backend() {
         return (Backend) Proxy.newProxyInstance(Backend.class.getClassLoader(), new Class<?>[] {Backend.class}, (proxy, m, args) -> {
             if (m.getName().equals("crossEntropy")) return timedLoss((LinearCrossEntropy) call(m, args));
-            long t0 = System.nanoTime();
+            if (UNTIMED.contains(m.getName())) return call(m, args);
+            long t0 = System.nanoTime(), c0 = processCpuNanos();
             Object r = call(m, args);
-            add(key(m, args), t0);
+            add(key(m, args), t0, c0);
             return r;
         });
     }
@@ -59,44 +62,52 @@ final class TimedCpuBackend {
         return name;
     }
 
-    private void add(String op, long t0) {
-        double[] t = times.computeIfAbsent(op, k -> new double[2]);
+    private void add(String op, long t0, long c0) {
+        double[] t = times.computeIfAbsent(op, k -> new double[3]);
         t[0] += (System.nanoTime() - t0) / 1e6;
         t[1]++;
+        t[2] += (processCpuNanos() - c0) / 1e6;
+    }
+
+    /** CPU time of the whole process (all threads), in nanoseconds. */
+    static long processCpuNanos() {
+        return ((com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory.getOperatingSystemMXBean()).getProcessCpuTime();
     }
 
     private LinearCrossEntropy timedLoss(LinearCrossEntropy loss) {
         return new LinearCrossEntropy() {
             @Override
             public CceForward forward(CceInputs inputs, CceOptions options) {
-                long t0 = System.nanoTime();
+                long t0 = System.nanoTime(), c0 = processCpuNanos();
                 CceForward f = loss.forward(inputs, options);
-                add("cce forward", t0);
+                add("cce forward", t0, c0);
                 return f;
             }
 
             @Override
             public CceGradients backward(CceForward forward, Tensor upstream, CceGradients into) {
-                long t0 = System.nanoTime();
+                long t0 = System.nanoTime(), c0 = processCpuNanos();
                 CceGradients g = loss.backward(forward, upstream, into);
-                add("cce backward", t0);
+                add("cce backward", t0, c0);
                 return g;
             }
         };
     }
 
-    /** One JSON line: the step's wall time and [ms, calls] per operation, largest first. */
+    /** JSON: the step's wall time and [wall ms, calls, CPU ms] per operation, largest CPU time first. */
     String report(double stepMs) {
         List<Map.Entry<String, double[]>> ops = new ArrayList<>(times.entrySet());
-        ops.sort((x, y) -> Double.compare(y.getValue()[0], x.getValue()[0]));
-        double sum = 0;
+        ops.sort((x, y) -> Double.compare(y.getValue()[2], x.getValue()[2]));
+        double sum = 0, cpu = 0;
         StringBuilder sb = new StringBuilder();
         for (int i = 0; i < ops.size(); i++) {
             if (i > 0) sb.append(",\n  ");
             double[] t = ops.get(i).getValue();
             sum += t[0];
-            sb.append(String.format(Locale.ROOT, "\"%s\":[%.1f,%d]", ops.get(i).getKey(), t[0], (long) t[1]));
+            cpu += t[2];
+            sb.append(String.format(Locale.ROOT, "\"%s\":[%.1f,%d,%.1f]", ops.get(i).getKey(), t[0], (long) t[1], t[2]));
         }
-        return String.format(Locale.ROOT, "{\"profile_step_ms\":%.1f,\"ops_total_ms\":%.1f,\"ops_ms\":{\n  %s}}", stepMs, sum, sb);
+        return String.format(Locale.ROOT, "{\"profile_step_ms\":%.1f,\"ops_total_ms\":%.1f,\"ops_total_cpu_ms\":%.1f,"
+                + "\"ops_ms_calls_cpu_ms\":{\n  %s}}", stepMs, sum, cpu, sb);
     }
 }
