@@ -38,9 +38,18 @@ public final class CpuBackend implements Backend {
         return DType.F32;
     }
 
+    /** One cache for the JVM: its blocks are off-heap and live until given back, whichever backend took them. */
+    private static final HostBlockCache BLOCKS = new HostBlockCache();
+
     @Override
     public Tensor zeros(DType dtype, long... shape) {
         return Tensor.zeros(dtype, shape);
+    }
+
+    /** Uninitialized, as on CUDA: from {@link HostBlockCache}, so that a step's activations reuse the last step's memory. */
+    @Override
+    public Tensor empty(DType dtype, long... shape) {
+        return BLOCKS.take(dtype, shape);
     }
 
     @Override
@@ -337,12 +346,16 @@ public final class CpuBackend implements Backend {
     public void embeddingBackward(int[] ids, Tensor dOut, float scale, Tensor dTable, int paddingIdx) {
         requireF32(dOut, dTable);
         int d = (int) dTable.dim(1);
+        // rows in token order, one at a time: a repeated id adds its rows in the same order on every run
+        Buffers buf = BUFFERS.get();
+        float[] g = buf.get(0, d), row = buf.get(1, d);
         for (int r = 0; r < ids.length; r++) {
             if (ids[r] == paddingIdx) continue;
-            long src = 4L * r * d, dst = 4L * ids[r] * d;
-            for (int i = 0; i < d; i++) {
-                dTable.data().set(F32, dst + 4L * i, dTable.data().get(F32, dst + 4L * i) + dOut.data().get(F32, src + 4L * i) * scale);
-            }
+            long dst = (long) ids[r] * d;
+            load(dOut, (long) r * d, g, d);
+            load(dTable, dst, row, d);
+            for (int i = 0; i < d; i++) row[i] = row[i] + g[i] * scale;
+            store(row, dTable, dst, d);
         }
     }
 
