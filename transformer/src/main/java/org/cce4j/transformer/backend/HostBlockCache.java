@@ -52,4 +52,13 @@ final class HostBlockCache {
         }
         block.close();
     }
+
+    /** Frees every cached block. */
+    void clear() {
+        synchronized (this) {
+            free.values().forEach(q -> q.forEach(Tensor::close));
+            free.clear();
+            cachedBytes = 0;
+        }
+    }
 }
