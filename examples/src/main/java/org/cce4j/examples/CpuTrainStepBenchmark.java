@@ -35,8 +35,10 @@ import java.util.SplittableRandom;
  * <pre>
  *   ./cce4j example CpuTrainStepBenchmark [--hidden 256] [--layers 4] [--heads 4] [--kv-heads 2] [--head-dim 64]
  *                                         [--intermediate 688] [--vocab 4096] [--seq 256] [--batch 8]
- *                                         [--steps 5] [--warmup 2] [--profile]
+ *                                         [--steps 5] [--warmup 5] [--profile]
  * </pre>
+ * Five warm-up steps by default: on two cores the JIT needs about three steps to compile the Vector
+ * API kernels with C2 (before that they run in forms that box every vector and are many times slower).
  */
 public final class CpuTrainStepBenchmark {
     private CpuTrainStepBenchmark() {}
@@ -44,7 +46,7 @@ public final class CpuTrainStepBenchmark {
     static final String USAGE = """
             usage: ./cce4j example CpuTrainStepBenchmark [--hidden 256] [--layers 4] [--heads 4] [--kv-heads 2] [--head-dim 64]
                                                          [--intermediate 688] [--vocab 4096] [--seq 256] [--batch 8]
-                                                         [--steps 5] [--warmup 2] [--profile]
+                                                         [--steps 5] [--warmup 5] [--profile]
               Tokens/s of a training step (forward, CCE loss, backward, AdamW) of a random-init Llama with tied
               embeddings on the CPU, f32; --profile  also times every backend operation of one step
             """;
@@ -57,7 +59,7 @@ public final class CpuTrainStepBenchmark {
         int heads = a.positiveInt("heads", 4), kvHeads = a.positiveInt("kv-heads", 2), headDim = a.positiveInt("head-dim", 64);
         int inter = a.positiveInt("intermediate", 688), vocab = a.positiveInt("vocab", 4096);
         int seq = a.positiveInt("seq", 256), batch = a.positiveInt("batch", 8);
-        int steps = a.positiveInt("steps", 5), warmup = a.nonNegativeInt("warmup", 2);
+        int steps = a.positiveInt("steps", 5), warmup = a.nonNegativeInt("warmup", 5);
         boolean profile = a.flag("profile");
         if (heads % kvHeads != 0) throw new org.cce4j.core.InvalidInputException("--heads " + heads + " is not a multiple of --kv-heads " + kvHeads);
 
