@@ -14,13 +14,25 @@ import java.lang.foreign.MemorySegment;
  *     A(i, kk) = a[aOff + i*aRowStride + kk*aColStride]     (any strides: broadcast one at a time)
  *     B(kk, j) = b[bOff + kk*ldb + j],  j < nr contiguous   (vector loads)
  *     C(i, j)  = c[cOff + i*ldc + j]
+ *     fastest with rows of A contiguous (aColStride 1) and B packed in panels (ldb = nr)
+ *
+ *   gemmPanel: C[5 × nr] += A[5 × k] · B[k × nr]      (the general matrix product's kernel, {@link CpuGemm})
+ *     A(i, kk) = a[aOff + kk*5 + i]                        (packed: the five rows' values of one kk side by side)
+ *     B(kk, j) = b[bOff + kk*nr + j]                       (packed: one micro-panel of nr columns)
+ *     C(i, j)  = c[cOff + i*ldc + j]
  * </pre>
+ * gemmPanel's five rows keep ten accumulators, more than the FMA latency times the FMA units, so
+ * that no chain of additions sets the pace; with both operands packed it reads A and B sequentially
+ * and its bounds checks leave the loop.
  * The element-wise passes work on one row x of a tile against per-column vectors (shift, mul, acc)
  * of the same length: in the loss a row is one vocabulary entry and a column one token.
  */
 public interface CpuKernels {
     /** Rows of a micro-tile. */
     int MR = 4;
+
+    /** Rows of a {@link #gemmPanel} tile. */
+    int PR = 5;
 
     /** Columns of a micro-tile: two vectors of the widest species, or 16 for the scalar kernels. */
     int nr();
@@ -30,6 +42,9 @@ public interface CpuKernels {
 
     void gemmTile(int k, float[] a, int aOff, int aRowStride, int aColStride,
                   float[] b, int bOff, int ldb, float[] c, int cOff, int ldc);
+
+    /** C[PR × nr] += A·B over k, with A and B packed (see the class comment); each C element one fused multiply-add chain in kk order. */
+    void gemmPanel(int k, float[] a, int aOff, float[] b, int bOff, float[] c, int cOff, int ldc);
 
     /** Σ x[j]. */
     float sum(float[] x, int off, int len);
@@ -45,6 +60,21 @@ public interface CpuKernels {
 
     /** out[j] = 1 − (x[j] / cap)²: the derivative of the softcap at its output x. */
     void softcapDerivative(float[] x, int xOff, float[] out, int outOff, int len, float cap);
+
+    /** max x[j] (−∞ for len 0). */
+    float max(float[] x, int off, int len);
+
+    /** x[j] = exp(x[j] − shift); returns Σ x[j] after (exp(−∞) = 0). */
+    float expShiftSum(float[] x, int off, int len, float shift);
+
+    /** out[j] = 1 / (1 + exp(−x[j])). */
+    void sigmoid(float[] x, int xOff, float[] out, int outOff, int len);
+
+    /** out[j] = tanh(x[j]). */
+    void tanh(float[] x, int xOff, float[] out, int outOff, int len);
+
+    /** y[j] += s · x[j], one fused multiply-add per element. */
+    void axpy(float s, float[] x, int xOff, float[] y, int yOff, int len);
 
     /** acc[j] = max(acc[j], x[j]). */
     void maxInto(float[] x, int xOff, float[] acc, int len);

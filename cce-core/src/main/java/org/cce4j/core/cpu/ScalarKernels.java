@@ -11,7 +11,7 @@ import java.lang.foreign.ValueLayout;
 final class ScalarKernels implements CpuKernels {
     private static final int NR = 16;
     private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED;
-    private final ThreadLocal<float[]> accumulators = ThreadLocal.withInitial(() -> new float[MR * NR]);
+    private final ThreadLocal<float[]> accumulators = ThreadLocal.withInitial(() -> new float[PR * NR]);
 
     @Override
     public int nr() {
@@ -43,6 +43,60 @@ final class ScalarKernels implements CpuKernels {
         for (int i = 0; i < MR; i++) {
             System.arraycopy(acc, i * NR, c, cOff + i * ldc, NR);
         }
+    }
+
+    @Override
+    public void gemmPanel(int k, float[] a, int aOff, float[] b, int bOff, float[] c, int cOff, int ldc) {
+        float[] acc = accumulators.get();
+        for (int i = 0; i < PR; i++) {
+            System.arraycopy(c, cOff + i * ldc, acc, i * NR, NR);
+        }
+        for (int kk = 0; kk < k; kk++) {
+            int bRow = bOff + kk * NR, aCol = aOff + kk * PR;
+            for (int i = 0; i < PR; i++) {
+                float ai = a[aCol + i];
+                int accRow = i * NR;
+                for (int j = 0; j < NR; j++) {
+                    acc[accRow + j] = Math.fma(ai, b[bRow + j], acc[accRow + j]);
+                }
+            }
+        }
+        for (int i = 0; i < PR; i++) {
+            System.arraycopy(acc, i * NR, c, cOff + i * ldc, NR);
+        }
+    }
+
+    @Override
+    public float max(float[] x, int off, int len) {
+        float m = Float.NEGATIVE_INFINITY;
+        for (int j = off; j < off + len; j++) m = Math.max(m, x[j]);
+        return m;
+    }
+
+    @Override
+    public float expShiftSum(float[] x, int off, int len, float shift) {
+        float s = 0;
+        for (int j = off; j < off + len; j++) {
+            float e = (float) Math.exp(x[j] - shift);
+            x[j] = e;
+            s += e;
+        }
+        return s;
+    }
+
+    @Override
+    public void sigmoid(float[] x, int xOff, float[] out, int outOff, int len) {
+        for (int j = 0; j < len; j++) out[outOff + j] = 1f / (1f + (float) Math.exp(-x[xOff + j]));
+    }
+
+    @Override
+    public void tanh(float[] x, int xOff, float[] out, int outOff, int len) {
+        for (int j = 0; j < len; j++) out[outOff + j] = (float) Math.tanh(x[xOff + j]);
+    }
+
+    @Override
+    public void axpy(float s, float[] x, int xOff, float[] y, int yOff, int len) {
+        for (int j = 0; j < len; j++) y[yOff + j] = Math.fma(s, x[xOff + j], y[yOff + j]);
     }
 
     @Override
