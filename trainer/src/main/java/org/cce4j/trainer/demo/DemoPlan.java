@@ -20,7 +20,7 @@ public record DemoPlan(String name, int chapters, int validationEvery, int faqPa
                        int seqLen, int microBatch, int pretrainSteps, int pretrainEvalEvery, double pretrainLr, int chatEpochs,
                        int chatEvalEvery, double chatLr, int loraRank, int sampleTokens, int lossTokens) {
     public static final DemoPlan STANDARD = new DemoPlan("standard", 0, 45, 0, 320, 4096, DemoModel.Shape.STANDARD,
-            256, 4, 160, 40, 3e-3, 3, 10, 1e-2, 16, 40, 1024);
+            256, 8, 150, 50, 3e-3, 5, 10, 1e-2, 16, 40, 1024);
 
     public static final DemoPlan QUICK = new DemoPlan("quick", 8, 4, 24, 200, 512, DemoModel.Shape.QUICK,
             256, 4, 12, 4, 1e-2, 1, 2, 5e-3, 8, 12, 64);
