@@ -27,22 +27,6 @@ public record PaddedPlan(TrainingPlan plan, TokenRows rows) implements StepPlan 
 
     @Override
     public Padding padding(int epoch) {
-        int[] order = plan.order(epoch);
-        int mbs = plan.microBatchSize(), perStep = plan.rowsPerStep();
-        Padding p = Padding.NONE;
-        for (int start = 0; start < order.length; start += perStep) {
-            int stepEnd = Math.min(order.length, start + perStep);
-            for (int m = start; m < stepEnd; m += mbs) {
-                int end = Math.min(stepEnd, m + mbs), longest = 0;
-                long real = 0;
-                for (int i = m; i < end; i++) {
-                    int len = rows.length(order[i]);
-                    longest = Math.max(longest, len);
-                    real += len;
-                }
-                p = p.plus(Padding.ofMicroBatch(end - m, longest, real));
-            }
-        }
-        return p;
+        return Padding.ofEpoch(plan.order(epoch), plan.rowsPerStep(), plan.microBatchSize(), rows::length);
     }
 }

@@ -29,4 +29,26 @@ public record Padding(long padTokens, long tokens) {
         long all = (long) rows * longest;
         return new Padding(all - real, all);
     }
+
+    /**
+     * An epoch's padding: its {@code order} cut into steps of {@code perStep} rows and micro-batches of
+     * {@code microBatch}, each micro-batch padded to its longest item ({@code length} of an index).
+     */
+    public static Padding ofEpoch(int[] order, int perStep, int microBatch, java.util.function.IntUnaryOperator length) {
+        Padding p = NONE;
+        for (int start = 0; start < order.length; start += perStep) {
+            int stepEnd = Math.min(order.length, start + perStep);
+            for (int m = start; m < stepEnd; m += microBatch) {
+                int end = Math.min(stepEnd, m + microBatch), longest = 0;
+                long real = 0;
+                for (int i = m; i < end; i++) {
+                    int len = length.applyAsInt(order[i]);
+                    longest = Math.max(longest, len);
+                    real += len;
+                }
+                p = p.plus(ofMicroBatch(end - m, longest, real));
+            }
+        }
+        return p;
+    }
 }

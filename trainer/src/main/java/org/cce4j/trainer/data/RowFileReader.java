@@ -46,13 +46,9 @@ public final class RowFileReader {
                 }
             }
             lines = in.number();
-        } catch (NoSuchFileException e) {
-            throw new InvalidInputException(name + ": no such file");
-        } catch (AccessDeniedException e) {
-            throw new InvalidInputException(name + ": permission denied");
         } catch (IOException e) {
-            if (Files.isDirectory(file)) throw new InvalidInputException(name + ": is a directory, not a rows file");
-            throw new UncheckedIOException("reading " + name, e);
+            if (!(e instanceof NoSuchFileException) && Files.isDirectory(file)) throw new InvalidInputException(name + ": is a directory, not a rows file");
+            throw readFailure(name, e);
         }
         return rows.finish(lines);
     }
@@ -83,5 +79,12 @@ public final class RowFileReader {
             RowParser.Parsed p = RowFileReader.parse(utf8, blank, chars, length, parser);
             return new int[][] {p.inputIds(), p.labels()};
         }
+    }
+
+    /** A data file that could not be read: a missing or unreadable file is the user's (one line), anything else is I/O's. */
+    public static RuntimeException readFailure(String name, IOException e) {
+        if (e instanceof NoSuchFileException) return new InvalidInputException(name + ": no such file");
+        if (e instanceof AccessDeniedException) return new InvalidInputException(name + ": permission denied");
+        return new UncheckedIOException("reading " + name, e);
     }
 }

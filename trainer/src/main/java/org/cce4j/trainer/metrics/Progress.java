@@ -147,7 +147,7 @@ public final class Progress implements AutoCloseable {
      * with {@code 2> train.log} on a terminal must not fill its log with bar redraws). Falls back to the
      * console where the C library cannot be called.
      */
-    static boolean stderrIsTerminal() {
+    public static boolean stderrIsTerminal() {
         try {
             Linker linker = Linker.nativeLinker();
             MethodHandle isatty = linker.downcallHandle(linker.defaultLookup().find("isatty").orElseThrow(),

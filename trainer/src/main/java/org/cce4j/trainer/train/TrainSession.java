@@ -33,6 +33,7 @@ import org.cce4j.trainer.data.PaddedPlan;
 import org.cce4j.trainer.data.StepPlan;
 import org.cce4j.trainer.data.TrainingPlan;
 import org.cce4j.trainer.data.packing.PackedPlan;
+import org.cce4j.trainer.metrics.Progress;
 import org.cce4j.trainer.optim.AdamW;
 import org.cce4j.trainer.optim.LrSchedule;
 import org.cce4j.transformer.backend.Backend;
@@ -84,7 +85,7 @@ public final class TrainSession implements AutoCloseable {
      */
     TrainSession(TrainConfig config, Path resumeFrom, PrintStream err, Boolean terminal) throws IOException {
         this.config = config;
-        if (terminal == null) terminal = err == System.err && StderrTerminal.is();
+        if (terminal == null) terminal = err == System.err && Progress.stderrIsTerminal();
         Path modelDir = config.model();
         if (modelDir == null || !Files.isDirectory(modelDir)) {
             throw new InvalidInputException("model " + modelDir + ": " + (modelDir != null && Files.exists(modelDir) ? "not a folder" : "no such folder"));

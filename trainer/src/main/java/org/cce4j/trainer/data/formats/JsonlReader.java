@@ -15,8 +15,6 @@ import org.cce4j.trainer.data.RowFileReader;
 import org.cce4j.trainer.data.Utf8Lines;
 
 import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.nio.file.AccessDeniedException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
@@ -63,12 +61,8 @@ final class JsonlReader {
                 }
             }
             lines = in.number();
-        } catch (NoSuchFileException e) {
-            throw new InvalidInputException(name + ": no such file");
-        } catch (AccessDeniedException e) {
-            throw new InvalidInputException(name + ": permission denied");
         } catch (IOException e) {
-            throw new UncheckedIOException("reading " + name, e);
+            throw RowFileReader.readFailure(name, e);
         }
         RowFileReader.LoadedRows loaded = rows.finish(lines);
         return new LoadedDataset(loaded.rows(), new FormatReport(format, detected, loaded.report(), merged, encoders.spanSource()), loaded.documents());
@@ -91,13 +85,9 @@ final class JsonlReader {
                 if (f == null) throw new InvalidInputException(name + ":" + in.number() + ": " + DataFormat.noFormat(row));
                 return f;
             }
-        } catch (NoSuchFileException e) {
-            throw new InvalidInputException(name + ": no such file");
-        } catch (AccessDeniedException e) {
-            throw new InvalidInputException(name + ": permission denied");
         } catch (IOException e) {
-            if (Files.isDirectory(file)) throw new InvalidInputException(name + ": is a directory");
-            throw new UncheckedIOException("reading " + name, e);
+            if (!(e instanceof NoSuchFileException) && Files.isDirectory(file)) throw new InvalidInputException(name + ": is a directory");
+            throw RowFileReader.readFailure(name, e);
         }
         throw new InvalidInputException(name + ": no JSON object on any line, so no data format to detect (the file is empty or every line is bad)");
     }

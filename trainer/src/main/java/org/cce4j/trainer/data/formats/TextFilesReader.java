@@ -15,9 +15,7 @@ import java.nio.charset.CharsetDecoder;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.MalformedInputException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.AccessDeniedException;
 import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -149,12 +147,8 @@ final class TextFilesReader {
     private static byte[] readAll(Path file) {
         try {
             return Files.readAllBytes(file);
-        } catch (NoSuchFileException e) {
-            throw new InvalidInputException(file + ": no such file");
-        } catch (AccessDeniedException e) {
-            throw new InvalidInputException(file + ": permission denied");
         } catch (IOException e) {
-            throw new UncheckedIOException("reading " + file, e);
+            throw RowFileReader.readFailure(file.toString(), e);
         }
     }
 }

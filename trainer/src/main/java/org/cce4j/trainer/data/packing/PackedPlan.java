@@ -109,23 +109,7 @@ public final class PackedPlan implements StepPlan {
     @Override
     public Padding padding(int epoch) {
         Packs packs = packsOf(epoch);
-        int[] order = plan.order(epoch);
-        int mbs = plan.microBatchSize(), perStep = plan.rowsPerStep();
-        Padding p = Padding.NONE;
-        for (int start = 0; start < order.length; start += perStep) {
-            int stepEnd = Math.min(order.length, start + perStep);
-            for (int m = start; m < stepEnd; m += mbs) {
-                int end = Math.min(stepEnd, m + mbs), longest = 0;
-                long real = 0;
-                for (int i = m; i < end; i++) {
-                    int t = packs.tokens(order[i]);
-                    longest = Math.max(longest, t);
-                    real += t;
-                }
-                p = p.plus(Padding.ofMicroBatch(end - m, longest, real));
-            }
-        }
-        return p;
+        return Padding.ofEpoch(plan.order(epoch), plan.rowsPerStep(), plan.microBatchSize(), packs::tokens);
     }
 
     /** Epoch {@code epoch}'s packs in the packer's list order (the plan's order of packs indexes this list). */
