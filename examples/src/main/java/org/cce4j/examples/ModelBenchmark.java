@@ -94,8 +94,9 @@ public final class ModelBenchmark {
                         Result one = run(step, dev, 1, seq, 1, 1);
                         System.out.println(one.json(setup, "probe"));
                         long budget = dev.totalMemory() - (3L << 30);
-                        long perSeq = Math.max(1, one.peakBytes - one.fixedBytes);
-                        b = (int) Math.max(1, (budget - one.fixedBytes) / perSeq);
+                        long grads = step.transientGradBytes();
+                        long perSeq = Math.max(1, one.peakBytes - one.fixedBytes - grads);
+                        b = (int) Math.max(1, (budget - one.fixedBytes - grads) / perSeq);
                         System.err.printf(Locale.ROOT, "fixed %.0f MiB, %.0f MiB per sequence: batch %d%n", one.fixedBytes / 1048576.0,
                                 perSeq / 1048576.0, b);
                     } else {
@@ -164,11 +165,12 @@ public final class ModelBenchmark {
 
     /**
      * One measurement. Memory by part: weights (every parameter's value, and the LoRA matrices), gradients
-     * (f32, the trainable parameters'), optimizer (f32 moments and masters), the rest of the peak
-     * (activations and workspaces) = peak − what stays allocated between steps.
+     * (f32, the trainable parameters'), optimizer (f32 moments and masters), activations and workspaces =
+     * the rest of the peak (peak − what stays allocated between steps − the gradients when they are
+     * allocated in the step and freed after its update).
      */
     record Result(int batch, int seq, double stepMs, double tokensPerSecond, long peakBytes, long fixedBytes, double loss,
-                  long weightBytes, long gradBytes, long optimizerBytes, long trainable) {
+                  long weightBytes, long gradBytes, long transientGradBytes, long optimizerBytes, long trainable) {
         String json(Setup s, String kind) {
             double perParam = s.lora == 0 && trainable > 0 ? (weightBytes + gradBytes + optimizerBytes) / (double) trainable : Double.NaN;
             return String.format(Locale.ROOT, "{\"impl\":\"cce4j\",\"kind\":\"%s\",\"model\":\"%s\",\"dtype\":\"%s\",\"optim\":\"%s\","
@@ -176,8 +178,12 @@ public final class ModelBenchmark {
                             + "\"fixed_mib\":%.0f,\"weights_mib\":%.0f,\"grads_mib\":%.0f,\"optimizer_mib\":%.0f,\"activations_mib\":%.0f,"
                             + "\"activations_mib_per_seq\":%.0f,\"trainable\":%d,\"bytes_per_trainable_param\":%s,\"loss\":%.4f}",
                     kind, s.model, s.dtype.shortName(), s.adamw ? "adamw" : "none", s.lora, s.recompute, batch, seq, stepMs, tokensPerSecond,
-                    mib(peakBytes), mib(fixedBytes), mib(weightBytes), mib(gradBytes), mib(optimizerBytes), mib(peakBytes - fixedBytes),
-                    mib(peakBytes - fixedBytes) / batch, trainable, Double.isNaN(perParam) ? "null" : String.format(Locale.ROOT, "%.2f", perParam), loss);
+                    mib(peakBytes), mib(fixedBytes), mib(weightBytes), mib(gradBytes), mib(optimizerBytes), mib(activations()),
+                    mib(activations()) / batch, trainable, Double.isNaN(perParam) ? "null" : String.format(Locale.ROOT, "%.2f", perParam), loss);
+        }
+
+        long activations() {
+            return peakBytes - fixedBytes - transientGradBytes;
         }
 
         private static double mib(long bytes) {
@@ -231,13 +237,14 @@ public final class ModelBenchmark {
             return w;
         }
 
+        /** The f32 gradients of the trainable parameters, as they stand at the step's peak (zeroGrads frees them after the update). */
         long gradBytes() {
-            long g = 0;
-            for (Parameter p : model.parameters().trainable()) {
-                Tensor t = p.existingGrad();
-                if (t != null) g += t.byteSize();
-            }
-            return g;
+            return 4 * trainable();
+        }
+
+        /** What the step adds on top of the memory held between steps, besides the activations: the gradients when they are freed each step. */
+        long transientGradBytes() {
+            return opt == null ? 0 : gradBytes();
         }
 
         long trainable() {
@@ -264,7 +271,7 @@ public final class ModelBenchmark {
         java.util.Arrays.sort(ms);
         double median = ms[steps / 2];
         return new Result(batch, seq, median, batch * (double) seq / (median / 1000), dev.allocator().peakBytes(), fixed, loss,
-                step.weightBytes(), step.gradBytes(), step.opt == null ? 0 : step.opt.stateBytes(), step.trainable());
+                step.weightBytes(), step.gradBytes(), step.transientGradBytes(), step.opt == null ? 0 : step.opt.stateBytes(), step.trainable());
     }
 
     /** One step with every operation synchronized and timed; prints ms per operation, largest first. */

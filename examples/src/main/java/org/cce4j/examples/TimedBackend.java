@@ -112,6 +112,7 @@ final class TimedBackend implements Backend {
     @Override public void linearAccumulate(Tensor x, Tensor w, Tensor y) { timed("linearAccumulate", () -> be.linearAccumulate(x, w, y)); }
     @Override public void scale(Tensor x, float s) { timed("scale", () -> be.scale(x, s)); }
     @Override public void dropout(Tensor x, Tensor out, float p, long seed) { timed("dropout", () -> be.dropout(x, out, p, seed)); }
+    @Override public void dropoutAdd(Tensor x, Tensor out, float p, long seed) { timed("dropoutAdd", () -> be.dropoutAdd(x, out, p, seed)); }
     @Override public void sumOfSquares(Tensor x, Tensor acc) { timed("sumOfSquares", () -> be.sumOfSquares(x, acc)); }
     @Override public void adamw(Tensor value, Tensor master, Tensor grad, Tensor m, Tensor v, Tensor sq, AdamWStep st) {
         timed("adamw", () -> be.adamw(value, master, grad, m, v, sq, st));

@@ -424,7 +424,29 @@ public final class CudaBackend implements Backend {
         DType dt = floatStorage("dropout", x, out);
         if (!(p >= 0 && p <= 1)) throw new IllegalArgumentException("dropout: p = " + p + " is outside [0, 1]");
         long n = x.numel();
+        if (vectors(n, x, out)) {
+            long nv = n / (16 / dt.byteSize());
+            k.kernel("elementwise.cu", dt, "dropout_vec").launch(CudaKernels.elementBlocks(nv), 1, CudaKernels.THREADS, 0,
+                    x.address(), out.address(), nv, p, DropoutMask.scale(p), seed);
+            return;
+        }
         k.kernel("elementwise.cu", dt, "dropout").launch(CudaKernels.elementBlocks(n), 1, CudaKernels.THREADS, 0,
+                x.address(), out.address(), n, p, DropoutMask.scale(p), seed);
+    }
+
+    @Override
+    public void dropoutAdd(Tensor x, Tensor out, float p, long seed) {
+        DType dt = floatStorage("dropoutAdd", x, out);
+        if (!(p >= 0 && p <= 1)) throw new IllegalArgumentException("dropoutAdd: p = " + p + " is outside [0, 1]");
+        if (x.address() == out.address()) throw new IllegalArgumentException("dropoutAdd: x and out are the same tensor");
+        long n = x.numel();
+        if (vectors(n, x, out)) {
+            long nv = n / (16 / dt.byteSize());
+            k.kernel("elementwise.cu", dt, "dropout_add_vec").launch(CudaKernels.elementBlocks(nv), 1, CudaKernels.THREADS, 0,
+                    x.address(), out.address(), nv, p, DropoutMask.scale(p), seed);
+            return;
+        }
+        k.kernel("elementwise.cu", dt, "dropout_add").launch(CudaKernels.elementBlocks(n), 1, CudaKernels.THREADS, 0,
                 x.address(), out.address(), n, p, DropoutMask.scale(p), seed);
     }
 

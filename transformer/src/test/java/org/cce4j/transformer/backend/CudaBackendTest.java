@@ -387,6 +387,8 @@ class CudaBackendTest {
 
     /** Ragged sizes: one block and change, and a million and change (many blocks, a partial last one). */
     private static final int[] TRAINING_SIZES = {1003, 1024 * 1024 + 5};
+    /** With lengths that take the 16-byte vector kernels (a multiple of 8 elements) and those that cannot. */
+    private static final int[] ELEMENTWISE_SIZES = {1003, 4096, 1024 * 1024 + 5, 1024 * 1024};
 
     /** The mode's storage type, and f32 where that differs (LoRA keeps f32 tensors in bf16 mode too). */
     private static List<DType> storages(Mode mode) {
@@ -432,7 +434,7 @@ class CudaBackendTest {
     void dropoutDrawsTheCpusMask(Mode mode) {
         CudaBackend be = backend(mode);
         long seed = 0xDEADBEEFCAFEBABEL; // negative: the u64 arithmetic must wrap as Java's does
-        for (int n : TRAINING_SIZES) for (DType s : storages(mode)) for (float p : new float[] {0f, 0.1f, 0.5f}) {
+        for (int n : ELEMENTWISE_SIZES) for (DType s : storages(mode)) for (float p : new float[] {0f, 0.1f, 0.5f}) {
             String what = "dropout p " + p + ", " + s.shortName() + ", n " + n;
             try (Tensor x = random(s, 1, n); Tensor out = Tensor.zeros(DType.F32, n);
                  Tensor gx = be.upload(x, s); Tensor gout = poisoned(be, s, n)) {
@@ -441,6 +443,33 @@ class CudaBackendTest {
                 assertBitwise(out, be, gout, what);
                 be.dropout(gx, gx, p, seed);
                 assertBitwise(out, be, gx, what + " (in place)");
+            }
+        }
+    }
+
+    /**
+     * dropoutAdd equals dropout into a temporary followed by add, bit for bit, in every storage type (both
+     * halves are held to the CPU above and below), and in f32 the CPU's dropoutAdd itself.
+     */
+    @ParameterizedTest
+    @EnumSource(Mode.class)
+    void dropoutAddIsDropoutThenAdd(Mode mode) {
+        CudaBackend be = backend(mode);
+        long seed = 0x5EEDF00DL;
+        for (int n : ELEMENTWISE_SIZES) for (DType s : storages(mode)) for (float p : new float[] {0f, 0.05f, 0.5f}) {
+            String what = "dropoutAdd p " + p + ", " + s.shortName() + ", n " + n;
+            try (Tensor x = random(s, 1, n); Tensor acc = random(s, 1, n);
+                 Tensor gx = be.upload(x, s); Tensor gacc = be.upload(acc, s); Tensor gwant = be.upload(acc, s); Tensor tmp = poisoned(be, s, n)) {
+                be.dropout(gx, tmp, p, seed);
+                be.add(gwant, tmp, gwant);
+                be.dropoutAdd(gx, gacc, p, seed);
+                try (Tensor want = be.downloadF32(gwant)) {
+                    assertBitwise(want, be, gacc, what + " against dropout then add");
+                }
+                if (s == DType.F32) {
+                    cpu.dropoutAdd(x, acc, p, seed);
+                    assertBitwise(acc, be, gacc, what + " against the CPU");
+                }
             }
         }
     }
