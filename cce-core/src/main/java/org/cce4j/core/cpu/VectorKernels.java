@@ -33,6 +33,11 @@ final class VectorKernels implements CpuKernels {
     }
 
     @Override
+    public int panelWidth() {
+        return 2 * L;
+    }
+
+    @Override
     public String description() {
         return "Vector API, " + S.vectorBitSize() + "-bit (" + L + " floats), 4x" + (NV * L) + " tiles";
     }
