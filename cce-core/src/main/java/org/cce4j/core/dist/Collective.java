@@ -38,7 +38,7 @@ public enum Collective {
      * of the contract ({@link Communicator}); {@code out} is null for in-place operations.
      * @return null when they fit, else the reason in a few words
      */
-    static String mismatch(Collective op, Tensor in, Tensor out, int size) {
+    public static String mismatch(Collective op, Tensor in, Tensor out, int size) {
         if (op == BARRIER || op == BYTES) return null;
         if (in == null) return "no tensor";
         if (out != null && in.dtype() != out.dtype()) return "in is " + in.dtype().shortName() + " but out is " + out.dtype().shortName();
