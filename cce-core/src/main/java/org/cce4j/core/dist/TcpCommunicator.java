@@ -220,7 +220,17 @@ public final class TcpCommunicator implements Communicator {
             bad = "sums of " + in.dtype().shortName() + " (f32, f64, bf16, f16, i32, i64 only)";
         }
         if (bad == null && op == Collective.BROADCAST && (root < 0 || root >= size())) bad = "root " + root + " is not a rank";
-        if (bad != null) throw new IllegalArgumentException(name + " on rank " + rank() + ": " + bad);
+        if (bad != null) {
+            // a wrong call fails the job at once, rather than leaving the others to time out
+            String reason = "rank " + rank() + " called " + name + " with " + bad;
+            if (rank() == 0 || size() == 1) throw size() == 1 ? failed(name, reason) : abortAll(name, reason);
+            try {
+                send(peers[0], ABORT, seq, op, -1, 0, 0, reason.getBytes(StandardCharsets.UTF_8));
+            } catch (IOException ignored) {
+                // rank 0 is gone: the others learn of it from their own connections
+            }
+            throw failed(name, reason);
+        }
         byte[] mine = op == Collective.BYTES ? bytes
                 : op == Collective.BARRIER || (op == Collective.BROADCAST && rank() != root) ? new byte[0]
                 : in.data().toArray(ValueLayout.JAVA_BYTE);
@@ -270,6 +280,9 @@ public final class TcpCommunicator implements Communicator {
             } catch (IOException e) {
                 p.dead = true;
                 throw abortAll(name, "rank " + r + " closed its connection during " + name);
+            }
+            if (f.kind() == ABORT) {
+                throw abortAll(name, new String(f.payload(), StandardCharsets.UTF_8));
             }
             if (f.kind() == BYE) {
                 p.dead = true;

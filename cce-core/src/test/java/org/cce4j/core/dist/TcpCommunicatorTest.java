@@ -97,21 +97,21 @@ class TcpCommunicatorTest {
     void aRankThatStallsFailsEveryRankByName() throws IOException {
         int size = 3, port = freePort();
         var outcomes = RankThreads.run(size, 60, rank -> {
-            try (TcpCommunicator c = TcpCommunicator.connect(setup(port, rank, size, Duration.ofMillis(500)));
+            try (TcpCommunicator c = TcpCommunicator.connect(setup(port, rank, size, Duration.ofMillis(1500)));
                  Tensor t = Tensor.of(new float[] {1})) {
                 c.allReduceSum(t);
-                if (rank == 2) Thread.sleep(3000); // beyond every rank's timeout
+                if (rank == 2) Thread.sleep(5000); // beyond every rank's timeout (rank 0: 1.5 s, the others: 3 s)
                 c.allReduceSum(t);
                 return null;
             }
         });
         for (int r = 0; r < 2; r++) {
             CommunicatorException e = assertInstanceOf(CommunicatorException.class, outcomes.get(r).error());
-            assertEquals("all-reduce #2 failed on rank " + r + ": rank 2 sent nothing for 500 ms during all-reduce #2", e.getMessage());
+            assertEquals("all-reduce #2 failed on rank " + r + ": rank 2 sent nothing for 1500 ms during all-reduce #2", e.getMessage());
         }
         // rank 2 arrives late: rank 0 had told it why the job failed
         CommunicatorException late = assertInstanceOf(CommunicatorException.class, outcomes.get(2).error());
-        assertEquals("all-reduce #2 failed on rank 2: rank 2 sent nothing for 500 ms during all-reduce #2", late.getMessage());
+        assertEquals("all-reduce #2 failed on rank 2: rank 2 sent nothing for 1500 ms during all-reduce #2", late.getMessage());
     }
 
     @Test
@@ -129,6 +129,22 @@ class TcpCommunicatorTest {
         for (int r : new int[] {0, 2}) {
             CommunicatorException e = assertInstanceOf(CommunicatorException.class, outcomes.get(r).error());
             assertEquals("all-reduce #2 failed on rank " + r + ": rank 1 closed its communicator before all-reduce #2", e.getMessage());
+        }
+    }
+
+    @Test
+    void aWrongCallOnOneRankFailsEveryRankAtOnce() throws IOException {
+        int size = 3, port = freePort();
+        var outcomes = RankThreads.run(size, 60, rank -> {
+            try (TcpCommunicator c = TcpCommunicator.connect(setup(port, rank, size, Duration.ofSeconds(120)));
+                 Tensor in = Tensor.of(new float[] {1, 2, 3}); Tensor out = Tensor.zeros(DType.F32, rank == 2 ? 4 : 9)) {
+                c.allGather(in, out);
+                return null;
+            }
+        });
+        for (int r = 0; r < size; r++) {
+            CommunicatorException e = assertInstanceOf(CommunicatorException.class, outcomes.get(r).error());
+            assertEquals("all-gather #1 failed on rank " + r + ": rank 2 called all-gather #1 with out [4] must hold 3 × in [3] elements", e.getMessage());
         }
     }
 
