@@ -108,8 +108,13 @@ public final class Nccl {
     }
 
     private static NativeLibraries.Loaded load(Map<String, String> env) {
+        return load(explicitFiles(env), NAMES, searchFolders(env));
+    }
+
+    /** The first of {@code explicit} that loads, else the first of {@code names} on the loader's path, else in {@code folders}. */
+    static NativeLibraries.Loaded load(List<Path> explicit, List<String> names, List<Path> folders) {
         List<String> tried = new ArrayList<>();
-        for (Path p : explicitFiles(env)) {
+        for (Path p : explicit) {
             if (!Files.isRegularFile(p)) {
                 tried.add(p + " (no such file)");
                 continue;
@@ -120,16 +125,15 @@ public final class Nccl {
                 tried.add(p + " (" + e.getMessage() + ")");
             }
         }
-        for (String name : NAMES) {
+        for (String name : names) {
             try {
                 return new NativeLibraries.Loaded(SymbolLookup.libraryLookup(name, Arena.global()), name);
             } catch (IllegalArgumentException e) {
                 tried.add(name);
             }
         }
-        List<Path> folders = searchFolders(env);
         for (Path dir : folders) {
-            for (String name : NAMES) {
+            for (String name : names) {
                 Path p = dir.resolve(name);
                 if (!Files.isRegularFile(p)) continue;
                 try {
