@@ -22,8 +22,8 @@ import java.util.SplittableRandom;
  * The tail's logits are then π_j plus a Gaussian, a log-normal mass over Zipf-weighted entries. One scale
  * is calibrated, the head level h: bisected so that a model of each row's softmax (its K candidate logits
  * exactly, the tail by its expectation, e^{s²/2}·Σ e^{π_j}) has a mean entropy of 2.25 nats; then the
- * exact statistics of a sample of rows ({@link InputStatistics}) are measured and h re-solved for the
- * model's error, at most twice. Targets are drawn from each row's softmax: a candidate with its exact
+ * exact statistics of 32 rows ({@link InputStatistics}) are measured and, when their mean entropy is more
+ * than 0.15 nats off, h is re-solved for the model's error, at most twice. Targets are drawn from each row's softmax: a candidate with its exact
  * probability (from the stored, rounded values), or the tail with the modelled mass, where the token is
  * picked by sampling-importance-resampling (8 Zipf proposals weighed by their exact logits).
  * Every draw is a function of (seed, row) or (seed, block), so the inputs do not depend on the thread count.
@@ -37,6 +37,7 @@ final class TrainedInputs {
     static final int TAIL_PROPOSALS = 8;
     private static final int CORRECTIONS = 2;
     private static final double TOLERANCE = 0.15;
+    private static final int CHECK_ROWS = 32;
 
     private TrainedInputs() {}
 
@@ -54,7 +55,7 @@ final class TrainedInputs {
         for (int round = 0; ; round++) {
             head.write(e, t, c, h, seed);
             if (round == CORRECTIONS) break;
-            InputStatistics s = InputStatistics.measure("trained", in, 0, InputStatistics.defaultRows(n));
+            InputStatistics s = InputStatistics.measure("trained", in, 0, CHECK_ROWS);
             if (Math.abs(s.meanEntropy() - TARGET_ENTROPY) <= TOLERANCE) break;
             // the model's error on the sampled rows, taken off the model's target
             target += TARGET_ENTROPY - s.meanEntropy();
