@@ -105,7 +105,13 @@ public final class BenchLossCommand implements Callable<Integer>, MemoryHint {
         }
         options = options.withAccuracy(accuracy).withFilterEGrad(!noFilterEGrad).withFilterCGrad(!noFilterCGrad);
         CceInputs host = fromFile ? fileInputs(Path.of(inputs)) : null;
-        Device device = common.chooseDevice(spec.commandLine().getErr()).device();
+        Device device;
+        try {
+            device = common.chooseDevice(spec.commandLine().getErr()).device();
+        } catch (RuntimeException e) {
+            if (host != null) LossBenchmarkInputs.close(host);
+            throw e;
+        }
         try (BenchmarkInputs in = fromFile
                 ? LossBenchmarks.prepare(device, host, inputs, softcap)
                 : LossBenchmarks.prepare(device, InputKind.parse(inputs), n, d, v, dtype == null ? DType.F32 : dtype, softcap)) {
