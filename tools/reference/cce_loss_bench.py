@@ -74,7 +74,7 @@ def trained(N, D, V, dtype, seed=0):
         e = min(V, s + 32768)
         C[s:e] = (torch.randn(e - s, D, device="cuda", generator=g) * sigma + prior[s:e, None].float() * u).to(dtype)
     ids = zipf(g, V, (N, K))
-    earlier = torch.ones(K, K, device="cuda", dtype=torch.bool).tril(-1)   # [k, j]: j < k
+    earlier = torch.ones(K, K, device="cuda").tril(-1).bool()              # [k, j]: j < k
     for _ in range(1000):                                     # redraw a candidate equal to an earlier one in its row
         dup = ((ids[:, :, None] == ids[:, None, :]) & earlier).any(-1)
         if not dup.any(): break
