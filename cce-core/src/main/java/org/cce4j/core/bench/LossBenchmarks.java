@@ -62,12 +62,20 @@ public final class LossBenchmarks {
     public static BenchmarkInputs prepare(Device device, CceInputs host, String label, float softcap) {
         InputStatistics stats = InputStatistics.measure(label, host, softcap, InputStatistics.defaultRows(host.targets().numel()));
         if (device.isCpu()) return new BenchmarkInputs(device, host, stats);
+        // E and C go to the device; the targets stay on the host, as the paper's inputs have them (the CUDA loss
+        // uploads them after queueing its kernel; device targets would be downloaded in every timed forward)
+        Tensor e = null;
         try {
-            Tensor e = Transfers.to(host.embeddings(), device);
+            e = Transfers.to(host.embeddings(), device);
             Tensor c = Transfers.to(host.classifier(), device);
-            return new BenchmarkInputs(device, CceInputs.of(e, c, Transfers.to(host.targets(), device)), stats);
+            return new BenchmarkInputs(device, CceInputs.of(e, c, host.targets()), stats);
+        } catch (RuntimeException | Error x) {
+            if (e != null) e.close();
+            host.targets().close();
+            throw x;
         } finally {
-            LossBenchmarkInputs.close(host);
+            host.embeddings().close();
+            host.classifier().close();
         }
     }
 
