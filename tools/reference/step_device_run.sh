@@ -9,6 +9,8 @@
 #   ours   ModelBenchmark --optim adamw: full and --lora 16, --batch $EQUAL,auto, the profile at the equal batch
 #   torch  hf_train_step_bench.py: liger+cce, precision amp and bf16, and LoRA (PEFT), --batch $EQUAL,auto, profiled
 #   nostep the anchor's forward+backward only (--optim none on our side), for continuity with the earlier table
+#   loss   the CCE loss on trained-like inputs (cce_loss_bench.py --inputs trained: Apple's CCE and torch on them, saved),
+#          then cce4j's bench-loss on the same file: Gemma 2 2B's head (with and without softcap 30) and Llama 3 8B's
 # Logs and JSON lines go to $OUT.
 set +e
 export CCE4J_KERNEL_CACHE=/tmp/cce4j-kernels PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1 PYTHONPATH=$PWD/.anchors
@@ -31,6 +33,18 @@ fi
 if has gputrain; then
   STEPS=gputrain OUT=$OUT/gputrain timeout ${TRAIN_TIMEOUT:-150} bash $R/train_device_run.sh > $OUT/gputrain.txt 2>&1
   echo "gputrain rc=$?"; grep -iE "ok|fail|max|worst" $OUT/gputrain.txt | head -20
+fi
+if has loss; then
+  for shape in "8192 2304 256000" "8192 4096 128256"; do
+    set -- $shape; f=/tmp/trained-$3.safetensors
+    echo "== loss on trained inputs, N $1 D $2 V $3: Apple's CCE, cce_exact, torch.compile and materialized (the anchor; softcap none and 30 at V 256000), then cce4j on the same file"
+    timeout 200 python3 $R/cce_loss_bench.py $1 $2 $3 --inputs trained --save $f 2>&1 | tee $OUT/loss-torch-$3.txt | grep -E '^\{' | cut -c1-400
+    timeout 150 bash .gpu/run jar bench-loss --inputs $f --impl cce,cce-exact,baseline --device cuda --iters 20 --json 2>&1 \
+        | tee $OUT/loss-ours-$3.txt | grep -E '^\{' | cut -c1-400
+    [[ $3 == 256000 ]] && timeout 150 bash .gpu/run jar bench-loss --inputs $f --softcap 30 --impl cce,cce-exact,baseline --device cuda --iters 20 --json 2>&1 \
+        | tee $OUT/loss-ours-$3-softcap.txt | grep -E '^\{' | cut -c1-400
+    rm -f $f
+  done
 fi
 for model in $MODELS; do
   cfg=$R/model_configs/$model.json; eq=$(equal $model)
