@@ -82,6 +82,21 @@ class CudaBackendTest {
         }
     }
 
+    /** ‖actual − expected‖₂ / ‖scale‖₂ ≤ tol: for a result that is zero in exact arithmetic, against the size of its terms. */
+    private static void assertCloseToScale(Tensor expected, CudaBackend be, Tensor actual, Tensor scale, double tol, String what) {
+        try (Tensor got = be.downloadF32(actual)) {
+            double[] e = expected.toDoubleArray(), a = got.toDoubleArray(), s = scale.toDoubleArray();
+            double num = 0, den = 0;
+            for (int i = 0; i < e.length; i++) {
+                assertTrue(Double.isFinite(a[i]), what + ": element " + i + " is " + a[i]);
+                num += (a[i] - e[i]) * (a[i] - e[i]);
+            }
+            for (double x : s) den += x * x;
+            double err = Math.sqrt(num / den);
+            assertTrue(err <= tol, what + " (" + be.computeDType().shortName() + "): error " + err + " of the terms' size > " + tol);
+        }
+    }
+
     private static Tensor copyOf(Tensor t) {
         return t.to(DType.F32);
     }
@@ -252,8 +267,16 @@ class CudaBackendTest {
                 cpu.attentionBackward(sh, q, k, v, ourOut, lse, dOut, dq, dk, dv);
             }
             be.attentionBackward(sh, gq, gk, gv, gout, glse, gdOut, gdq, gdk, gdv);
-            assertClose(dq, be, gdq, mode.attentionBackwardTol, c + " dq");
-            assertClose(dk, be, gdk, mode.attentionBackwardTol, c + " dk");
+            if (c.seqLen() == 1) {
+                // each query sees one key: P = 1 and dS = P·(dP − δ) = 0 exactly, so dq and dk are rounding noise on
+                // both sides and a relative error to the CPU's noise means nothing; measure them against dv (= dO
+                // here), the size of the terms dP and δ are formed from
+                assertCloseToScale(dq, be, gdq, dv, mode.attentionBackwardTol, c + " dq");
+                assertCloseToScale(dk, be, gdk, dv, mode.attentionBackwardTol, c + " dk");
+            } else {
+                assertClose(dq, be, gdq, mode.attentionBackwardTol, c + " dq");
+                assertClose(dk, be, gdk, mode.attentionBackwardTol, c + " dk");
+            }
             assertClose(dv, be, gdv, mode.attentionBackwardTol, c + " dv");
         }
     }
@@ -460,11 +483,13 @@ class CudaBackendTest {
             String what = "dropoutAdd p " + p + ", " + s.shortName() + ", n " + n;
             try (Tensor x = random(s, 1, n); Tensor acc = random(s, 1, n);
                  Tensor gx = be.upload(x, s); Tensor gacc = be.upload(acc, s); Tensor gwant = be.upload(acc, s); Tensor tmp = poisoned(be, s, n)) {
-                be.dropout(gx, tmp, p, seed);
-                be.add(gwant, tmp, gwant);
                 be.dropoutAdd(gx, gacc, p, seed);
-                try (Tensor want = be.downloadF32(gwant)) {
-                    assertBitwise(want, be, gacc, what + " against dropout then add");
+                if (s == mode.dtype) {   // add runs in the backend's compute dtype only
+                    be.dropout(gx, tmp, p, seed);
+                    be.add(gwant, tmp, gwant);
+                    try (Tensor want = be.downloadF32(gwant)) {
+                        assertBitwise(want, be, gacc, what + " against dropout then add");
+                    }
                 }
                 if (s == DType.F32) {
                     cpu.dropoutAdd(x, acc, p, seed);
