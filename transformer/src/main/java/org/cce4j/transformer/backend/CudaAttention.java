@@ -1,5 +1,6 @@
 package org.cce4j.transformer.backend;
 
+import org.cce4j.core.InvalidInputException;
 import org.cce4j.core.cuda.CudaKernel;
 import org.cce4j.core.tensor.DType;
 import org.cce4j.core.tensor.Tensor;
@@ -10,20 +11,49 @@ import org.cce4j.core.tensor.Tensor;
  * <pre>
  *   attention_mma.cu   bf16, head size a multiple of 16 up to 256: tensor cores, 64×64 tiles, one
  *                      module per head size, streamed tiles double-buffered up to head size 128;
- *                      backward = dQ kernel + dK/dV kernel (split in two launches, dV then dK, for
- *                      heads above 128 to keep the accumulators in registers)
+ *                      the split backward = dQ kernel + dK/dV kernel (split in two launches, dV then
+ *                      dK, for heads above 128 to keep the accumulators in registers)
+ *   attention_bwd_fused.cu  the fused backward for those heads up to 128 (the default there): one
+ *                      kernel per key tile computing S, P, dP, dS once per tile pair, dQ added into
+ *                      an f32 accumulator by vector atomics, then rounded to bf16
  *   attention_simt.cu  f32 (parity mode) and any other head size up to 256: a warp per row; and
  *                      generation's decode attention (one query over a KV cache) in both dtypes
  * </pre>
  * Neither stores anything of size T×T; the backward recomputes probabilities from the saved lse.
+ * CCE4J_ATTN_BWD=fused|split picks the tensor-core backward (fused where it applies, by default), so that
+ * both can be measured in one build; CCE4J_ATTN_BWD_CTAS=N asks the compiler to fit N fused CTAs per SM
+ * (default 3 up to head size 64, where a few spilled bytes buy 12 warps per SM instead of 8).
  */
 final class CudaAttention {
     private static final int MAX_HEAD = 256;
+    /** The largest head the fused backward takes (its dK and dV accumulators live in registers). */
+    static final int FUSED_MAX_HEAD = 128;
 
     private final CudaKernels k;
     private final DeviceArrays arrays;
     private final DType dtype;
     boolean tensorCores = !"simt".equals(System.getenv("CCE4J_ATTENTION"));
+    /** Whether the tensor-core backward takes the fused kernel where it applies (tests set it). */
+    boolean fusedBackward = fusedFromEnv(System.getenv("CCE4J_ATTN_BWD"));
+    private final int fusedCtas = ctasFromEnv(System.getenv("CCE4J_ATTN_BWD_CTAS"));
+
+    static boolean fusedFromEnv(String v) {
+        if (v == null || v.isEmpty() || v.equals("fused")) return true;
+        if (v.equals("split")) return false;
+        throw new InvalidInputException("CCE4J_ATTN_BWD must be fused or split, not '" + v + "'");
+    }
+
+    /** 0: the default per head size. */
+    static int ctasFromEnv(String v) {
+        if (v == null || v.isEmpty()) return 0;
+        try {
+            int n = Integer.parseInt(v);
+            if (n >= 1 && n <= 8) return n;
+        } catch (NumberFormatException e) {
+            // reported below
+        }
+        throw new InvalidInputException("CCE4J_ATTN_BWD_CTAS must be a count of CTAs per SM from 1 to 8, not '" + v + "'");
+    }
 
     CudaAttention(CudaKernels k, DeviceArrays arrays, DType dtype) {
         this.k = k;
@@ -112,6 +142,25 @@ final class CudaAttention {
                 s.keys(), s.heads(), s.kvHeads(), s.headDim(), s.scale(), s.softcap());
     }
 
+    /**
+     * attn_bwd_fused_mma over key tiles × (kv heads · sequences), dQ summed in f32 (zeroed here, the size
+     * of dq in f32) and rounded into dq by from_f32. Shared memory: K, V, two stages of Q and dO, the dSᵀ
+     * tile (64 × 72 bf16) and three words per query per stage.
+     */
+    private void fusedBackward(AttentionShape s, int tiles, Object[] common, Object[] mask, Tensor q, Tensor kk, Tensor v, Tensor dOut,
+                               Tensor lse, Tensor delta, Tensor dq, Tensor dk, Tensor dv) {
+        int ctas = fusedCtas > 0 ? fusedCtas : s.headDim() <= 64 ? 3 : 1;
+        CudaKernel kernel = k.kernel("attention_bwd_fused.cu", DType.BF16, "attn_bwd_fused_mma", "HD=" + s.headDim(), "MIN_CTAS=" + ctas);
+        try (Tensor acc = k.device().zeros(DType.F32, s.tokens(), (long) s.heads() * s.headDim())) {
+            kernel.launch(tiles, s.kvHeads() * s.batch(), 128, tileSmem(s, 2, 2, 3) + 64 * 72 * 2, concat(concat(new Object[] {
+                    q.address(), kk.address(), v.address(), dOut.address(), lse.address(), delta.address(), acc.address(), dk.address(),
+                    dv.address()}, common), mask));
+            long n = acc.numel();
+            k.kernel("elementwise.cu", DType.BF16, "from_f32").launch(CudaKernels.elementBlocks(n), 1, CudaKernels.THREADS, 0,
+                    acc.address(), dq.address(), n);
+        }
+    }
+
     void backward(AttentionShape s, Tensor q, Tensor kk, Tensor v, Tensor out, Tensor lse, Tensor dOut, Tensor dq, Tensor dk, Tensor dv) {
         check(s);
         long rows = s.tokens();
@@ -122,6 +171,10 @@ final class CudaAttention {
             if (usesTensorCores(s, q, kk, v, out, dOut, dq, dk, dv)) {
                 Object[] mask = mmaMaskArgs(s);
                 Object[] common = {s.seqLen(), s.heads(), s.kvHeads(), s.scale(), s.softcap()};
+                if (fusedBackward && s.headDim() <= FUSED_MAX_HEAD) {
+                    fusedBackward(s, tiles, common, mask, q, kk, v, dOut, lse, delta, dq, dk, dv);
+                    return;
+                }
                 mma("attn_bwd_dq_mma", s).launch(tiles, s.heads() * s.batch(), 128, tileSmem(s, 2, 2, 2), concat(concat(new Object[] {
                         q.address(), kk.address(), v.address(), dOut.address(), lse.address(), delta.address(), dq.address()}, common), mask));
                 Object[] kv = {q.address(), kk.address(), v.address(), dOut.address(), lse.address(), delta.address(), dk.address(), dv.address()};
