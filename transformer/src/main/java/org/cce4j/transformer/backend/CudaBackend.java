@@ -53,6 +53,11 @@ public final class CudaBackend implements Backend {
         attention.tensorCores = on;
     }
 
+    /** The fused tensor-core attention backward where it applies, or the split one (CCE4J_ATTN_BWD; for tests). */
+    void setFusedAttentionBackward(boolean on) {
+        attention.fusedBackward = on;
+    }
+
     @Override
     public Device device() {
         return dev.device();
