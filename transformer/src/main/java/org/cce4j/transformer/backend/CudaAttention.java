@@ -10,7 +10,8 @@ import org.cce4j.core.tensor.Tensor;
  * {@link CpuAttention} (see attention_common.cuh for the mask rule):
  * <pre>
  *   attention_mma.cu   bf16, head size a multiple of 16 up to 256: tensor cores, 64×64 tiles, one
- *                      module per head size, streamed tiles double-buffered up to head size 128;
+ *                      module per head size, streamed tiles double-buffered up to head size 128; the
+ *                      forward with 64 queries per CTA (4 warps) or 128 (8 warps);
  *                      the split backward = dQ kernel + dK/dV kernel (split in two launches, dV then
  *                      dK, for heads above 128 to keep the accumulators in registers)
  *   attention_bwd_fused.cu  the fused backward for those heads up to 128 (the default there): one
@@ -20,7 +21,8 @@ import org.cce4j.core.tensor.Tensor;
  *                      generation's decode attention (one query over a KV cache) in both dtypes
  * </pre>
  * Neither stores anything of size T×T; the backward recomputes probabilities from the saved lse.
- * CCE4J_ATTN_BWD=fused|split picks the tensor-core backward (fused where it applies, by default), so that
+ * CCE4J_ATTN_FWD=128|64 picks the forward's queries per CTA (128, 8 warps, by default up to head size 64,
+ * so that each K/V tile in shared memory serves twice the queries); CCE4J_ATTN_BWD=fused|split picks the tensor-core backward (fused where it applies, by default), so that
  * both can be measured in one build; CCE4J_ATTN_BWD_CTAS=N asks the compiler to fit N fused CTAs per SM
  * (default 3 up to head size 64, where a few spilled bytes buy 12 warps per SM instead of 8).
  */
@@ -28,6 +30,11 @@ final class CudaAttention {
     private static final int MAX_HEAD = 256;
     /** The largest head the fused backward takes (its dK and dV accumulators live in registers). */
     static final int FUSED_MAX_HEAD = 128;
+    /**
+     * The largest head the 128-query forward takes: two CTAs of 8 warps per SM fit in 128 registers up to
+     * head size 64 (above, the 4-warp kernel keeps more warps per SM).
+     */
+    static final int WIDE_FORWARD_MAX_HEAD = 64;
 
     private final CudaKernels k;
     private final DeviceArrays arrays;
@@ -36,6 +43,14 @@ final class CudaAttention {
     /** Whether the tensor-core backward takes the fused kernel where it applies (tests set it). */
     boolean fusedBackward = fusedFromEnv(System.getenv("CCE4J_ATTN_BWD"));
     private final int fusedCtas = ctasFromEnv(System.getenv("CCE4J_ATTN_BWD_CTAS"));
+    /** Whether the tensor-core forward takes 128 queries per CTA (8 warps) where it applies (tests set it). */
+    boolean wideForward = wideFromEnv(System.getenv("CCE4J_ATTN_FWD"));
+
+    static boolean wideFromEnv(String v) {
+        if (v == null || v.isEmpty() || v.equals("128")) return true;
+        if (v.equals("64")) return false;
+        throw new InvalidInputException("CCE4J_ATTN_FWD must be 128 or 64 (queries per CTA), not '" + v + "'");
+    }
 
     static boolean fusedFromEnv(String v) {
         if (v == null || v.isEmpty() || v.equals("fused")) return true;
@@ -98,7 +113,7 @@ final class CudaAttention {
         return k.kernel("attention_simt.cu", dtype, name);
     }
 
-    /** Buffers of the streamed tiles (STAGES in attention_mma.cu): two up to head size 128, one above. */
+    /** Buffers of the streamed tiles (STAGES in attention_mma.cuh): two up to head size 128, one above. */
     private static int stages(AttentionShape s) {
         return s.headDim() <= 128 ? 2 : 1;
     }
@@ -121,7 +136,10 @@ final class CudaAttention {
         int tiles = (s.seqLen() + 63) / 64;
         if (usesTensorCores(s, q, kk, v, out)) {
             Object[] mask = mmaMaskArgs(s);
-            mma("attn_fwd_mma", s).launch(tiles, s.heads() * s.batch(), 128, tileSmem(s, 1, 2, 2), concat(new Object[] {
+            boolean wide = wideForward && s.headDim() <= WIDE_FORWARD_MAX_HEAD;
+            CudaKernel kernel = mma(wide ? "attn_fwd128_mma" : "attn_fwd_mma", s);
+            int blocks = wide ? (s.seqLen() + 127) / 128 : tiles;
+            kernel.launch(blocks, s.heads() * s.batch(), wide ? 256 : 128, tileSmem(s, wide ? 2 : 1, 2, 2), concat(new Object[] {
                     q.address(), kk.address(), v.address(), out.address(), lse.address(), s.seqLen(), s.heads(), s.kvHeads(),
                     s.scale(), s.softcap()}, mask));
         } else {

@@ -58,6 +58,11 @@ public final class CudaBackend implements Backend {
         attention.fusedBackward = on;
     }
 
+    /** The tensor-core forward with 128 queries per CTA where it applies, or 64 (CCE4J_ATTN_FWD; for tests). */
+    void setWideAttentionForward(boolean on) {
+        attention.wideForward = on;
+    }
+
     @Override
     public Device device() {
         return dev.device();

@@ -2,15 +2,17 @@
 // multiple of 16, at most 256; one module per HD). Tiles of 64 queries × 64 keys; 4 warps, each owning
 // 16 rows of the tile; the T×T scores exist only as one 16×64 register tile per warp at a time.
 //
-//   forward (CTA = 64 queries of one head):  S = Q·Kᵀ → mask, scale, softcap → online softmax (running
-//            max m and sum l per row) → O += P·V;   O /= l,  lse = m + log l
+//   forward (CTA = 64 queries of one head, or 128 with 8 warps: attn_fwd128_mma, up to HD 64):
+//            S = Q·Kᵀ → mask, scale, softcap → online softmax (running max m and sum l per row)
+//            → O += P·V;   O /= l,  lse = m + log l
+//   the split backward (attention_bwd_fused.cu has the fused one):
 //   dQ      (CTA = 64 queries of one head):  dP = dO·Vᵀ, S = Q·Kᵀ, dS = P∘(dP − δ)·scale·softcap'
 //            → dQ += dS·K
 //   dK, dV  (CTA = 64 keys of one kv head, over the group's query heads and the query tiles that can
 //            see them):  Sᵀ = K·Qᵀ, dPᵀ = V·dOᵀ → dV += Pᵀ·dO,  dK += dSᵀ·Q
 //            (MODE 1 / 2 computes only dV / only dK, to keep registers in check for large heads)
 //
-//   shared memory: tiles [64][HD + 8] bf16 (rows padded by 16 bytes, so the 8 rows one ldmatrix reads
+//   shared memory (attention_mma.cuh): tiles [64][HD + 8] bf16 (rows padded by 16 bytes, so the 8 rows one ldmatrix reads
 //   fall in distinct banks), loaded by cp.async with zero fill past the sequence's end. The streamed
 //   tiles (K, V in the forward and dQ; Q, dO in dK/dV) are double-buffered where shared memory allows
 //   (STAGES = 2 up to HD 128): tile t+1 is in flight while tile t is computed.
@@ -22,20 +24,26 @@
 #include "attention_mma.cuh"
 
 
-extern "C" __global__ void __launch_bounds__(128) attn_fwd_mma(
-        const u16* __restrict__ Q, const u16* __restrict__ K, const u16* __restrict__ V, u16* __restrict__ O,
-        float* __restrict__ LSE, int T, int H, int KVH, float scale, float cap, int window,
-        const int* docs, const int* kvLo, const int* qHi, const unsigned char* keyMask, const int* blockDoc) {
-    // shared: Q | K[STAGES] | V[STAGES] | doc[STAGES][64] | ok[STAGES][64]
+/**
+ * The forward for a CTA of WARPS warps, 16 query rows each (64 or 128 queries): with 8 warps each K/V
+ * tile brought into shared memory serves 128 queries. A warp skips a key tile that lies wholly after its
+ * last row or before its first row's window.
+ */
+template <int WARPS>
+__device__ __forceinline__ void fwd(const u16* __restrict__ Q, const u16* __restrict__ K, const u16* __restrict__ V, u16* __restrict__ O,
+                                    float* __restrict__ LSE, int T, int H, int KVH, float scale, float cap, int window,
+                                    const int* docs, const int* kvLo, const int* qHi, const unsigned char* keyMask, const int* blockDoc) {
+    constexpr int NT = WARPS * 32, QR = WARPS * 16;
+    // shared: Q[QR / 64] | K[STAGES] | V[STAGES] | doc[STAGES][64] | ok[STAGES][64]
     u16* sQ = (u16*)smem;
-    u16* sK = sQ + TILE;
+    u16* sK = sQ + (QR / 64) * TILE;
     u16* sV = sK + STAGES * TILE;
     int* sDoc = (int*)(sV + STAGES * TILE);
     int* sOk = sDoc + STAGES * 64;
     __shared__ int sLo;
     const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31;
     const int h = blockIdx.y % H, b = blockIdx.y / H;
-    const int q0 = (gridDim.x - 1 - blockIdx.x) * 64; // the longest rows first
+    const int q0 = (gridDim.x - 1 - blockIdx.x) * QR; // the longest rows first
     const int kvh = h / (H / KVH), qW = H * HD, kvW = KVH * HD;
     const long long tok0 = (long long)b * T;
     const AttnMask m{T, window, docs, kvLo, qHi, keyMask};
@@ -43,8 +51,10 @@ extern "C" __global__ void __launch_bounds__(128) attn_fwd_mma(
     const u16* gV = V + tok0 * kvW + kvh * HD;
     const float invCap = cap > 0.f ? 1.f / cap : 0.f;
 
-    load_tile(sQ, Q + tok0 * qW + h * HD, qW, q0, T - q0, tid); // committed with the first K/V tile
-    const int kBegin = block_key_lo(m, tok0, q0, &sLo, tid) / 64 * 64, kEnd = min(T, q0 + 64);
+    #pragma unroll
+    for (int r = 0; r < QR; r += 64) load_tile<NT>(sQ + (r / 64) * TILE, Q + tok0 * qW + h * HD, qW, q0 + r, T - q0 - r, tid); // committed with the first K/V tile
+    const int kBegin = block_key_lo(m, tok0, q0, &sLo, tid, QR) / 64 * 64, kEnd = min(T, q0 + QR);
+    const int wr0 = q0 + warp * 16; // the warp's first row
 
     int row[2], rowDoc[2];
     #pragma unroll
@@ -58,16 +68,17 @@ extern "C" __global__ void __launch_bounds__(128) attn_fwd_mma(
 
     auto issue = [&](int t, int buf) {
         const int k0 = kBegin + t * 64;
-        load_tile(sK + buf * TILE, gK, kvW, k0, T - k0, tid);
-        load_tile(sV + buf * TILE, gV, kvW, k0, T - k0, tid);
+        load_tile<NT>(sK + buf * TILE, gK, kvW, k0, T - k0, tid);
+        load_tile<NT>(sV + buf * TILE, gV, kvW, k0, T - k0, tid);
         key_info(m, tok0, k0, sDoc + buf * 64, sOk + buf * 64, tid);
     };
     auto compute = [&](int t, int buf) {
         const int k0 = kBegin + t * 64;
+        if (WARPS > 4 && (k0 > wr0 + 15 || (window > 0 && k0 + 63 < wr0 - window + 1))) return; // no key visible to the warp
         const int* kDoc = sDoc + buf * 64;
         const int* kOk = sOk + buf * 64;
         float s[8][4];
-        mma_abt(s, sQ, warp * 16, sK + buf * TILE, lane);
+        mma_abt(s, sQ, warp * 16, sK + buf * TILE, lane); // the Q tiles are contiguous: row warp·16 of QR
         float tileMax[2] = {CCE_NEG_INF, CCE_NEG_INF};
         auto score = [&](const bool full) {
             #pragma unroll
@@ -86,7 +97,7 @@ extern "C" __global__ void __launch_bounds__(128) attn_fwd_mma(
                 }
             }
         };
-        if (rows_see_tile(docs, blockDoc, T, window, b, q0 + warp * 16, k0, rowDoc)) score(true);
+        if (rows_see_tile(docs, blockDoc, T, window, b, wr0, k0, rowDoc)) score(true);
         else score(false);
         float corr[2], mUse[2], rowSum[2] = {0.f, 0.f};
         #pragma unroll
@@ -131,6 +142,22 @@ extern "C" __global__ void __launch_bounds__(128) attn_fwd_mma(
         }
     }
     store_rows(O + tok0 * qW + h * HD, qW, row, inv, o, T, lane);
+}
+
+extern "C" __global__ void __launch_bounds__(128) attn_fwd_mma(
+        const u16* __restrict__ Q, const u16* __restrict__ K, const u16* __restrict__ V, u16* __restrict__ O,
+        float* __restrict__ LSE, int T, int H, int KVH, float scale, float cap, int window,
+        const int* docs, const int* kvLo, const int* qHi, const unsigned char* keyMask, const int* blockDoc) {
+    fwd<4>(Q, K, V, O, LSE, T, H, KVH, scale, cap, window, docs, kvLo, qHi, keyMask, blockDoc);
+}
+
+// two CTAs of 8 warps per SM (128 registers) up to HD 64: the 4-warp kernel's 16 warps per SM
+#define FWD128_CTAS (HD <= 64 ? 2 : 1)
+extern "C" __global__ void __launch_bounds__(256, FWD128_CTAS) attn_fwd128_mma(
+        const u16* __restrict__ Q, const u16* __restrict__ K, const u16* __restrict__ V, u16* __restrict__ O,
+        float* __restrict__ LSE, int T, int H, int KVH, float scale, float cap, int window,
+        const int* docs, const int* kvLo, const int* qHi, const unsigned char* keyMask, const int* blockDoc) {
+    fwd<8>(Q, K, V, O, LSE, T, H, KVH, scale, cap, window, docs, kvLo, qHi, keyMask, blockDoc);
 }
 
 extern "C" __global__ void __launch_bounds__(128) attn_bwd_dq_mma(

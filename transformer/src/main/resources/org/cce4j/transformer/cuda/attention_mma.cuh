@@ -46,11 +46,15 @@ __device__ __forceinline__ bool rows_see_tile(const int* docs, const int* blockD
 
 extern __shared__ __align__(16) unsigned char smem[];
 
-/** Rows [r0, r0 + 64) of a token-major matrix (row stride `stride`, from g) into s; rows ≥ valid are zeros. */
+/**
+ * Rows [r0, r0 + 64) of a token-major matrix (row stride `stride`, from g) into s; rows ≥ valid are zeros.
+ * NT: the CTA's threads, all of which take part.
+ */
+template <int NT = 128>
 __device__ __forceinline__ void load_tile(u16* s, const u16* g, int stride, int r0, int valid, int tid) {
     constexpr int CH = HD / 8;
     #pragma unroll 4
-    for (int idx = tid; idx < 64 * CH; idx += 128) {
+    for (int idx = tid; idx < 64 * CH; idx += NT) {
         const int r = idx / CH, c = idx - r * CH;
         const bool ok = r < valid;
         cp_async16(smem_addr(s + r * LDS + c * 8), ok ? (const void*)(g + (long long)(r0 + r) * stride + c * 8) : (const void*)g, ok);
@@ -136,11 +140,11 @@ __device__ __forceinline__ void key_info(const AttnMask& m, long long tok0, int 
     }
 }
 
-/** The smallest first visible key over queries [q0, q0 + 64), through shared memory. */
-__device__ __forceinline__ int block_key_lo(const AttnMask& m, long long tok0, int q0, int* sLo, int tid) {
+/** The smallest first visible key over queries [q0, q0 + rows), through shared memory (rows ≤ the CTA's threads). */
+__device__ __forceinline__ int block_key_lo(const AttnMask& m, long long tok0, int q0, int* sLo, int tid, int rows = 64) {
     if (tid == 0) *sLo = q0;
     __syncthreads();
-    if (tid < 64 && q0 + tid < m.T) atomicMin(sLo, attn_key_lo(m, tok0, q0 + tid));
+    if (tid < rows && q0 + tid < m.T) atomicMin(sLo, attn_key_lo(m, tok0, q0 + tid));
     __syncthreads();
     return *sLo;
 }

@@ -9,7 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * The environment switches of the CUDA attention (CCE4J_ATTN_BWD, CCE4J_ATTN_BWD_CTAS) as CudaAttention
+ * The environment switches of the CUDA attention (CCE4J_ATTN_FWD, CCE4J_ATTN_BWD, CCE4J_ATTN_BWD_CTAS) as CudaAttention
  * reads them: no GPU needed. A misspelt value is a user error naming the variable, not a silent default.
  */
 class CudaAttentionSwitchesTest {
@@ -21,6 +21,15 @@ class CudaAttentionSwitchesTest {
         assertFalse(CudaAttention.fusedFromEnv("split"));
         InvalidInputException e = assertThrows(InvalidInputException.class, () -> CudaAttention.fusedFromEnv("fast"));
         assertTrue(e.getMessage().contains("CCE4J_ATTN_BWD"), e.getMessage());
+    }
+
+    @Test
+    void forwardTakes128QueriesUnless64IsAsked() {
+        assertTrue(CudaAttention.wideFromEnv(null));
+        assertTrue(CudaAttention.wideFromEnv("128"));
+        assertFalse(CudaAttention.wideFromEnv("64"));
+        InvalidInputException e = assertThrows(InvalidInputException.class, () -> CudaAttention.wideFromEnv("256"));
+        assertTrue(e.getMessage().contains("CCE4J_ATTN_FWD"), e.getMessage());
     }
 
     @Test

@@ -198,7 +198,7 @@ class CudaBackendTest {
         for (Mode m : Mode.values()) {
             for (Case c : cases) {
                 if (m == Mode.BF16 && c.headDim() % 16 == 0) {
-                    if (c.headDim() <= CudaAttention.FUSED_MAX_HEAD) args.add(Arguments.of(m, c, Kernels.FUSED));
+                    if (c.headDim() <= CudaAttention.FUSED_MAX_HEAD) args.add(Arguments.of(m, c, Kernels.FUSED)); // and the wide forward up to 64
                     args.add(Arguments.of(m, c, Kernels.SPLIT));
                     args.add(Arguments.of(m, c, Kernels.SIMT));
                 } else {
@@ -209,7 +209,10 @@ class CudaBackendTest {
         return args.stream();
     }
 
-    /** The attention kernels a case runs: tensor cores with the fused or the split backward, or SIMT. */
+    /**
+     * The attention kernels a case runs: tensor cores with the fused backward and the 128-query forward
+     * (where they apply), tensor cores with the split backward and the 64-query forward, or SIMT.
+     */
     enum Kernels {
         FUSED, SPLIT, SIMT
     }
@@ -245,6 +248,7 @@ class CudaBackendTest {
         CudaBackend be = backend(mode);
         be.setTensorCoreAttention(kernels != Kernels.SIMT);
         be.setFusedAttentionBackward(kernels == Kernels.FUSED);
+        be.setWideAttentionForward(kernels == Kernels.FUSED);
         DType s = mode.dtype;
         AttentionShape sh = shape(c);
         long m = sh.tokens(), qw = (long) c.heads() * c.headDim(), kw = (long) c.kvHeads() * c.headDim();
