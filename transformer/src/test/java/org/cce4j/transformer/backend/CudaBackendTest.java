@@ -191,6 +191,7 @@ class CudaBackendTest {
                 new Case("packed+padded+softcap hd16 T90", 2, 90, 2, 2, 16, 3f, 0, 25, true),
                 new Case("long documents+padded+window hd256 T260", 1, 260, 2, 2, 256, 0, 150, 120, true),
                 new Case("gqa4 softcap hd128 T300", 1, 300, 8, 2, 128, 2f, 0, 0, false),
+                new Case("gqa4 hd64 T520 (Llama's heads)", 1, 520, 8, 2, 64, 0, 0, 0, false),
                 new Case("packed+padded+window gqa2 hd96 T400", 2, 400, 4, 2, 96, 0, 70, 90, true),
                 new Case("simt head 8", 2, 45, 4, 2, 8, 0, 5, 25, true),
                 new Case("simt head 24", 1, 40, 2, 1, 24, 2f, 0, 0, false));
