@@ -199,7 +199,7 @@ class CudaBackendTest {
         for (Mode m : Mode.values()) {
             for (Case c : cases) {
                 if (m == Mode.BF16 && c.headDim() % 16 == 0) {
-                    if (c.headDim() <= CudaAttention.FUSED_MAX_HEAD) args.add(Arguments.of(m, c, Kernels.FUSED)); // and the wide forward up to 64
+                    if (c.headDim() <= CudaAttention.FUSED_MAX_HEAD) args.add(Arguments.of(m, c, Kernels.FUSED));
                     args.add(Arguments.of(m, c, Kernels.SPLIT));
                     args.add(Arguments.of(m, c, Kernels.SIMT));
                 } else {
@@ -211,8 +211,10 @@ class CudaBackendTest {
     }
 
     /**
-     * The attention kernels a case runs: tensor cores with the fused backward and the 128-query forward
-     * (where they apply), tensor cores with the split backward and the 64-query forward, or SIMT.
+     * The attention kernels a case runs: tensor cores with the fused backward (where it applies) after the
+     * 64-query forward, tensor cores with the split backward after the 128-query forward (where it
+     * applies), or SIMT. Each new kernel is paired with an established one, so that a fault in one cannot
+     * hide the other (the backward reads the forward's output).
      */
     enum Kernels {
         FUSED, SPLIT, SIMT
@@ -249,7 +251,7 @@ class CudaBackendTest {
         CudaBackend be = backend(mode);
         be.setTensorCoreAttention(kernels != Kernels.SIMT);
         be.setFusedAttentionBackward(kernels == Kernels.FUSED);
-        be.setWideAttentionForward(kernels == Kernels.FUSED);
+        be.setWideAttentionForward(kernels == Kernels.SPLIT);
         DType s = mode.dtype;
         AttentionShape sh = shape(c);
         long m = sh.tokens(), qw = (long) c.heads() * c.headDim(), kw = (long) c.kvHeads() * c.headDim();
