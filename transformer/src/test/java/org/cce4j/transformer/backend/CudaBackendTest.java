@@ -199,11 +199,11 @@ class CudaBackendTest {
         for (Mode m : Mode.values()) {
             for (Case c : cases) {
                 if (m == Mode.BF16 && c.headDim() % 16 == 0) {
-                    if (c.headDim() <= CudaAttention.FUSED_MAX_HEAD) args.add(Arguments.of(m, c, Kernels.FUSED));
-                    args.add(Arguments.of(m, c, Kernels.SPLIT));
+                    if (c.headDim() <= CudaAttention.FUSED_MAX_HEAD) args.add(Arguments.of(m, c, Kernels.FUSED_BACKWARD));
+                    args.add(Arguments.of(m, c, Kernels.WIDE_FORWARD));
                     args.add(Arguments.of(m, c, Kernels.SIMT));
                 } else {
-                    args.add(Arguments.of(m, c, Kernels.FUSED)); // f32 and odd heads: the SIMT kernels whatever is asked
+                    args.add(Arguments.of(m, c, Kernels.FUSED_BACKWARD)); // f32 and odd heads: the SIMT kernels whatever is asked
                 }
             }
         }
@@ -217,7 +217,7 @@ class CudaBackendTest {
      * hide the other (the backward reads the forward's output).
      */
     enum Kernels {
-        FUSED, SPLIT, SIMT
+        FUSED_BACKWARD, WIDE_FORWARD, SIMT
     }
 
     private AttentionShape shape(Case c) {
@@ -250,8 +250,8 @@ class CudaBackendTest {
     void attentionForwardAndBackward(Mode mode, Case c, Kernels kernels) {
         CudaBackend be = backend(mode);
         be.setTensorCoreAttention(kernels != Kernels.SIMT);
-        be.setFusedAttentionBackward(kernels == Kernels.FUSED);
-        be.setWideAttentionForward(kernels == Kernels.SPLIT);
+        be.setFusedAttentionBackward(kernels == Kernels.FUSED_BACKWARD);
+        be.setWideAttentionForward(kernels == Kernels.WIDE_FORWARD);
         DType s = mode.dtype;
         AttentionShape sh = shape(c);
         long m = sh.tokens(), qw = (long) c.heads() * c.headDim(), kw = (long) c.kvHeads() * c.headDim();
