@@ -111,11 +111,14 @@ extern "C" __global__ void __launch_bounds__(128, MIN_CTAS) attn_bwd_fused_mma(
         load_tile(sQ + buf * TILE, Q + tok0 * qW + h * HD, qW, q0, T - q0, tid);
         load_tile(sdO + buf * TILE, dO + tok0 * qW + h * HD, qW, q0, T - q0, tid);
         if (tid < 64) {
+            // by cp.async, so that no warp waits on these loads before its compute: rows past the end
+            // get lse 0, which the per-element rule (query < T) masks
             const int q = q0 + tid;
             const bool in = q < T;
-            sLse[buf * 64 + tid] = in ? LSE[(tok0 + q) * H + h] : CCE_NEG_INF;
-            sDelta[buf * 64 + tid] = in ? delta[(tok0 + q) * H + h] : 0.f;
-            sDoc[buf * 64 + tid] = (docs && in) ? docs[tok0 + q] : 0;
+            const long long tq = tok0 + (in ? q : 0);
+            cp_async4(sLse + buf * 64 + tid, LSE + tq * H + h, in);
+            cp_async4(sDelta + buf * 64 + tid, delta + tq * H + h, in);
+            cp_async4(sDoc + buf * 64 + tid, docs ? (const void*)(docs + tq) : (const void*)LSE, in && docs);
         }
     };
     auto compute = [&](int t, int buf) {

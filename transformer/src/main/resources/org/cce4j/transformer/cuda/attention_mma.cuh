@@ -46,6 +46,11 @@ __device__ __forceinline__ bool rows_see_tile(const int* docs, const int* blockD
 
 extern __shared__ __align__(16) unsigned char smem[];
 
+/** 4 bytes global → shared, asynchronously (with the tiles' cp.async group); zero-filled when !valid. */
+__device__ __forceinline__ void cp_async4(void* dst, const void* src, bool valid) {
+    asm volatile("cp.async.ca.shared.global [%0], [%1], 4, %2;" :: "r"(smem_addr(dst)), "l"(src), "r"(valid ? 4 : 0) : "memory");
+}
+
 /**
  * Rows [r0, r0 + 64) of a token-major matrix (row stride `stride`, from g) into s; rows ≥ valid are zeros.
  * NT: the CTA's threads, all of which take part.
