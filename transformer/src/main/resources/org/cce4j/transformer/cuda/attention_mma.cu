@@ -151,14 +151,16 @@ extern "C" __global__ void __launch_bounds__(128) attn_fwd_mma(
     fwd<4>(Q, K, V, O, LSE, T, H, KVH, scale, cap, window, docs, kvLo, qHi, keyMask, blockDoc);
 }
 
-// two CTAs of 8 warps per SM (128 registers) up to HD 64: the 4-warp kernel's 16 warps per SM
-#define FWD128_CTAS (HD <= 64 ? 2 : 1)
-extern "C" __global__ void __launch_bounds__(256, FWD128_CTAS) attn_fwd128_mma(
+// only up to HD 64 (CudaAttention.WIDE_FORWARD_MAX_HEAD), where two CTAs of 8 warps fit an SM in 128
+// registers: the 4-warp kernel's 16 warps per SM; above, the 4-warp kernel keeps more warps per SM
+#if HD <= 64
+extern "C" __global__ void __launch_bounds__(256, 2) attn_fwd128_mma(
         const u16* __restrict__ Q, const u16* __restrict__ K, const u16* __restrict__ V, u16* __restrict__ O,
         float* __restrict__ LSE, int T, int H, int KVH, float scale, float cap, int window,
         const int* docs, const int* kvLo, const int* qHi, const unsigned char* keyMask, const int* blockDoc) {
     fwd<8>(Q, K, V, O, LSE, T, H, KVH, scale, cap, window, docs, kvLo, qHi, keyMask, blockDoc);
 }
+#endif
 
 extern "C" __global__ void __launch_bounds__(128) attn_bwd_dq_mma(
         const u16* __restrict__ Q, const u16* __restrict__ K, const u16* __restrict__ V, const u16* __restrict__ dO,
