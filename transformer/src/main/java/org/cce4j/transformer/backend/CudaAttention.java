@@ -6,7 +6,7 @@ import org.cce4j.core.tensor.DType;
 import org.cce4j.core.tensor.Tensor;
 
 /**
- * Attention on the GPU, choosing between two kernel families with the same contract as
+ * Attention on the GPU, choosing between tensor-core and SIMT kernels with the same contract as
  * {@link CpuAttention} (see attention_common.cuh for the mask rule):
  * <pre>
  *   attention_mma.cu   bf16, head size a multiple of 16 up to 256: tensor cores, 64×64 tiles, one
@@ -21,10 +21,12 @@ import org.cce4j.core.tensor.Tensor;
  *                      generation's decode attention (one query over a KV cache) in both dtypes
  * </pre>
  * Neither stores anything of size T×T; the backward recomputes probabilities from the saved lse.
- * CCE4J_ATTN_FWD=128|64 picks the forward's queries per CTA (128, 8 warps, by default up to head size 64,
- * so that each K/V tile in shared memory serves twice the queries); CCE4J_ATTN_BWD=fused|split picks the tensor-core backward (fused where it applies, by default), so that
- * both can be measured in one build; CCE4J_ATTN_BWD_CTAS=N asks the compiler to fit N fused CTAs per SM
- * (default 3 up to head size 64, where a few spilled bytes buy 12 warps per SM instead of 8).
+ * Switches, so that old and new kernels can be measured (and are tested) in one build:
+ * CCE4J_ATTN_FWD=128|64 picks the forward's queries per CTA (128 with 8 warps, the default up to head
+ * size 64, so that each K/V tile in shared memory serves twice the queries); CCE4J_ATTN_BWD=fused|split
+ * picks the tensor-core backward (fused where it applies, by default); CCE4J_ATTN_BWD_CTAS=N asks the
+ * compiler to fit N fused CTAs per SM (default 3 up to head size 64, where a few spilled bytes buy 12
+ * warps per SM instead of 8; else 1).
  */
 final class CudaAttention {
     private static final int MAX_HEAD = 256;

@@ -10,7 +10,9 @@
 //     dSᵀ → shared memory (bf16, [key][query]);  dQ[16 queries of warp w] = dS·K  → red.global.add
 //     into an f32 accumulator [tokens, H·HD] that the host zeroes first and converts to bf16 after.
 //
-//   shared memory: K | V | Q[STAGES] | dO[STAGES] | dSᵀ [64][72] | lse, delta, doc [STAGES][64]
+//   shared memory: K | V | Q[STAGES] | dO[STAGES] | dSᵀ [64][72] | lse, delta, doc [STAGES][64], the
+//   streamed ones (Q, dO and the per-query words) by cp.async, tile t+1 in flight while t is computed.
+//   MIN_CTAS (from the host) caps the registers so that that many CTAs fit an SM.
 //
 // The dQ product reads dSᵀ transposed by ldmatrix.trans (its 8×8 blocks are stored key-major), so dS is
 // rounded to bf16 once and the same values enter dK and dQ. dQ's f32 sums arrive in any order: dQ is
