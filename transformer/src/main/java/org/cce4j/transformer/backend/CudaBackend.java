@@ -53,6 +53,16 @@ public final class CudaBackend implements Backend {
         attention.tensorCores = on;
     }
 
+    /** The fused tensor-core attention backward where it applies, or the split one (CCE4J_ATTN_BWD; for tests). */
+    void setFusedAttentionBackward(boolean on) {
+        attention.fusedBackward = on;
+    }
+
+    /** The tensor-core forward with 128 queries per CTA where it applies, or 64 (CCE4J_ATTN_FWD; for tests). */
+    void setWideAttentionForward(boolean on) {
+        attention.wideForward = on;
+    }
+
     @Override
     public Device device() {
         return dev.device();

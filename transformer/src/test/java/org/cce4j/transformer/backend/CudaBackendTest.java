@@ -205,16 +205,34 @@ class CudaBackendTest {
                 new Case("padded hd64 T200", 2, 200, 2, 1, 64, 0, 0, 0, true),
                 new Case("packed+padded+softcap hd16 T90", 2, 90, 2, 2, 16, 3f, 0, 25, true),
                 new Case("long documents+padded+window hd256 T260", 1, 260, 2, 2, 256, 0, 150, 120, true),
+                new Case("gqa4 softcap hd128 T300", 1, 300, 8, 2, 128, 2f, 0, 0, false),
+                new Case("gqa4 hd64 T520 (Llama's heads)", 1, 520, 8, 2, 64, 0, 0, 0, false),
+                new Case("packed+padded+window gqa2 hd96 T400", 2, 400, 4, 2, 96, 0, 70, 90, true),
                 new Case("simt head 8", 2, 45, 4, 2, 8, 0, 5, 25, true),
                 new Case("simt head 24", 1, 40, 2, 1, 24, 2f, 0, 0, false));
         List<Arguments> args = new ArrayList<>();
         for (Mode m : Mode.values()) {
             for (Case c : cases) {
-                args.add(Arguments.of(m, c, true));
-                if (m == Mode.BF16 && c.headDim() % 16 == 0) args.add(Arguments.of(m, c, false));
+                if (m == Mode.BF16 && c.headDim() % 16 == 0) {
+                    if (c.headDim() <= CudaAttention.FUSED_MAX_HEAD) args.add(Arguments.of(m, c, Kernels.FUSED_BACKWARD));
+                    args.add(Arguments.of(m, c, Kernels.WIDE_FORWARD));
+                    args.add(Arguments.of(m, c, Kernels.SIMT));
+                } else {
+                    args.add(Arguments.of(m, c, Kernels.FUSED_BACKWARD)); // f32 and odd heads: the SIMT kernels whatever is asked
+                }
             }
         }
         return args.stream();
+    }
+
+    /**
+     * The attention kernels a case runs: tensor cores with the fused backward (where it applies) after the
+     * 64-query forward, tensor cores with the split backward after the 128-query forward (where it
+     * applies), or SIMT. Each new kernel is paired with an established one, so that a fault in one cannot
+     * hide the other (the backward reads the forward's output).
+     */
+    enum Kernels {
+        FUSED_BACKWARD, WIDE_FORWARD, SIMT
     }
 
     private AttentionShape shape(Case c) {
@@ -242,11 +260,13 @@ class CudaBackendTest {
                 c.softcap(), c.window(), docs, mask);
     }
 
-    @ParameterizedTest(name = "{0} {1} tensor cores {2}")
+    @ParameterizedTest(name = "{0} {1} kernels {2}")
     @MethodSource("attentionCases")
-    void attentionForwardAndBackward(Mode mode, Case c, boolean tensorCores) {
+    void attentionForwardAndBackward(Mode mode, Case c, Kernels kernels) {
         CudaBackend be = backend(mode);
-        be.setTensorCoreAttention(tensorCores);
+        be.setTensorCoreAttention(kernels != Kernels.SIMT);
+        be.setFusedAttentionBackward(kernels == Kernels.FUSED_BACKWARD);
+        be.setWideAttentionForward(kernels == Kernels.WIDE_FORWARD);
         DType s = mode.dtype;
         AttentionShape sh = shape(c);
         long m = sh.tokens(), qw = (long) c.heads() * c.headDim(), kw = (long) c.kvHeads() * c.headDim();
