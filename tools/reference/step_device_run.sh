@@ -8,6 +8,7 @@
 #  gputrain  through train, every training fixture on the GPU against PyTorch (train_device_run.sh's gputrain)
 #   ours   ModelBenchmark --optim adamw: full and --lora 16, --batch $EQUAL,auto, the profile at the equal batch
 #   torch  hf_train_step_bench.py: liger+cce, precision amp and bf16, and LoRA (PEFT), --batch $EQUAL,auto, profiled
+#   ab     ours again with the earlier attention kernels (CCE4J_ATTN_BWD=split CCE4J_ATTN_FWD=64), full, equal batch, profiled
 #   nostep the anchor's forward+backward only (--optim none on our side), for continuity with the earlier table
 #   loss   the CCE loss on trained-like inputs (cce_loss_bench.py --inputs trained: Apple's CCE and torch on them, saved),
 #          then cce4j's bench-loss on the same file: Gemma 2 2B's head (with and without softcap 30) and Llama 3 8B's
@@ -56,6 +57,11 @@ for model in $MODELS; do
       timeout 200 bash .gpu/run java org.cce4j.examples.ModelBenchmark --config $cfg --batch $eq,auto --steps 3 --warmup 1 \
           --optim adamw $lora --profile 2>&1 | tee $OUT/ours-$model-$kind.txt | grep -E '^\{' | cut -c1-600
     done
+  fi
+  if has ab; then
+    echo "== cce4j $model full, split attention backward and 64-query forward (the kernels before the fused backward)"
+    CCE4J_ATTN_BWD=split CCE4J_ATTN_FWD=64 timeout 200 bash .gpu/run java org.cce4j.examples.ModelBenchmark --config $cfg --batch $eq \
+        --steps 3 --warmup 1 --optim adamw --profile 2>&1 | tee $OUT/ours-$model-full-split.txt | grep -E '^\{' | cut -c1-600
   fi
   if has torch; then
     for v in "amp 0" "bf16 0" "amp 16"; do
