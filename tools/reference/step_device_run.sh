@@ -10,6 +10,8 @@
 #   torch  hf_train_step_bench.py: liger+cce, precision amp and bf16, and LoRA (PEFT), --batch $EQUAL,auto, profiled
 #   ab     ours again with the earlier attention kernels (CCE4J_ATTN_BWD=split CCE4J_ATTN_FWD=64), full, equal batch, profiled
 #   nostep the anchor's forward+backward only (--optim none on our side), for continuity with the earlier table
+#   train  train itself (tools/reference/train_big_run.sh without its torch part): full and LoRA, Llama-3.2-1B, batch 16,
+#          its metrics' tokens_per_s beside ModelBenchmark's, the outputs loaded back by transformers and peft
 #   loss   the CCE loss on trained-like inputs (cce_loss_bench.py --inputs trained: Apple's CCE and torch on them, saved),
 #          then cce4j's bench-loss on the same file: Gemma 2 2B's head (with and without softcap 30) and Llama 3 8B's
 # Logs and JSON lines go to $OUT.
@@ -34,6 +36,10 @@ fi
 if has gputrain; then
   STEPS=gputrain OUT=$OUT/gputrain timeout ${TRAIN_TIMEOUT:-150} bash $R/train_device_run.sh > $OUT/gputrain.txt 2>&1
   echo "gputrain rc=$?"; grep -iE "ok|fail|max|worst" $OUT/gputrain.txt | head -20
+fi
+if has train; then
+  echo "== train itself, llama-3.2-1b, batch 16"
+  MODEL=llama-3.2-1b BATCH=16 STEPS=${TRAIN_STEPS:-8} WHAT=full,lora OUT=$OUT/train timeout 300 bash $R/train_big_run.sh 2>&1 | tail -20
 fi
 if has loss; then
   for shape in "8192 2304 256000" "8192 4096 128256"; do
