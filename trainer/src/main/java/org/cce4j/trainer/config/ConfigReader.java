@@ -207,6 +207,8 @@ public final class ConfigReader {
         atLeast(c, "train.grad_accum", 1, source);
         atLeast(c, "train.warmup_steps", 0, source);
         atLeast(c, "train.log_every", 1, source);
+        int zero = at(c, "train.zero").asInt();
+        if (zero != 0 && zero != 1) throw new InvalidInputException(source + ": train.zero must be 0 (off) or 1 (optimizer state sharded over the ranks), got " + zero);
         atLeast(c, "save.every_steps", 0, source);
         atLeast(c, "save.keep", 1, source);
         atLeast(c, "eval.every_steps", 0, source);

@@ -14,6 +14,7 @@ import org.cce4j.core.device.DeviceChoice;
 import org.cce4j.core.device.Devices;
 import org.cce4j.core.tensor.DType;
 import org.cce4j.trainer.config.TrainConfig;
+import org.cce4j.trainer.distributed.DataParallel;
 import org.cce4j.tokenizer.Tokenizer;
 import org.cce4j.tokenizer.chat.ChatTemplate;
 import org.cce4j.trainer.data.Overflow;
@@ -84,7 +85,16 @@ public final class TrainSession implements AutoCloseable {
      * @param terminal   a progress bar (true), plain lines (false), or null: a bar when stderr is a terminal
      */
     TrainSession(TrainConfig config, Path resumeFrom, PrintStream err, Boolean terminal) throws IOException {
+        this(config, resumeFrom, err, terminal, config.device(), null);
+    }
+
+    /**
+     * @param deviceName the device to compute on (the config's, or a rank's own GPU)
+     * @param dp     with several ranks: which optimizer state this rank keeps, and the gradient buckets; null = one rank
+     */
+    TrainSession(TrainConfig config, Path resumeFrom, PrintStream err, Boolean terminal, String deviceName, DataParallel dp) throws IOException {
         this.config = config;
+        if (dp != null) DataParallel.checkGradAccum(config.train().gradAccum(), dp.size());
         if (terminal == null) terminal = err == System.err && Progress.stderrIsTerminal();
         Path modelDir = config.model();
         if (modelDir == null || !Files.isDirectory(modelDir)) {
@@ -94,7 +104,7 @@ public final class TrainSession implements AutoCloseable {
         if (!Files.isRegularFile(configFile)) throw new InvalidInputException("model " + modelDir + ": no config.json (not a Hugging Face model folder)");
         this.configJson = Json.readObject(configFile);
         this.modelConfig = ModelConfigParser.parse(configJson, configFile.toString());
-        this.device = Devices.choose(config.device());
+        this.device = Devices.choose(deviceName);
         DType compute = device.device().isCpu() ? null : parseDtype(config.dtype());
         this.backend = Backends.create(device.device(), compute);
         this.padTokenId = padTokenId(config, modelConfig);
@@ -163,7 +173,8 @@ public final class TrainSession implements AutoCloseable {
                 }
             }
             this.lora = loraConfig;
-            this.optimizer = new AdamW(backend, params.trainable(), t.beta1(), t.beta2(), t.adamEps(), t.weightDecay(), t.maxGradNorm());
+            if (dp != null) dp.attach(model, backend);
+            this.optimizer = new AdamW(backend, dp == null ? params.trainable() : dp.optimizerShare(params.trainable()), t.beta1(), t.beta2(), t.adamEps(), t.weightDecay(), t.maxGradNorm());
         } catch (IOException | RuntimeException | Error e) {
             train.close(); // a run that cannot start unmaps its rows
             if (opened != null) opened.close();
