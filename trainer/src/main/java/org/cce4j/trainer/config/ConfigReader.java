@@ -214,6 +214,7 @@ public final class ConfigReader {
         atLeast(c, "eval.every_steps", 0, source);
         positive(c, "train.lr", source);
         positive(c, "train.adam_eps", source);
+        positive(c, "train.bucket_mb", source);
         inRange(c, "train.warmup_ratio", 0, 1, source);
         inRange(c, "train.weight_decay", 0, Double.MAX_VALUE, source);
         inRange(c, "train.max_grad_norm", 0, Double.MAX_VALUE, source);

@@ -141,7 +141,7 @@ public final class Trainer {
         Communicator comm = given != null ? given : Communicators.connect(env, org.cce4j.core.tensor.Device.parse(device));
         try {
             if (comm.size() == 1) return runAs(config, options, null, device);
-            return runAs(config, options, new DataParallel(comm, config.train().zero() == 1), device);
+            return runAs(config, options, new DataParallel(comm, config.train().zero() == 1, (long) (config.train().bucketMb() * (1 << 20))), device);
         } finally {
             if (given == null) comm.close();
         }
