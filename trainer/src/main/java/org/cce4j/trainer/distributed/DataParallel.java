@@ -9,8 +9,6 @@ import org.cce4j.transformer.backend.Backend;
 import org.cce4j.transformer.model.Parameter;
 import org.cce4j.transformer.model.TransformerModel;
 
-import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -19,21 +17,23 @@ import java.util.Map;
  * "Several GPUs"): the same global batch as one GPU, its micro-batches dealt round-robin (micro-batch i
  * of a step to rank i mod N), each rank's gradients summed over all ranks ({@link GradientSync}), the
  * loss sum and the evaluation's sums all-reduced as f64, and the weights compared across ranks
- * ({@link #checkWeightsAgree}). With {@code zero}, ZeRO-1: each rank keeps the optimizer state of the
- * parameters it owns ({@link OwnerPlan}), updates those, and broadcasts them to the others.
+ * ({@link #checkWeightsAgree}). With {@code zero}, ZeRO-1 ({@link ShardedAdamW}): the gradients are
+ * reduce-scattered, each rank keeps the optimizer state of its shard of every bucket, updates it, and
+ * the new weights are all-gathered.
  * <p>
  * Every method is collective unless it says otherwise: every rank calls it, in the same order. A job
  * of one rank never calls them (the loop keeps the single-GPU path exactly).
  */
-public final class DataParallel {
+public final class DataParallel implements AutoCloseable {
     private final Communicator comm;
     private final boolean zero;
     private final long bucketBytes;
     private Backend be;
     private GradientSync sync;
-    /** The trainable parameters, in the model's order (the optimizer's and the checkpoint's), and their owners. */
+    /** The trainable parameters, in the model's order (the optimizer's and the checkpoint's). */
     private List<Parameter> trainable;
-    private OwnerPlan owners;
+    /** With ZeRO-1: the sharded optimizer, instead of the session's AdamW. */
+    private ShardedAdamW sharded;
 
     public DataParallel(Communicator comm, boolean zero) {
         this(comm, zero, BucketPlan.DEFAULT_CAP_BYTES);
@@ -96,22 +96,19 @@ public final class DataParallel {
     }
 
     /**
-     * The parameters whose optimizer state this rank keeps: all of them, or with ZeRO-1 its own.
-     * Remembers the list (the order the optimizer and the checkpoint use). Not collective.
+     * The parameters the session's AdamW keeps state for: all of them, or with ZeRO-1 none (the sharded
+     * optimizer keeps this rank's part). Remembers the list (the checkpoint's order). Not collective.
      */
     public List<Parameter> optimizerShare(List<Parameter> trainableParams) {
         this.trainable = List.copyOf(trainableParams);
-        this.owners = OwnerPlan.of(trainable.stream().mapToLong(p -> p.value().numel()).toArray(), size());
-        if (!zero) return trainable;
-        List<Parameter> mine = new ArrayList<>();
-        for (int i = 0; i < trainable.size(); i++) if (owners.owns(rank(), i)) mine.add(trainable.get(i));
-        return mine;
+        return zero ? List.of() : trainable;
     }
 
-    /** Prepares the gradient buckets of {@code model} (after its adapters are attached). Not collective. */
-    public void attach(TransformerModel model, Backend backend) {
+    /** Prepares the gradient buckets of {@code model} (after its adapters are attached) and, with ZeRO-1, the sharded AdamW. Not collective. */
+    public void attach(TransformerModel model, Backend backend, double beta1, double beta2, double eps, double weightDecay, double maxGradNorm) {
         this.be = backend;
-        this.sync = new GradientSync(backend, comm, model, bucketBytes);
+        this.sync = new GradientSync(backend, comm, model, bucketBytes, zero);
+        if (zero) this.sharded = new ShardedAdamW(backend, comm, sync, beta1, beta2, eps, weightDecay, maxGradNorm);
     }
 
     /** The backend the scalar collectives and the weight checks go through, without a model (tests). Not collective. */
@@ -150,22 +147,26 @@ public final class DataParallel {
 
     /**
      * The squared global gradient norm, a device f64 [1]: with every rank's gradients summed it is the
-     * optimizer's own; with ZeRO-1, the sum over ranks of the squares each owns.
+     * optimizer's own; with ZeRO-1, the all-reduced sum of the squares of each rank's shards.
      */
     public Tensor gradSumOfSquares(AdamW optimizer) {
-        Tensor sq = optimizer.gradSumOfSquares();
-        if (zero) comm.allReduceSum(sq).await();
-        return sq;
+        return zero ? sharded.gradSumOfSquares() : optimizer.gradSumOfSquares();
     }
 
-    /** After the optimizer's step: with ZeRO-1, every parameter's new value from its owner to the others. */
-    public void afterStep() {
-        if (zero) broadcastOwned();
+    /** The update: the session's AdamW on the summed gradients, or ZeRO-1's on this rank's shards and the all-gather of the weights. */
+    public void step(AdamW optimizer, double lr, Tensor sumOfSquares) {
+        if (zero) sharded.step(lr, sumOfSquares);
+        else optimizer.step(lr, sumOfSquares);
     }
 
-    /** Each trainable parameter's value from its owner (after a ZeRO-1 step or restore). */
-    public void broadcastOwned() {
-        for (int i = 0; i < trainable.size(); i++) comm.broadcast(trainable.get(i).value(), owners.owner()[i]).await();
+    /** ZeRO-1: this rank's part of a checkpoint's optimizer state and the master weights (not collective). */
+    public void restoreSharded(java.nio.file.Path stateFile, long steps) throws java.io.IOException {
+        sharded.restore(stateFile, steps);
+    }
+
+    /** Bytes of optimizer state this object keeps (ZeRO-1's shards; 0 without: the session's AdamW keeps it). Not collective. */
+    public long stateBytes() {
+        return zero ? sharded.stateBytes() : 0;
     }
 
     /**
@@ -220,48 +221,25 @@ public final class DataParallel {
     }
 
     /**
-     * The optimizer state in the single-GPU layout (exp_avg.NAME, exp_avg_sq.NAME, master.NAME; as
-     * {@code CheckpointState.hostState} writes it), as host tensors on rank 0 (empty elsewhere): with
-     * ZeRO-1 each parameter's from its owner, one parameter at a time so that no rank ever holds the
-     * whole state on its device.
+     * ZeRO-1's optimizer state in the single-GPU layout (exp_avg.NAME, exp_avg_sq.NAME, master.NAME, as
+     * {@code CheckpointState.hostState} gives it for one rank), as host tensors on rank 0 (empty
+     * elsewhere), gathered bucket by bucket.
      *
      * @param modelFileType the dtype of the model files: f32 parameters get a master entry when it is narrower
      */
-    public Map<String, Tensor> gatherState(AdamW optimizer, DType modelFileType) {
-        Map<String, Tensor> out = new LinkedHashMap<>();
-        Map<String, Tensor> extraMasters = new LinkedHashMap<>();
-        try {
-            for (int i = 0; i < trainable.size(); i++) {
-                Parameter p = trainable.get(i);
-                int owner = owners.owner()[i];
-                AdamW.State st = !zero || owner == rank() ? optimizer.states().get(p.name()) : null;
-                boolean hasMaster = p.value().dtype() != DType.F32;
-                gather(st == null ? null : st.m(), p, owner, "exp_avg." + p.name(), out);
-                gather(st == null ? null : st.v(), p, owner, "exp_avg_sq." + p.name(), out);
-                if (hasMaster) gather(st == null ? null : st.master(), p, owner, "master." + p.name(), out);
-                else if (modelFileType != DType.F32 && rank() == 0) extraMasters.put("master." + p.name(), be.downloadF32(p.value()));
-            }
-            out.putAll(extraMasters);
-            return out;
-        } catch (RuntimeException | Error e) {
-            out.values().forEach(Tensor::close);
-            extraMasters.values().forEach(Tensor::close);
-            throw e;
-        }
-    }
-
-    private void gather(Tensor owned, Parameter p, int owner, String name, Map<String, Tensor> out) {
-        Tensor t = owned != null ? owned : be.empty(DType.F32, p.value().shape());
-        try {
-            if (zero) comm.broadcast(t, owner).await();
-            if (rank() == 0) out.put(name, be.download(t));
-        } finally {
-            if (owned == null) t.close();
-        }
+    public Map<String, Tensor> gatherState(DType modelFileType) {
+        return sharded.hostState(trainable, modelFileType);
     }
 
     /** Returns once every rank has called it. */
     public void barrier() {
         comm.barrier();
+    }
+
+    /** Frees the buckets' and the shards' memory (not the communicator: its owner closes it). */
+    @Override
+    public void close() {
+        if (sharded != null) sharded.close();
+        if (sync != null) sync.close();
     }
 }

@@ -25,8 +25,12 @@ import java.util.Map;
  * A parameter that has no gradient on this rank (it had no micro-batch) counts as zeros; after the sum
  * every trainable parameter has one. The flat buckets are extra memory of one gradient's size while
  * the step's reduction runs (PyTorch DDP's, too, without gradient_as_bucket_view).
+ * <p>
+ * With ZeRO-1 ({@code scatter}) each bucket is padded to N equal shards ({@link ShardLayout}) and
+ * reduce-scattered instead: this rank receives the summed gradients of its shard only, in
+ * {@link #shard}, and the parameters' own gradients are left as the backward wrote them.
  */
-final class GradientSync {
+final class GradientSync implements AutoCloseable {
     private final Backend be;
     private final Communicator comm;
     private final List<Parameter> order;
@@ -36,12 +40,21 @@ final class GradientSync {
     private final boolean[] ready;
     private final Tensor[] flats;
     private final Communicator.Work[] works;
+    private final boolean scatter;
+    /** With scatter: each bucket's summed gradients of this rank's shard (f32, kept from step to step). */
+    private final Tensor[] shards;
     private int nextBucket;
 
     /** @param model its trainable parameters are reduced, in its {@link TransformerModel#gradientOrder()} */
     GradientSync(Backend be, Communicator comm, TransformerModel model, long capBytes) {
+        this(be, comm, model, capBytes, false);
+    }
+
+    /** @param scatter reduce-scatter into this rank's shards (ZeRO-1) instead of all-reducing */
+    GradientSync(Backend be, Communicator comm, TransformerModel model, long capBytes, boolean scatter) {
         this.be = be;
         this.comm = comm;
+        this.scatter = scatter;
         this.order = readinessOrder(model);
         for (int i = 0; i < order.size(); i++) index.put(order.get(i), i);
         long[] numels = order.stream().mapToLong(p -> p.value().numel()).toArray();
@@ -50,6 +63,20 @@ final class GradientSync {
         this.ready = new boolean[order.size()];
         this.flats = new Tensor[plan.buckets().size()];
         this.works = new Communicator.Work[plan.buckets().size()];
+        this.shards = new Tensor[plan.buckets().size()];
+        if (scatter) {
+            for (int k = 0; k < shards.length; k++) shards[k] = be.zeros(DType.F32, ShardLayout.shardSize(plan.buckets().get(k).numel(), comm.size()));
+        }
+    }
+
+    /** The trainable parameters, readiness order (the indices of the plan's slots). */
+    List<Parameter> order() {
+        return order;
+    }
+
+    /** With scatter: bucket {@code k}'s summed gradients of this rank's shard, after {@link #finish()}. */
+    Tensor shard(int k) {
+        return shards[k];
     }
 
     /** The trainable parameters in the order the backward finishes them. */
@@ -81,13 +108,13 @@ final class GradientSync {
 
     private void launch(int k) {
         BucketPlan.Bucket b = plan.buckets().get(k);
-        Tensor flat = be.zeros(DType.F32, b.numel());
+        Tensor flat = be.zeros(DType.F32, scatter ? ShardLayout.shardSize(b.numel(), comm.size()) * comm.size() : b.numel());
         flats[k] = flat;
         for (BucketPlan.Slot s : b.slots()) {
             Tensor g = order.get(s.param()).existingGrad();
             if (g != null) be.copy(g, view(flat, s, g.shape()));
         }
-        works[k] = comm.allReduceSum(flat);
+        works[k] = scatter ? comm.reduceScatterSum(flat, shards[k]) : comm.allReduceSum(flat);
     }
 
     /** Queues the buckets not queued yet, waits for all, and writes the sums into the gradients. */
@@ -96,6 +123,7 @@ final class GradientSync {
             while (nextBucket < flats.length) launch(nextBucket++);
             for (int k = 0; k < flats.length; k++) {
                 works[k].await();
+                if (scatter) continue;
                 for (BucketPlan.Slot s : plan.buckets().get(k).slots()) {
                     Parameter p = order.get(s.param());
                     Tensor g = p.gradOrNull();
@@ -115,6 +143,15 @@ final class GradientSync {
         }
         java.util.Arrays.fill(ready, false);
         nextBucket = 0;
+    }
+
+    @Override
+    public void close() {
+        reset();
+        for (int k = 0; k < shards.length; k++) {
+            if (shards[k] != null) shards[k].close();
+            shards[k] = null;
+        }
     }
 
     private static Tensor view(Tensor flat, BucketPlan.Slot s, long[] shape) {

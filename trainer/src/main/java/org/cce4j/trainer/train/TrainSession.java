@@ -78,6 +78,8 @@ public final class TrainSession implements AutoCloseable {
     final StepPlan plan;
     final LrSchedule schedule;
     final AdamW optimizer;
+    /** The other ranks, or null; with ZeRO-1 it keeps the optimizer state and {@link #optimizer} keeps none. */
+    final DataParallel dp;
 
     /**
      * @param resumeFrom the checkpoint folder to take the trained weights from (its model files), or null
@@ -94,6 +96,7 @@ public final class TrainSession implements AutoCloseable {
      */
     TrainSession(TrainConfig config, Path resumeFrom, PrintStream err, Boolean terminal, String deviceName, DataParallel dp) throws IOException {
         this.config = config;
+        this.dp = dp;
         if (dp != null) DataParallel.checkGradAccum(config.train().gradAccum(), dp.size());
         if (terminal == null) terminal = err == System.err && Progress.stderrIsTerminal();
         Path modelDir = config.model();
@@ -173,7 +176,7 @@ public final class TrainSession implements AutoCloseable {
                 }
             }
             this.lora = loraConfig;
-            if (dp != null) dp.attach(model, backend);
+            if (dp != null) dp.attach(model, backend, t.beta1(), t.beta2(), t.adamEps(), t.weightDecay(), t.maxGradNorm());
             this.optimizer = new AdamW(backend, dp == null ? params.trainable() : dp.optimizerShare(params.trainable()), t.beta1(), t.beta2(), t.adamEps(), t.weightDecay(), t.maxGradNorm());
         } catch (IOException | RuntimeException | Error e) {
             train.close(); // a run that cannot start unmaps its rows
@@ -234,8 +237,13 @@ public final class TrainSession implements AutoCloseable {
             n += p.value().numel();
             bytes += p.value().byteSize() + 4L * p.value().numel();
         }
-        bytes += optimizer.stateBytes();
+        bytes += optimizerStateBytes();
         return n == 0 ? 0 : (double) bytes / n;
+    }
+
+    /** This rank's optimizer state: the session's AdamW's, or ZeRO-1's shards. */
+    long optimizerStateBytes() {
+        return optimizer.stateBytes() + (dp == null ? 0 : dp.stateBytes());
     }
 
     long trainableParameters() {
@@ -254,6 +262,7 @@ public final class TrainSession implements AutoCloseable {
 
     @Override
     public void close() {
+        if (dp != null) dp.close();
         optimizer.close();
         model.close();
         train.close();

@@ -186,7 +186,7 @@ public final class Trainer {
         long start = 0;
         if (resumeStep != null) {
             TrainingState st = CheckpointState.restore(run.checkpoint(resumeStep).resolve(RunFolder.STATE), s.optimizer, s.backend);
-            if (dp != null && dp.zero()) dp.broadcastOwned();   // the master weights restored by their owners
+            if (dp != null && dp.zero()) dp.restoreSharded(run.checkpoint(resumeStep).resolve(RunFolder.STATE), st.step());
             start = st.step();
             long expected = s.plan.nextStep(st.data()) - 1;
             if (expected != start) {
@@ -199,7 +199,8 @@ public final class Trainer {
         err.println("train: " + String.join("; ", s.describe()));
         if (dp != null) {
             err.println("train: data parallel over " + dp.size() + " ranks, micro-batch i of each step on rank i mod " + dp.size()
-                    + (dp.zero() ? "; ZeRO-1: optimizer state sharded, this rank's " + String.format(Locale.ROOT, "%,.0f MB", s.optimizer.stateBytes() / 1e6) : ""));
+                    + (dp.zero() ? "; ZeRO-1: gradients reduce-scattered, optimizer state sharded (this rank's "
+                    + String.format(Locale.ROOT, "%,.1f MB", s.optimizerStateBytes() / 1e6) + "), weights all-gathered" : ""));
         }
         err.println("train: " + s.train.report().summary() + "; " + total + " optimizer steps"
                 + (start > 0 ? ", resuming after step " + start : ""));
@@ -303,8 +304,8 @@ public final class Trainer {
                 throw new TrainingHalted(step, "step " + step + ": " + (!Double.isFinite(loss) ? "the loss is " + loss : "the gradient norm is " + gradNorm)
                         + "; stopped before updating the weights" + lastCheckpointNote() + nonFiniteDetail());
             }
-            s.optimizer.step(lr, sq);
-            if (dp != null) dp.afterStep();
+            if (dp == null) s.optimizer.step(lr, sq);
+            else dp.step(s.optimizer, lr, sq);
         }
         s.model.parameters().zeroGrads();
         long peak = s.backend.peakBytes();
@@ -370,7 +371,7 @@ public final class Trainer {
             return;
         }
         dp.checkWeightsAgree(List.copyOf(s.model.parameters().all()), "the checkpoint of step " + step);
-        Map<String, Tensor> gathered = dp.zero() ? dp.gatherState(s.optimizer, stateFileType()) : null;
+        Map<String, Tensor> gathered = dp.zero() ? dp.gatherState(stateFileType()) : null;
         try {
             if (root) writeCheckpoint(step, log, gathered);
         } finally {
@@ -449,7 +450,7 @@ public final class Trainer {
         long weights = 0, grads = 0;
         for (Parameter p : s.model.parameters().all()) weights += p.value().byteSize();
         for (Parameter p : s.model.parameters().trainable()) grads += 4L * p.value().numel();
-        long opt = s.optimizer.stateBytes();
+        long opt = s.optimizerStateBytes();
         long act = Math.max(0, peak - weights - grads - opt);
         return String.format(Locale.ROOT, "memory at the first step's peak: weights %,.0f MB, gradients %,.0f MB, optimizer %,.0f MB, "
                         + "activations and workspace %,.0f MB (peak %,.0f MB); %.1f bytes per trainable parameter",

@@ -9,7 +9,6 @@ import org.cce4j.transformer.model.Parameter;
 import org.cce4j.transformer.model.ParameterStore;
 import org.junit.jupiter.api.Test;
 
-import java.util.Arrays;
 import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
@@ -18,7 +17,7 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** The plans data parallelism is made of — buckets, owners, the deal of micro-batches — and the checks across ranks. */
+/** The plans data parallelism is made of — buckets, ZeRO-1 shards, the deal of micro-batches — and the checks across ranks. */
 class DataParallelPlansTest {
     @Test
     void bucketsCloseOnceTheyReachTheCapAndNeverSplitAParameter() {
@@ -37,16 +36,30 @@ class DataParallelPlansTest {
     }
 
     @Test
-    void ownersAreBalancedLargestFirst() {
-        OwnerPlan p = OwnerPlan.of(new long[] {10, 70, 20, 20, 30, 50}, 3);
-        // 70 → 0; 50 → 1; 30 → 2; 20 → 2 (loads 70, 50, 30); 20 → 1 (70, 50, 50: the tie to the lower rank); 10 → 2 (70, 70, 50)
-        assertArrayEquals(new int[] {2, 0, 2, 1, 2, 1}, p.owner());
-        assertArrayEquals(new long[] {70, 70, 60}, p.load());
-        assertEquals(200, Arrays.stream(p.load()).sum(), "every parameter owned once");
-        OwnerPlan one = OwnerPlan.of(new long[] {3, 1, 2}, 1);
-        assertArrayEquals(new int[] {0, 0, 0}, one.owner());
-        OwnerPlan more = OwnerPlan.of(new long[] {5, 5}, 4);
-        assertArrayEquals(new long[] {5, 5, 0, 0}, more.load(), "more ranks than parameters: some own nothing");
+    void shardsCutABucketIntoEqualRangesThroughItsParameters() {
+        // the bucket of ShardLayout's comment: p0 6, p1 10, p2 3 elements = 19, 3 ranks, shards of 7, 2 of padding
+        BucketPlan.Bucket b = BucketPlan.of(new long[] {6, 10, 3}, 1L << 20).buckets().get(0);
+        assertEquals(7, ShardLayout.shardSize(19, 3));
+        assertEquals(List.of(new ShardLayout.Segment(0, 0, 6, 0), new ShardLayout.Segment(1, 0, 1, 6)), ShardLayout.segments(b, 0, 3));
+        assertEquals(List.of(new ShardLayout.Segment(1, 1, 8, 0)), ShardLayout.segments(b, 1, 3));
+        assertEquals(List.of(new ShardLayout.Segment(1, 8, 10, 0), new ShardLayout.Segment(2, 0, 3, 2)), ShardLayout.segments(b, 2, 3),
+                "the last shard: 5 elements and 2 of padding");
+        // every element of every parameter is in exactly one rank's shard, at its place in the bucket
+        for (int ranks = 1; ranks <= 7; ranks++) {
+            long[] covered = new long[19];
+            long s = ShardLayout.shardSize(19, ranks);
+            for (int r = 0; r < ranks; r++) {
+                for (ShardLayout.Segment seg : ShardLayout.segments(b, r, ranks)) {
+                    long offset = b.slots().get(seg.param()).offset();
+                    for (long e = seg.from(); e < seg.to(); e++) {
+                        covered[(int) (offset + e)]++;
+                        assertEquals(r * s + seg.shardOffset() + (e - seg.from()), offset + e, "rank " + r + " of " + ranks);
+                    }
+                }
+            }
+            for (long c : covered) assertEquals(1, c, ranks + " ranks");
+        }
+        assertEquals(List.of(), ShardLayout.segments(BucketPlan.of(new long[] {2}, 4).buckets().get(0), 3, 4), "more ranks than elements");
     }
 
     @Test
