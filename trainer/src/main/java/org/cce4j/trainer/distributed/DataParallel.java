@@ -25,6 +25,8 @@ import java.util.Map;
  * of one rank never calls them (the loop keeps the single-GPU path exactly).
  */
 public final class DataParallel implements AutoCloseable {
+    /** The elements the weight check converts at a time (64 MB of f32). */
+    private static final long CHECK_CHUNK = 1L << 24;
     private final Communicator comm;
     private final boolean zero;
     private final long bucketBytes;
@@ -179,19 +181,23 @@ public final class DataParallel implements AutoCloseable {
         int n = params.size();
         long largest = 1;
         for (Parameter p : params) largest = Math.max(largest, p.value().numel());
+        long chunk = Math.min(largest, CHECK_CHUNK);
         DType compute = be.computeDType();
-        try (Tensor acc = be.zeros(DType.F64, 2L * n); Tensor all = be.zeros(DType.F64, 2L * n * size()); Tensor ones = ones(largest, compute)) {
+        try (Tensor acc = be.zeros(DType.F64, 2L * n); Tensor all = be.zeros(DType.F64, 2L * n * size()); Tensor ones = ones(chunk, compute);
+             Tensor f = be.empty(DType.F32, chunk); Tensor shifted = be.empty(compute, chunk)) {
             for (int i = 0; i < n; i++) {
                 Tensor v = params.get(i).value();
-                try (Tensor f = be.empty(DType.F32, v.shape())) {
-                    be.copy(v, f);
-                    be.sumOfSquares(f, acc.slice(2L * i, 2L * i + 1));
+                Tensor flat = v.reshape(v.numel());
+                for (long a = 0; a < v.numel(); a += chunk) {   // in chunks, so that the check needs little memory beside the largest parameter
+                    long len = Math.min(chunk, v.numel() - a);
+                    Tensor part = flat.slice(a, a + len), f32 = f.slice(0, len);
+                    be.copy(part, f32);
+                    be.sumOfSquares(f32, acc.slice(2L * i, 2L * i + 1));
                     if (v.dtype() == compute) {   // the backend adds in its compute dtype (a parameter of another one gets 0 on every rank)
-                        try (Tensor shifted = be.empty(compute, v.shape())) {
-                            be.add(v, ones.slice(0, v.numel()).reshape(v.shape()), shifted);
-                            be.copy(shifted, f);
-                            be.sumOfSquares(f, acc.slice(2L * i + 1, 2L * i + 2));
-                        }
+                        Tensor sh = shifted.slice(0, len);
+                        be.add(part, ones.slice(0, len), sh);
+                        be.copy(sh, f32);
+                        be.sumOfSquares(f32, acc.slice(2L * i + 1, 2L * i + 2));
                     }
                 }
             }

@@ -13,6 +13,7 @@ import java.util.Map;
  *   Kubeflow PyTorchJob      WORLD_SIZE, RANK, MASTER_ADDR, MASTER_PORT          (one process per pod: local rank 0 of 1)
  *   without RANK             NODE_RANK · LOCAL_WORLD_SIZE + LOCAL_RANK
  *   SLURM (srun), fallback   SLURM_NTASKS, SLURM_PROCID, SLURM_LOCALID, SLURM_NTASKS_PER_NODE; MASTER_ADDR/PORT set by the batch script
+ *                            (only in a task of an srun step, SLURM_STEP_ID set: the batch script itself is one process)
  *   none of them             a single process: rank 0 of 1
  * </pre>
  * One process per GPU (see {@link RankLauncher} for why): the local rank is the CUDA device a rank
@@ -45,7 +46,7 @@ public record DistributedEnv(int worldSize, int rank, int localRank, int localWo
     /** The job as {@code env} describes it (see the class comment for the variables and their precedence). */
     public static DistributedEnv parse(Map<String, String> env) {
         if (present(env, "WORLD_SIZE")) return torchrun(env);
-        if (present(env, "SLURM_NTASKS")) return slurm(env);
+        if (present(env, "SLURM_NTASKS") && (present(env, "SLURM_STEP_ID") || present(env, "SLURM_STEPID"))) return slurm(env);
         for (String v : new String[] {"RANK", "LOCAL_RANK", "NODE_RANK"}) {
             if (present(env, v)) throw new InvalidInputException("environment variable " + v + " is set but WORLD_SIZE is not: set WORLD_SIZE to the number of ranks");
         }
