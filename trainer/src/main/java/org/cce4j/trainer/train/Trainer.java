@@ -156,7 +156,7 @@ public final class Trainer {
         if (dp != null && dp.rank() != 0) {
             dp.barrier();
             Options quiet = options.withErr(new PrintStream(java.io.OutputStream.nullOutputStream()), false);
-            RunFolder run = RunFolder.prepare(config.output(), true, false);
+            RunFolder run = RunFolder.at(config.output());
             Long resumeStep = options.resume() ? run.newestCheckpoint().orElse(null) : null;
             Path resumeFrom = resumeStep == null ? null : run.checkpoint(resumeStep);
             try (TrainSession session = new TrainSession(config, resumeFrom, quiet.err(), false, device, dp)) {
@@ -195,6 +195,13 @@ public final class Trainer {
             }
         }
         long total = s.plan.totalSteps();
+        if (dp != null) {
+            double[] r = dp.sum(start, start * start);   // every rank read the same checkpoint (or none): Σ start = N·start and Σ start² = N·start²
+            if (r[0] != (double) start * dp.size() || r[1] != (double) start * start * dp.size()) {
+                throw new InvalidInputException("the ranks start from different steps (this rank, " + dp.rank() + ", after step " + start
+                        + "): every rank must read the run folder " + run.root() + " (a filesystem every node mounts, or a copy on each)");
+            }
+        }
         if (dp != null) dp.checkWeightsAgree(List.copyOf(s.model.parameters().all()), "before step " + (start + 1));
         err.println("train: " + String.join("; ", s.describe()));
         if (dp != null) {

@@ -128,6 +128,25 @@ class DataParallelTrainingTest {
     }
 
     @Test
+    void onlyRankZeroNeedsTheRunFolderAndEveryRankMustSeeTheCheckpoint() throws Exception {
+        // a fresh run where rank 1's folder is elsewhere (a node without the shared filesystem): rank 0 writes everything
+        List<Trainer.Result> fresh = Ranks.values(Ranks.run(2, comm -> Trainer.run(config(comm.rank() == 0 ? "shared" : "node-b"),
+                quiet().withCommunicator(comm))));
+        assertEquals(4, fresh.get(1).steps());
+        assertTrue(Files.isDirectory(dir.resolve("shared/final")));
+        assertTrue(!Files.exists(dir.resolve("node-b")), "rank 1 wrote nothing");
+        // resuming, rank 1 cannot see rank 0's checkpoint: both stop with one line, before any step
+        runOn(2, config("stopped"), false, r -> r == 0 ? TinyRunAccess.stopAfterPolls(2) : StopSignals.none());
+        TrainConfig resumed = TrainConfig.read(dir.resolve("stopped").resolve(RunFolder.CONFIG), List.of());
+        TrainConfig elsewhere = TrainConfig.read(dir.resolve("stopped").resolve(RunFolder.CONFIG), List.of("output=" + dir.resolve("node-c")));
+        List<Ranks.Outcome<Trainer.Result>> out = Ranks.run(2, comm -> Trainer.run(comm.rank() == 0 ? resumed : elsewhere,
+                quiet().withResume(true).withCommunicator(comm)));
+        assertEquals("the ranks start from different steps (this rank, 0, after step 2): every rank must read the run folder "
+                + dir.resolve("stopped") + " (a filesystem every node mounts, or a copy on each)", out.get(0).error().getMessage());
+        assertTrue(out.get(1).error().getMessage().startsWith("the ranks start from different steps (this rank, 1, after step 0)"), out.get(1).error().getMessage());
+    }
+
+    @Test
     void aRankThatFailsStopsTheOthers() throws Exception {
         TrainConfig c = config("failing");
         List<Ranks.Outcome<Trainer.Result>> out = Ranks.run(3, comm -> {
