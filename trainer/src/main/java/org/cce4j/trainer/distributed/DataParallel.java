@@ -65,17 +65,25 @@ public final class DataParallel implements AutoCloseable {
 
     /**
      * The device a rank computes on: its local rank's GPU when the config asks for CUDA or for nothing
-     * (and CUDA is usable), the CPU when it asks for the CPU. Not collective.
+     * (and CUDA is usable), the CPU when it asks for the CPU. Where the launcher gives each rank one GPU
+     * of its own (SLURM's --gpus-per-task, CUDA_VISIBLE_DEVICES naming one device), that one, cuda:0.
+     * Not collective.
      *
-     * @param cudaUsable whether CUDA device 0 can be opened (asked only when the config names no device)
+     * @param visibleDevices CUDA_VISIBLE_DEVICES, or null when it is not set
+     * @param cudaUsable     whether CUDA device 0 can be opened (asked only when the config names no device)
      */
-    public static String rankDevice(String configured, int localRank, java.util.function.BooleanSupplier cudaUsable) {
-        if (configured == null || configured.isBlank()) return cudaUsable.getAsBoolean() ? "cuda:" + localRank : "cpu";
-        String d = configured.strip();
-        if (d.equals("cpu")) return d;
-        if (d.equals("cuda")) return "cuda:" + localRank;
-        if (d.equals("cuda:" + localRank)) return d;
-        throw new InvalidInputException("device " + d + ": each rank uses the GPU of its LOCAL_RANK (this one cuda:" + localRank
+    public static String rankDevice(String configured, int localRank, String visibleDevices, java.util.function.BooleanSupplier cudaUsable) {
+        if (configured != null && configured.strip().equals("cpu")) return "cpu";
+        if ((configured == null || configured.isBlank()) && !cudaUsable.getAsBoolean()) return "cpu";
+        int visible = visibleDevices == null || visibleDevices.isBlank() ? -1 : visibleDevices.split(",").length;
+        int ordinal = visible == 1 ? 0 : localRank;
+        if (visible > 1 && localRank >= visible) {
+            throw new InvalidInputException("LOCAL_RANK " + localRank + " has no GPU: CUDA_VISIBLE_DEVICES lists " + visible + " (" + visibleDevices.strip()
+                    + "); start at most " + visible + " ranks on this node");
+        }
+        String d = configured == null || configured.isBlank() ? "cuda" : configured.strip();
+        if (d.equals("cuda") || d.equals("cuda:" + ordinal)) return "cuda:" + ordinal;
+        throw new InvalidInputException("device " + d + ": each rank uses the GPU of its LOCAL_RANK (this one cuda:" + ordinal
                 + "); set device to cuda or leave it out");
     }
 

@@ -137,7 +137,8 @@ public final class Trainer {
         DistributedEnv env = given == null ? DistributedEnv.fromSystem() : null;
         if (given == null && !env.distributed()) return runAs(config, options, null, config.device());
         String device = given != null ? config.device()
-                : DataParallel.rankDevice(config.device(), env.localRank(), () -> !Devices.choose(null).device().isCpu());
+                : DataParallel.rankDevice(config.device(), env.localRank(), System.getenv("CUDA_VISIBLE_DEVICES"),
+                        () -> !Devices.choose(null).device().isCpu());
         Communicator comm = given != null ? given : Communicators.connect(env, org.cce4j.core.tensor.Device.parse(device));
         try {
             if (comm.size() == 1) return runAs(config, options, null, device);

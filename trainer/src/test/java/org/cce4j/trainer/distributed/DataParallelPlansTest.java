@@ -87,13 +87,17 @@ class DataParallelPlansTest {
 
     @Test
     void eachRankTakesItsLocalGpu() {
-        assertEquals("cuda:2", DataParallel.rankDevice("cuda", 2, () -> true));
-        assertEquals("cuda:2", DataParallel.rankDevice(null, 2, () -> true));
-        assertEquals("cpu", DataParallel.rankDevice(null, 2, () -> false));
-        assertEquals("cpu", DataParallel.rankDevice("cpu", 2, () -> true));
-        assertEquals("cuda:1", DataParallel.rankDevice("cuda:1", 1, () -> true), "what train --gpus passes");
-        InvalidInputException e = assertThrows(InvalidInputException.class, () -> DataParallel.rankDevice("cuda:0", 1, () -> true));
+        assertEquals("cuda:2", DataParallel.rankDevice("cuda", 2, null, () -> true));
+        assertEquals("cuda:2", DataParallel.rankDevice(null, 2, null, () -> true));
+        assertEquals("cpu", DataParallel.rankDevice(null, 2, null, () -> false));
+        assertEquals("cpu", DataParallel.rankDevice("cpu", 2, "0,1,2,3", () -> true));
+        assertEquals("cuda:1", DataParallel.rankDevice("cuda:1", 1, null, () -> true), "what train --gpus passes");
+        assertEquals("cuda:3", DataParallel.rankDevice("cuda", 3, "4,5,6,7", () -> true), "a node's GPUs renumbered from 0");
+        assertEquals("cuda:0", DataParallel.rankDevice("cuda", 3, "6", () -> true), "srun --gpus-per-task 1: the one GPU it sees");
+        InvalidInputException e = assertThrows(InvalidInputException.class, () -> DataParallel.rankDevice("cuda:0", 1, null, () -> true));
         assertEquals("device cuda:0: each rank uses the GPU of its LOCAL_RANK (this one cuda:1); set device to cuda or leave it out", e.getMessage());
+        e = assertThrows(InvalidInputException.class, () -> DataParallel.rankDevice(null, 2, "0,1", () -> true));
+        assertEquals("LOCAL_RANK 2 has no GPU: CUDA_VISIBLE_DEVICES lists 2 (0,1); start at most 2 ranks on this node", e.getMessage());
     }
 
     @Test
