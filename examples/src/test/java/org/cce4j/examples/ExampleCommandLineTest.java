@@ -65,12 +65,12 @@ class ExampleCommandLineTest {
     void badArgumentsAreOneLineBeforeAnyWork() {
         String[][] cases = {
             {"ModelBenchmark", "--bogus"}, {"ModelBenchmark", "--seq"}, {"ModelBenchmark", "--batch", "4,0"},
-            {"GpuLossBenchmark", "--n", "-1"}, {"GpuLossBenchmark", "--dtype", "f7"},
+            {"GpuLossBenchmark", "--n", "-1"}, {"GpuLossBenchmark", "--dtype", "f7"}, {"GpuLossBenchmark", "--inputs", "zipf"},
             {"CpuCceBenchmark", "0"}, {"CpuCceBenchmark", "5", "6"}, {"CheckpointLoadBenchmark", "/tmp/x", "many"},
             {"CpuTrainStepBenchmark", "--steps", "0"}, {"CpuTrainStepBenchmark", "--heads", "3"},
         };
         String[] mustSay = {"unknown option --bogus", "--seq needs a value", "--batch: must be positive, got 0",
-            "--n: must be positive, got -1", "--dtype", "ITERS: must be positive, got 0", "unexpected argument '6'", "REPS: expected a whole number, got 'many'",
+            "--n: must be positive, got -1", "--dtype", "--inputs: must be paper, uniform or trained, got zipf", "ITERS: must be positive, got 0", "unexpected argument '6'", "REPS: expected a whole number, got 'many'",
             "--steps: must be positive, got 0", "--heads 3 is not a multiple of --kv-heads 2"};
         for (int i = 0; i < cases.length; i++) {
             String[] args = new String[cases[i].length + 1];

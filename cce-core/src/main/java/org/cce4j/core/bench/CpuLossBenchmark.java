@@ -31,36 +31,45 @@ public final class CpuLossBenchmark {
     }
 
     public static LossBenchmarkResult run(CceImpl impl, int n, int d, int v, DType dtype, CceOptions options, int iters) {
-        LinearCrossEntropy loss = LinearCrossEntropy.create(impl, Device.CPU);
-        float softcap = options.softcap();
         CceInputs in = LossBenchmarkInputs.create(n, d, v, dtype, 42);
         try {
-            float lossValue = 0;
-            // warm-up until the JIT has compiled the hot loops: at least 3 runs and 2 seconds
-            long warmStart = System.nanoTime();
-            for (int i = 0; i < 3 || System.nanoTime() - warmStart < 2_000_000_000L; i++) {
-                lossValue = forwardBackward(loss, in, options);
-            }
-            double[] fwd = new double[iters];
-            double[] both = new double[iters];
-            for (int i = 0; i < iters; i++) {
-                long t0 = System.nanoTime();
-                try (CceForward f = loss.forward(in, options)) {
-                    fwd[i] = (System.nanoTime() - t0) / 1e6;
-                }
-            }
-            for (int i = 0; i < iters; i++) {
-                long t0 = System.nanoTime();
-                forwardBackward(loss, in, options);
-                both[i] = (System.nanoTime() - t0) / 1e6;
-            }
-            double extraMB = measureWorkingMemory(loss, in, options, n, d, v) / 1e6;
-            return new LossBenchmarkResult(impl.cliName(), "cpu", n, d, v, dtype.shortName(), softcap, iters,
-                    median(fwd), median(both), extraMB, lossValue, CpuKernelSelector.best().description(),
-                    options.accuracy(), options.filterEGrad(), options.filterCGrad());
+            return run(impl, in, options, iters);
         } finally {
             LossBenchmarkInputs.close(in);
         }
+    }
+
+    /** Times {@code impl} on host inputs the caller owns. */
+    public static LossBenchmarkResult run(CceImpl impl, CceInputs in, CceOptions options, int iters) {
+        LinearCrossEntropy loss = LinearCrossEntropy.create(impl, Device.CPU);
+        float softcap = options.softcap();
+        int d = Math.toIntExact(in.embeddings().dim(-1));
+        int n = Math.toIntExact(in.embeddings().numel() / d);
+        int v = Math.toIntExact(in.classifier().dim(0));
+        DType dtype = in.embeddings().dtype();
+        float lossValue = 0;
+        // warm-up until the JIT has compiled the hot loops: at least 3 runs and 2 seconds
+        long warmStart = System.nanoTime();
+        for (int i = 0; i < 3 || System.nanoTime() - warmStart < 2_000_000_000L; i++) {
+            lossValue = forwardBackward(loss, in, options);
+        }
+        double[] fwd = new double[iters];
+        double[] both = new double[iters];
+        for (int i = 0; i < iters; i++) {
+            long t0 = System.nanoTime();
+            try (CceForward f = loss.forward(in, options)) {
+                fwd[i] = (System.nanoTime() - t0) / 1e6;
+            }
+        }
+        for (int i = 0; i < iters; i++) {
+            long t0 = System.nanoTime();
+            forwardBackward(loss, in, options);
+            both[i] = (System.nanoTime() - t0) / 1e6;
+        }
+        double extraMB = measureWorkingMemory(loss, in, options, n, d, v) / 1e6;
+        return new LossBenchmarkResult(impl.cliName(), "cpu", n, d, v, dtype.shortName(), softcap, iters,
+                median(fwd), median(both), extraMB, lossValue, CpuKernelSelector.best().description(),
+                options.accuracy(), options.filterEGrad(), options.filterCGrad());
     }
 
     private static float forwardBackward(LinearCrossEntropy loss, CceInputs in, CceOptions options) {

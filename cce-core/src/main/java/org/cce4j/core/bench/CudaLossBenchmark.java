@@ -5,7 +5,6 @@ import org.cce4j.core.loss.cuda.CudaCutCrossEntropy;
 import org.cce4j.core.cuda.CudaDevice;
 import org.cce4j.core.cuda.CudaKernel;
 import org.cce4j.core.cuda.DeviceAllocator;
-import org.cce4j.core.bench.LossBenchmarkResult;
 import org.cce4j.core.loss.CceForward;
 import org.cce4j.core.loss.CceGradients;
 import org.cce4j.core.loss.CceImpl;
@@ -66,56 +65,66 @@ public final class CudaLossBenchmark {
                                           int iters, int warmup) {
         CudaDevice dev = CudaDevice.get(device);
         CceInputs in = paperInputs(dev, n, d, v, dtype, 1234);
-        float softcap = o.softcap();
         try {
-            LinearCrossEntropy loss = LinearCrossEntropy.create(impl, device);
-            float lossValue = 0;
-            for (int i = 0; i < warmup; i++) {
-                try (CceForward f = loss.forward(in, o); CceGradients g = loss.backward(f, 1f)) {
-                    lossValue = f.lossValue();
-                }
-            }
-            List<Float> fwd = new ArrayList<>(), both = new ArrayList<>();
-            try (CudaDevice.Event start = dev.event(); CudaDevice.Event end = dev.event()) {
-                for (int i = 0; i < iters; i++) {
-                    start.record();
-                    CceForward f = loss.forward(in, o);
-                    end.record();
-                    fwd.add(end.millisSince(start));
-                    f.close();
-                }
-                for (int i = 0; i < iters; i++) {
-                    start.record();
-                    try (CceForward f = loss.forward(in, o); CceGradients g = loss.backward(f, 1f)) {
-                        end.record();
-                        both.add(end.millisSince(start));
-                    }
-                }
-            }
-            DeviceAllocator alloc = dev.allocator();
-            dev.synchronize();
-            long base = alloc.bytesInUse();
-            alloc.resetPeak();
-            long grads;
-            try (CceForward f = loss.forward(in, o); CceGradients g = loss.backward(f, 1f)) {
-                grads = DeviceAllocator.roundSize(g.dEmbeddings().byteSize()) + DeviceAllocator.roundSize(g.dClassifier().byteSize());
-                lossValue = f.lossValue();
-            }
-            double extraMB = Math.max(0, alloc.peakBytes() - base - grads) / 1e6;
-            String kernels = dev.name() + ", " + dev.architecture();
-            if (loss instanceof CudaCutCrossEntropy cce) {
-                kernels += ", backward " + (cce.lastDense ? "dense (cuBLAS chunks), " : "") + "tiles " + cce.lastActiveTiles + "/" + cce.lastTotalTiles;
-            } else {
-                kernels += ", cuBLAS";
-            }
-            return new LossBenchmarkResult(impl.cliName(), device.toString(), n, d, v, dtype.shortName(), softcap, iters,
-                    median(fwd), median(both), extraMB, lossValue, kernels, o.accuracy(), o.filterEGrad(), o.filterCGrad());
+            return run(impl, device, in, o, iters, warmup);
         } finally {
             in.embeddings().close();
             in.classifier().close();
             in.targets().close();
             dev.allocator().releaseCache();
         }
+    }
+
+    /** Times {@code impl} on inputs already on {@code device} (the caller owns and closes them). */
+    public static LossBenchmarkResult run(CceImpl impl, Device device, CceInputs in, CceOptions o, int iters, int warmup) {
+        CudaDevice dev = CudaDevice.get(device);
+        int d = Math.toIntExact(in.embeddings().dim(-1));
+        int n = Math.toIntExact(in.embeddings().numel() / d);
+        int v = Math.toIntExact(in.classifier().dim(0));
+        DType dtype = in.embeddings().dtype();
+        float softcap = o.softcap();
+        LinearCrossEntropy loss = LinearCrossEntropy.create(impl, device);
+        float lossValue = 0;
+        for (int i = 0; i < warmup; i++) {
+            try (CceForward f = loss.forward(in, o); CceGradients g = loss.backward(f, 1f)) {
+                lossValue = f.lossValue();
+            }
+        }
+        List<Float> fwd = new ArrayList<>(), both = new ArrayList<>();
+        try (CudaDevice.Event start = dev.event(); CudaDevice.Event end = dev.event()) {
+            for (int i = 0; i < iters; i++) {
+                start.record();
+                CceForward f = loss.forward(in, o);
+                end.record();
+                fwd.add(end.millisSince(start));
+                f.close();
+            }
+            for (int i = 0; i < iters; i++) {
+                start.record();
+                try (CceForward f = loss.forward(in, o); CceGradients g = loss.backward(f, 1f)) {
+                    end.record();
+                    both.add(end.millisSince(start));
+                }
+            }
+        }
+        DeviceAllocator alloc = dev.allocator();
+        dev.synchronize();
+        long base = alloc.bytesInUse();
+        alloc.resetPeak();
+        long grads;
+        try (CceForward f = loss.forward(in, o); CceGradients g = loss.backward(f, 1f)) {
+            grads = DeviceAllocator.roundSize(g.dEmbeddings().byteSize()) + DeviceAllocator.roundSize(g.dClassifier().byteSize());
+            lossValue = f.lossValue();
+        }
+        double extraMB = Math.max(0, alloc.peakBytes() - base - grads) / 1e6;
+        String kernels = dev.name() + ", " + dev.architecture();
+        if (loss instanceof CudaCutCrossEntropy cce) {
+            kernels += ", backward " + (cce.lastDense ? "dense (cuBLAS chunks), " : "") + "tiles " + cce.lastActiveTiles + "/" + cce.lastTotalTiles;
+        } else {
+            kernels += ", cuBLAS";
+        }
+        return new LossBenchmarkResult(impl.cliName(), device.toString(), n, d, v, dtype.shortName(), softcap, iters,
+                median(fwd), median(both), extraMB, lossValue, kernels, o.accuracy(), o.filterEGrad(), o.filterCGrad());
     }
 
     static double median(List<Float> xs) {

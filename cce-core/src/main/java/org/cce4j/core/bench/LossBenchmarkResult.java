@@ -28,6 +28,12 @@ public record LossBenchmarkResult(String impl, String device, int n, int d, int 
                 forwardBackwardMs, extraMemoryMB, loss, kernels, accuracy, filterEGrad, filterCGrad);
     }
 
+    /** The same line with the inputs' statistics as an "inputs" object before the closing brace. */
+    public String toJson(InputStatistics inputs) {
+        String j = toJson();
+        return j.substring(0, j.length() - 1) + ",\"inputs\":" + inputs.toJson() + "}";
+    }
+
     /** Multiply-add work of the logit products, counted as 2 flops: forward 2NVD. */
     public double forwardFlops() {
         return 2.0 * n * (double) v * d;

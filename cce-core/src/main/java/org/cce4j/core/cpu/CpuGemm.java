@@ -46,7 +46,7 @@ public final class CpuGemm {
                             float beta, MemorySegment c, long cOff, int ldc) {
         if (beta != 0f && beta != 1f) throw new IllegalArgumentException("beta must be 0 or 1, got " + beta);
         if (m == 0 || n == 0) return;
-        int nr = kernels.nr();
+        int nr = kernels.panelWidth();
         int panels = Blocks.ceilDiv(n, nr), nPad = panels * nr;
         int pBlocks = Math.max(1, Blocks.ceilDiv(k, KC));
         // a call from inside a pool task gets its own buffer: while it waits, its thread may run another task that calls gemm
@@ -91,7 +91,7 @@ public final class CpuGemm {
     private static void block(CpuKernels kr, boolean transA, int m, int n, int k, MemorySegment a, long aOff, int lda,
                               float[] bPack, int nPad, float beta, MemorySegment c, long cOff, int ldc,
                               int i0, int mb, int firstPanel, int lastPanel) {
-        int nr = kr.nr(), pr = CpuKernels.PR;
+        int nr = kr.panelWidth(), pr = CpuKernels.PR;
         int mPad = Blocks.roundUp(mb, pr);
         int j0 = firstPanel * nr, nb = Math.min(n, lastPanel * nr) - j0, nbPad = (lastPanel - firstPanel) * nr;
         float[][] s = SCRATCH.get();

@@ -16,9 +16,9 @@ import java.lang.foreign.MemorySegment;
  *     C(i, j)  = c[cOff + i*ldc + j]
  *     fastest with rows of A contiguous (aColStride 1) and B packed in panels (ldb = nr)
  *
- *   gemmPanel: C[5 × nr] += A[5 × k] · B[k × nr]      (the general matrix product's kernel, {@link CpuGemm})
+ *   gemmPanel: C[5 × pw] += A[5 × k] · B[k × pw]      (the general matrix product's kernel, {@link CpuGemm})
  *     A(i, kk) = a[aOff + kk*5 + i]                        (packed: the five rows' values of one kk side by side)
- *     B(kk, j) = b[bOff + kk*nr + j]                       (packed: one micro-panel of nr columns)
+ *     B(kk, j) = b[bOff + kk*pw + j]                       (packed: one micro-panel of pw = panelWidth() columns)
  *     C(i, j)  = c[cOff + i*ldc + j]
  * </pre>
  * gemmPanel's five rows keep ten accumulators, more than the FMA latency times the FMA units, so
@@ -34,8 +34,15 @@ public interface CpuKernels {
     /** Rows of a {@link #gemmPanel} tile. */
     int PR = 5;
 
-    /** Columns of a micro-tile: two vectors of the widest species, or 16 for the scalar kernels. */
+    /** Columns of a {@link #gemmTile} micro-tile: four vectors of the widest species with AVX-512, two otherwise, 16 for the scalar kernels. */
     int nr();
+
+    /**
+     * Columns of a {@link #gemmPanel} tile: two vectors of the widest species (ten accumulators for its
+     * five rows), 16 for the scalar kernels. Not {@link #nr()}: with AVX-512's 32 registers gemmTile is
+     * four vectors wide, gemmPanel stays at two.
+     */
+    int panelWidth();
 
     /** A short description for benchmark output. */
     String description();
@@ -43,7 +50,7 @@ public interface CpuKernels {
     void gemmTile(int k, float[] a, int aOff, int aRowStride, int aColStride,
                   float[] b, int bOff, int ldb, float[] c, int cOff, int ldc);
 
-    /** C[PR × nr] += A·B over k, with A and B packed (see the class comment); each C element one fused multiply-add chain in kk order. */
+    /** C[PR × panelWidth()] += A·B over k, with A and B packed (see the class comment); each C element one fused multiply-add chain in kk order. */
     void gemmPanel(int k, float[] a, int aOff, float[] b, int bOff, float[] c, int cOff, int ldc);
 
     /** Σ x[j]. */

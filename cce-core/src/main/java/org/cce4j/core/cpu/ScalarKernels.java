@@ -19,6 +19,11 @@ final class ScalarKernels implements CpuKernels {
     }
 
     @Override
+    public int panelWidth() {
+        return NR;
+    }
+
+    @Override
     public String description() {
         return "scalar (no Vector API)";
     }

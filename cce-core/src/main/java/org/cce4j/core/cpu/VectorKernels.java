@@ -16,10 +16,12 @@ import java.nio.ByteOrder;
  * whose sixteen registers would not hold the larger one. Element-wise passes use exp and tanh
  * written here from exact lane operations (see "deterministic vector math"), so that results do not
  * change with JIT warm-up. This class is only loaded when the incubator module is present
- * ({@link CpuKernelSelector}).
+ * ({@link CpuKernelSelector}). The system property {@code cce4j.vectorBits} (256 or 512) sets the
+ * width instead of the machine, so that one machine's tests run the other width's layouts too (a
+ * width the hardware lacks runs as plain Java: slowly, with the same results).
  */
 final class VectorKernels implements CpuKernels {
-    private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
+    private static final VectorSpecies<Float> S = species(System.getProperty("cce4j.vectorBits"));
     private static final int L = S.length();
     private static final ByteOrder ORDER = ByteOrder.nativeOrder();
     private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED;
@@ -27,9 +29,23 @@ final class VectorKernels implements CpuKernels {
     /** Vectors per micro-tile row: four where there are 32 vector registers (AVX-512), else two. */
     private static final int NV = L >= 16 ? 4 : 2;
 
+    private static VectorSpecies<Float> species(String bits) {
+        if (bits == null) return FloatVector.SPECIES_PREFERRED;
+        return switch (bits) {
+            case "256" -> FloatVector.SPECIES_256;
+            case "512" -> FloatVector.SPECIES_512;
+            default -> throw new IllegalArgumentException("-Dcce4j.vectorBits=" + bits + ": 256 or 512, or unset for the machine's widest");
+        };
+    }
+
     @Override
     public int nr() {
         return NV * L;
+    }
+
+    @Override
+    public int panelWidth() {
+        return 2 * L;
     }
 
     @Override

@@ -95,6 +95,15 @@ public final class CudaDevice {
         return stream;
     }
 
+    /**
+     * A second stream on this device, for work that overlaps the compute stream (NCCL's collectives);
+     * the compute stream stays the one all other work is queued on, and the two are ordered by events.
+     */
+    public SideStream createSideStream() {
+        enter();
+        return new SideStream(this);
+    }
+
     boolean debugSync() {
         return debugSync;
     }

@@ -29,7 +29,8 @@ public final class Driver {
 
     private final MethodHandle cuInit, cuDriverGetVersion, cuDeviceGetCount, cuDeviceGet, cuDeviceGetName,
             cuDeviceGetAttribute, cuDeviceTotalMem, cuDevicePrimaryCtxRetain, cuCtxSetCurrent, cuCtxSynchronize,
-            cuStreamCreate, cuStreamSynchronize, cuStreamDestroy, cuEventCreate, cuEventRecord, cuEventSynchronize,
+            cuStreamCreate, cuStreamSynchronize, cuStreamDestroy, cuStreamWaitEvent, cuEventCreate, cuEventRecord, cuEventQuery,
+            cuEventSynchronize,
             cuEventElapsedTime, cuEventDestroy, cuMemAlloc, cuMemFree, cuMemGetInfo, cuMemcpyHtoDAsync,
             cuMemcpyDtoHAsync, cuMemcpyDtoDAsync, cuMemsetD32Async, cuMemsetD8Async, cuModuleLoadData,
             cuModuleGetFunction, cuModuleUnload, cuFuncSetAttribute, cuLaunchKernel, cuGetErrorName,
@@ -51,6 +52,8 @@ public final class Driver {
         cuStreamCreate = lib.bind(FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT), false, "cuStreamCreate");
         cuStreamSynchronize = lib.bind(FunctionDescriptor.of(JAVA_INT, ADDRESS), false, "cuStreamSynchronize");
         cuStreamDestroy = lib.bind(FunctionDescriptor.of(JAVA_INT, ADDRESS), false, "cuStreamDestroy_v2");
+        cuStreamWaitEvent = lib.bind(FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, JAVA_INT), true, "cuStreamWaitEvent");
+        cuEventQuery = lib.bind(FunctionDescriptor.of(JAVA_INT, ADDRESS), true, "cuEventQuery");
         cuEventCreate = lib.bind(FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT), false, "cuEventCreate");
         cuEventRecord = lib.bind(FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS), true, "cuEventRecord");
         cuEventSynchronize = lib.bind(FunctionDescriptor.of(JAVA_INT, ADDRESS), false, "cuEventSynchronize");
@@ -249,9 +252,14 @@ public final class Driver {
     }
 
     MemorySegment eventCreate() {
+        return eventCreate(0);
+    }
+
+    /** An event with CUevent_flags ({@link #EVENT_DISABLE_TIMING} for the ones only waited on). */
+    MemorySegment eventCreate(int flags) {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment v = a.allocate(ADDRESS);
-            check((int) cuEventCreate.invokeExact(v, 0), "cuEventCreate");
+            check((int) cuEventCreate.invokeExact(v, flags), "cuEventCreate");
             return v.get(ADDRESS, 0);
         } catch (Throwable t) {
             throw rethrow(t);
@@ -261,6 +269,30 @@ public final class Driver {
     void eventRecord(MemorySegment event, MemorySegment stream) {
         try {
             check((int) cuEventRecord.invokeExact(event, stream), "cuEventRecord");
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    static final int EVENT_DISABLE_TIMING = 2;
+    private static final int CUDA_ERROR_NOT_READY = 600;
+
+    /** Whether the work before the event's record has completed (cuEventQuery: CUDA_SUCCESS or CUDA_ERROR_NOT_READY). */
+    boolean eventDone(MemorySegment event) {
+        try {
+            int r = (int) cuEventQuery.invokeExact(event);
+            if (r == CUDA_ERROR_NOT_READY) return false;
+            check(r, "cuEventQuery (work queued before the event failed)");
+            return true;
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** Work queued on {@code stream} after this call waits for {@code event}'s last record (cuStreamWaitEvent). */
+    void streamWaitEvent(MemorySegment stream, MemorySegment event) {
+        try {
+            check((int) cuStreamWaitEvent.invokeExact(stream, event, 0), "cuStreamWaitEvent");
         } catch (Throwable t) {
             throw rethrow(t);
         }

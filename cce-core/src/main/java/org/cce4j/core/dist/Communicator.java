@@ -18,6 +18,14 @@ import org.cce4j.core.tensor.Tensor;
  * {@link Work#await()} makes the caller's later work (the compute stream's, or the host's) wait for the
  * result. A failure of any rank (an error, a timeout, a rank that died) surfaces as a
  * {@link CommunicatorException} that names the operation, on every rank, never as a hang.
+ * <p>
+ * Implementations: {@link HostGroup} (ranks as threads of one JVM, host tensors), {@link TcpCommunicator}
+ * (ranks as processes, host tensors), {@code org.cce4j.core.device.NcclCommunicator} (one GPU per rank).
+ * The host ones sum in rank order in the tensor's own type and complete before returning; NCCL's sums
+ * follow its own (ring or tree) order. A call that is wrong on one rank (a tensor of the wrong size, device
+ * or dtype) fails the host groups at once, on every rank, naming the rank and the problem; NCCL's throws
+ * {@link IllegalArgumentException} on that rank, and the others fail when their operation times out.
+ * Operations are numbered from 1 per communicator in error messages ("all-reduce #17").
  */
 public interface Communicator extends AutoCloseable {
     /** This rank, 0 ≤ rank < size. */

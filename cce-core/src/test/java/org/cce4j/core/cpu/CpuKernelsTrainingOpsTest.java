@@ -35,7 +35,7 @@ class CpuKernelsTrainingOpsTest {
         float[][] results = new float[2][];
         int idx = 0;
         for (CpuKernels kr : kernelSets()) {
-            int nr = kr.nr(), ldc = nr + 3;
+            int nr = kr.panelWidth(), ldc = nr + 3;
             SplittableRandom r = new SplittableRandom(3);
             float[] a = new float[2 + k * pr], b = new float[1 + k * nr], c = new float[pr * ldc];
             for (int i = 0; i < a.length; i++) a[i] = (float) r.nextGaussian();

@@ -25,6 +25,7 @@ class BenchLossCommandTest {
             JsonNode r = json.readTree(line);
             assertTrue(r.get("forward_ms").asDouble() > 0 && r.get("forward_backward_ms").asDouble() >= r.get("forward_ms").asDouble() * 0.5);
             assertTrue(r.has("extra_memory_mb"));
+            assertEquals("paper", r.get("inputs").get("kind").asText());
             if (Double.isNaN(firstLoss)) firstLoss = r.get("loss").asDouble();
             assertEquals(firstLoss, r.get("loss").asDouble(), 1e-4 * Math.abs(firstLoss));
         }

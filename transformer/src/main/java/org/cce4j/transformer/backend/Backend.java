@@ -137,6 +137,17 @@ public interface Backend {
      */
     void dropout(Tensor x, Tensor out, float p, long seed);
 
+    /**
+     * out += dropout(x) (x must not be out), equal to {@link #dropout} into a temporary followed by
+     * {@link #add}: the LoRA backward's masked gradient added into dx in one pass.
+     */
+    default void dropoutAdd(Tensor x, Tensor out, float p, long seed) {
+        try (Tensor t = empty(x.dtype(), x.shape())) {
+            dropout(x, t, p, seed);
+            add(out, t, out);
+        }
+    }
+
     /** acc[0] += Σ x² (x f32, acc f64 [1] on this device): the squared global gradient norm, summed without a host read. */
     void sumOfSquares(Tensor x, Tensor acc);
 

@@ -440,6 +440,20 @@ public final class CpuBackend implements Backend {
     }
 
     @Override
+    public void dropoutAdd(Tensor x, Tensor out, float p, long seed) {
+        requireF32(x, out);
+        if (x.data().address() == out.data().address()) throw new IllegalArgumentException("dropoutAdd: x and out are the same tensor");
+        float scale = DropoutMask.scale(p);
+        chunks(x.numel(), (start, len, buf) -> {
+            float[] v = buf.get(0, len), o = buf.get(1, len);
+            load(x, start, v, len);
+            load(out, start, o, len);
+            for (int i = 0; i < len; i++) o[i] += DropoutMask.keep(seed, start + i, p) ? v[i] * scale : 0f;
+            store(o, out, start, len);
+        });
+    }
+
+    @Override
     public void sumOfSquares(Tensor x, Tensor acc) {
         requireF32(x);
         if (acc.dtype() != DType.F64 || acc.numel() != 1) throw new IllegalArgumentException("sumOfSquares accumulates into an f64 [1], got " + acc);

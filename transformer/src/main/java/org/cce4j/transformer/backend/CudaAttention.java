@@ -1,29 +1,76 @@
 package org.cce4j.transformer.backend;
 
+import org.cce4j.core.InvalidInputException;
 import org.cce4j.core.cuda.CudaKernel;
 import org.cce4j.core.tensor.DType;
 import org.cce4j.core.tensor.Tensor;
 
 /**
- * Attention on the GPU, choosing between two kernel families with the same contract as
+ * Attention on the GPU, choosing between tensor-core and SIMT kernels with the same contract as
  * {@link CpuAttention} (see attention_common.cuh for the mask rule):
  * <pre>
  *   attention_mma.cu   bf16, head size a multiple of 16 up to 256: tensor cores, 64×64 tiles, one
- *                      module per head size, streamed tiles double-buffered up to head size 128;
- *                      backward = dQ kernel + dK/dV kernel (split in two launches, dV then dK, for
- *                      heads above 128 to keep the accumulators in registers)
+ *                      module per head size, streamed tiles double-buffered up to head size 128; the
+ *                      forward with 64 queries per CTA (4 warps) or 128 (8 warps);
+ *                      the split backward = dQ kernel + dK/dV kernel (split in two launches, dV then
+ *                      dK, for heads above 128 to keep the accumulators in registers)
+ *   attention_bwd_fused.cu  the fused backward for those heads up to 128 (the default there): one
+ *                      kernel per key tile computing S, P, dP, dS once per tile pair, dQ added into
+ *                      an f32 accumulator by vector atomics, then rounded to bf16
  *   attention_simt.cu  f32 (parity mode) and any other head size up to 256: a warp per row; and
  *                      generation's decode attention (one query over a KV cache) in both dtypes
  * </pre>
  * Neither stores anything of size T×T; the backward recomputes probabilities from the saved lse.
+ * Switches, so that old and new kernels can be measured (and are tested) in one build:
+ * CCE4J_ATTN_FWD=128|64 picks the forward's queries per CTA (128 with 8 warps, the default up to head
+ * size 64, so that each K/V tile in shared memory serves twice the queries); CCE4J_ATTN_BWD=fused|split
+ * picks the tensor-core backward (fused where it applies, by default); CCE4J_ATTN_BWD_CTAS=N asks the
+ * compiler to fit N fused CTAs per SM (default 3 up to head size 64, where a few spilled bytes buy 12
+ * warps per SM instead of 8; else 1).
  */
 final class CudaAttention {
     private static final int MAX_HEAD = 256;
+    /** The largest head the fused backward takes (its dK and dV accumulators live in registers). */
+    static final int FUSED_MAX_HEAD = 128;
+    /**
+     * The largest head the 128-query forward takes: two CTAs of 8 warps per SM fit in 128 registers up to
+     * head size 64 (above, the 4-warp kernel keeps more warps per SM).
+     */
+    static final int WIDE_FORWARD_MAX_HEAD = 64;
 
     private final CudaKernels k;
     private final DeviceArrays arrays;
     private final DType dtype;
     boolean tensorCores = !"simt".equals(System.getenv("CCE4J_ATTENTION"));
+    /** Whether the tensor-core backward takes the fused kernel where it applies (tests set it). */
+    boolean fusedBackward = fusedFromEnv(System.getenv("CCE4J_ATTN_BWD"));
+    private final int fusedCtas = ctasFromEnv(System.getenv("CCE4J_ATTN_BWD_CTAS"));
+    /** Whether the tensor-core forward takes 128 queries per CTA (8 warps) where it applies (tests set it). */
+    boolean wideForward = wideFromEnv(System.getenv("CCE4J_ATTN_FWD"));
+
+    static boolean wideFromEnv(String v) {
+        if (v == null || v.isEmpty() || v.equals("128")) return true;
+        if (v.equals("64")) return false;
+        throw new InvalidInputException("CCE4J_ATTN_FWD must be 128 or 64 (queries per CTA), not '" + v + "'");
+    }
+
+    static boolean fusedFromEnv(String v) {
+        if (v == null || v.isEmpty() || v.equals("fused")) return true;
+        if (v.equals("split")) return false;
+        throw new InvalidInputException("CCE4J_ATTN_BWD must be fused or split, not '" + v + "'");
+    }
+
+    /** 0: the default per head size. */
+    static int ctasFromEnv(String v) {
+        if (v == null || v.isEmpty()) return 0;
+        try {
+            int n = Integer.parseInt(v);
+            if (n >= 1 && n <= 8) return n;
+        } catch (NumberFormatException e) {
+            // reported below
+        }
+        throw new InvalidInputException("CCE4J_ATTN_BWD_CTAS must be a count of CTAs per SM from 1 to 8, not '" + v + "'");
+    }
 
     CudaAttention(CudaKernels k, DeviceArrays arrays, DType dtype) {
         this.k = k;
@@ -68,7 +115,7 @@ final class CudaAttention {
         return k.kernel("attention_simt.cu", dtype, name);
     }
 
-    /** Buffers of the streamed tiles (STAGES in attention_mma.cu): two up to head size 128, one above. */
+    /** Buffers of the streamed tiles (STAGES in attention_mma.cuh): two up to head size 128, one above. */
     private static int stages(AttentionShape s) {
         return s.headDim() <= 128 ? 2 : 1;
     }
@@ -91,7 +138,10 @@ final class CudaAttention {
         int tiles = (s.seqLen() + 63) / 64;
         if (usesTensorCores(s, q, kk, v, out)) {
             Object[] mask = mmaMaskArgs(s);
-            mma("attn_fwd_mma", s).launch(tiles, s.heads() * s.batch(), 128, tileSmem(s, 1, 2, 2), concat(new Object[] {
+            boolean wide = wideForward && s.headDim() <= WIDE_FORWARD_MAX_HEAD;
+            CudaKernel kernel = mma(wide ? "attn_fwd128_mma" : "attn_fwd_mma", s);
+            int blocks = wide ? (s.seqLen() + 127) / 128 : tiles;
+            kernel.launch(blocks, s.heads() * s.batch(), wide ? 256 : 128, tileSmem(s, wide ? 2 : 1, 2, 2), concat(new Object[] {
                     q.address(), kk.address(), v.address(), out.address(), lse.address(), s.seqLen(), s.heads(), s.kvHeads(),
                     s.scale(), s.softcap()}, mask));
         } else {
@@ -112,6 +162,25 @@ final class CudaAttention {
                 s.keys(), s.heads(), s.kvHeads(), s.headDim(), s.scale(), s.softcap());
     }
 
+    /**
+     * attn_bwd_fused_mma over key tiles × (kv heads · sequences), dQ summed in f32 (zeroed here, the size
+     * of dq in f32) and rounded into dq by from_f32. Shared memory: K, V, two stages of Q and dO, the dSᵀ
+     * tile (64 × 72 bf16) and three words per query per stage.
+     */
+    private void fusedBackward(AttentionShape s, int tiles, Object[] common, Object[] mask, Tensor q, Tensor kk, Tensor v, Tensor dOut,
+                               Tensor lse, Tensor delta, Tensor dq, Tensor dk, Tensor dv) {
+        int ctas = fusedCtas > 0 ? fusedCtas : s.headDim() <= 64 ? 3 : 1;
+        CudaKernel kernel = k.kernel("attention_bwd_fused.cu", DType.BF16, "attn_bwd_fused_mma", "HD=" + s.headDim(), "MIN_CTAS=" + ctas);
+        try (Tensor acc = k.device().zeros(DType.F32, s.tokens(), (long) s.heads() * s.headDim())) {
+            kernel.launch(tiles, s.kvHeads() * s.batch(), 128, tileSmem(s, 2, 2, 3) + 64 * 72 * 2, concat(concat(new Object[] {
+                    q.address(), kk.address(), v.address(), dOut.address(), lse.address(), delta.address(), acc.address(), dk.address(),
+                    dv.address()}, common), mask));
+            long n = acc.numel();
+            k.kernel("elementwise.cu", DType.BF16, "from_f32").launch(CudaKernels.elementBlocks(n), 1, CudaKernels.THREADS, 0,
+                    acc.address(), dq.address(), n);
+        }
+    }
+
     void backward(AttentionShape s, Tensor q, Tensor kk, Tensor v, Tensor out, Tensor lse, Tensor dOut, Tensor dq, Tensor dk, Tensor dv) {
         check(s);
         long rows = s.tokens();
@@ -122,6 +191,10 @@ final class CudaAttention {
             if (usesTensorCores(s, q, kk, v, out, dOut, dq, dk, dv)) {
                 Object[] mask = mmaMaskArgs(s);
                 Object[] common = {s.seqLen(), s.heads(), s.kvHeads(), s.scale(), s.softcap()};
+                if (fusedBackward && s.headDim() <= FUSED_MAX_HEAD) {
+                    fusedBackward(s, tiles, common, mask, q, kk, v, dOut, lse, delta, dq, dk, dv);
+                    return;
+                }
                 mma("attn_bwd_dq_mma", s).launch(tiles, s.heads() * s.batch(), 128, tileSmem(s, 2, 2, 2), concat(concat(new Object[] {
                         q.address(), kk.address(), v.address(), dOut.address(), lse.address(), delta.address(), dq.address()}, common), mask));
                 Object[] kv = {q.address(), kk.address(), v.address(), dOut.address(), lse.address(), delta.address(), dk.address(), dv.address()};

@@ -53,6 +53,16 @@ public final class CudaBackend implements Backend {
         attention.tensorCores = on;
     }
 
+    /** The fused tensor-core attention backward where it applies, or the split one (CCE4J_ATTN_BWD; for tests). */
+    void setFusedAttentionBackward(boolean on) {
+        attention.fusedBackward = on;
+    }
+
+    /** The tensor-core forward with 128 queries per CTA where it applies, or 64 (CCE4J_ATTN_FWD; for tests). */
+    void setWideAttentionForward(boolean on) {
+        attention.wideForward = on;
+    }
+
     @Override
     public Device device() {
         return dev.device();
@@ -424,7 +434,29 @@ public final class CudaBackend implements Backend {
         DType dt = floatStorage("dropout", x, out);
         if (!(p >= 0 && p <= 1)) throw new IllegalArgumentException("dropout: p = " + p + " is outside [0, 1]");
         long n = x.numel();
+        if (vectors(n, x, out)) {
+            long nv = n / (16 / dt.byteSize());
+            k.kernel("elementwise.cu", dt, "dropout_vec").launch(CudaKernels.elementBlocks(nv), 1, CudaKernels.THREADS, 0,
+                    x.address(), out.address(), nv, p, DropoutMask.scale(p), seed);
+            return;
+        }
         k.kernel("elementwise.cu", dt, "dropout").launch(CudaKernels.elementBlocks(n), 1, CudaKernels.THREADS, 0,
+                x.address(), out.address(), n, p, DropoutMask.scale(p), seed);
+    }
+
+    @Override
+    public void dropoutAdd(Tensor x, Tensor out, float p, long seed) {
+        DType dt = floatStorage("dropoutAdd", x, out);
+        if (!(p >= 0 && p <= 1)) throw new IllegalArgumentException("dropoutAdd: p = " + p + " is outside [0, 1]");
+        if (x.address() == out.address()) throw new IllegalArgumentException("dropoutAdd: x and out are the same tensor");
+        long n = x.numel();
+        if (vectors(n, x, out)) {
+            long nv = n / (16 / dt.byteSize());
+            k.kernel("elementwise.cu", dt, "dropout_add_vec").launch(CudaKernels.elementBlocks(nv), 1, CudaKernels.THREADS, 0,
+                    x.address(), out.address(), nv, p, DropoutMask.scale(p), seed);
+            return;
+        }
+        k.kernel("elementwise.cu", dt, "dropout_add").launch(CudaKernels.elementBlocks(n), 1, CudaKernels.THREADS, 0,
                 x.address(), out.address(), n, p, DropoutMask.scale(p), seed);
     }
 

@@ -13,7 +13,7 @@ import org.cce4j.transformer.backend.Backend;
  *   y += h·Bᵀ                [M, out]
  * backward, given dy [M, out]:
  *   dB += dyᵀ·h              dh = s · dy·B          [M, r]
- *   dA += dhᵀ·xd             dx += dropout(dh·A)    (the same mask)
+ *   dA += dhᵀ·xd             dx += dropout(dh·A)    (the same mask; one pass: Backend.dropoutAdd)
  * </pre>
  */
 public final class LoraBranch {
@@ -87,10 +87,7 @@ public final class LoraBranch {
                 be.dropout(x, xd, dropout, seed);
                 Tensor dxd = dx == null ? null : tmp.alloc(x.shape());
                 be.linearBackward(dh, xd, a.value(), dxd, false, a.gradOrNull(), null);
-                if (dxd != null) {
-                    be.dropout(dxd, dxd, dropout, seed);
-                    be.add(dx, dxd, dx);
-                }
+                if (dxd != null) be.dropoutAdd(dxd, dx, dropout, seed);
             } else {
                 be.linearBackward(dh, x, a.value(), dx, true, a.gradOrNull(), null);
             }

@@ -2,15 +2,17 @@
 // multiple of 16, at most 256; one module per HD). Tiles of 64 queries × 64 keys; 4 warps, each owning
 // 16 rows of the tile; the T×T scores exist only as one 16×64 register tile per warp at a time.
 //
-//   forward (CTA = 64 queries of one head):  S = Q·Kᵀ → mask, scale, softcap → online softmax (running
-//            max m and sum l per row) → O += P·V;   O /= l,  lse = m + log l
+//   forward (CTA = 64 queries of one head, or 128 with 8 warps: attn_fwd128_mma, up to HD 64):
+//            S = Q·Kᵀ → mask, scale, softcap → online softmax (running max m and sum l per row)
+//            → O += P·V;   O /= l,  lse = m + log l
+//   the split backward (attention_bwd_fused.cu has the fused one):
 //   dQ      (CTA = 64 queries of one head):  dP = dO·Vᵀ, S = Q·Kᵀ, dS = P∘(dP − δ)·scale·softcap'
 //            → dQ += dS·K
 //   dK, dV  (CTA = 64 keys of one kv head, over the group's query heads and the query tiles that can
 //            see them):  Sᵀ = K·Qᵀ, dPᵀ = V·dOᵀ → dV += Pᵀ·dO,  dK += dSᵀ·Q
 //            (MODE 1 / 2 computes only dV / only dK, to keep registers in check for large heads)
 //
-//   shared memory: tiles [64][HD + 8] bf16 (rows padded by 16 bytes, so the 8 rows one ldmatrix reads
+//   shared memory (attention_mma.cuh): tiles [64][HD + 8] bf16 (rows padded by 16 bytes, so the 8 rows one ldmatrix reads
 //   fall in distinct banks), loaded by cp.async with zero fill past the sequence's end. The streamed
 //   tiles (K, V in the forward and dQ; Q, dO in dK/dV) are double-buffered where shared memory allows
 //   (STAGES = 2 up to HD 128): tile t+1 is in flight while tile t is computed.
@@ -19,187 +21,29 @@
 //   the visible region (below the diagonal, inside the window, keys of one document with no padding:
 //   blockDoc[b, tile] ≥ 0, computed on the host) skips the per-element mask: most tiles of a long
 //   sequence take that path.
-#include "attention_common.cuh"
-#include "mma_sync.cuh"
+#include "attention_mma.cuh"
 
-#ifndef HD
-#define HD 64
-#endif
-#define LDS (HD + 8)
-#define TILE (64 * LDS)
-#define NB (HD / 8)
-#define STAGES (HD <= 128 ? 2 : 1)
 
 /**
- * The document of 64-token block blk of sequence b when all of its tokens exist, are not padding and
- * share one document (0 without documents), else −1; with neither documents nor padding every block
- * that ends inside the sequence qualifies.
+ * The forward for a CTA of WARPS warps, 16 query rows each (64 or 128 queries): with 8 warps each K/V
+ * tile brought into shared memory serves 128 queries. A warp skips a key tile that lies wholly after its
+ * last row or before its first row's window.
  */
-__device__ __forceinline__ int block_doc(const int* blockDoc, int T, int b, int blk) {
-    if (blk * 64 + 64 > T) return -1;
-    return blockDoc ? blockDoc[b * ((T + 63) / 64) + blk] : 0;
-}
-
-/**
- * Whether every query of a warp's rows [r0, r0 + 16) sees every key of [k0, k0 + 64): the keys end at or
- * before the first row, the last row is within the window of the first key, the rows exist, and the key
- * block is one document that is also each row's. Uniform across the warp (__all_sync).
- */
-__device__ __forceinline__ bool rows_see_tile(const int* docs, const int* blockDoc, int T, int window, int b, int r0, int k0,
-                                              const int (&rowDoc)[2]) {
-    if (!(k0 + 63 <= r0 && r0 + 16 <= T && (window <= 0 || r0 + 15 - k0 < window))) return false;
-    const int bd = block_doc(blockDoc, T, b, k0 / 64);
-    if (bd < 0) return false;
-    return !docs || __all_sync(0xffffffffu, rowDoc[0] == bd && rowDoc[1] == bd);
-}
-
-#if HD % 16 != 0 || HD > 256
-#error "HD must be a multiple of 16, at most 256"
-#endif
-
-extern __shared__ __align__(16) unsigned char smem[];
-
-/** Rows [r0, r0 + 64) of a token-major matrix (row stride `stride`, from g) into s; rows ≥ valid are zeros. */
-__device__ __forceinline__ void load_tile(u16* s, const u16* g, int stride, int r0, int valid, int tid) {
-    constexpr int CH = HD / 8;
-    #pragma unroll 4
-    for (int idx = tid; idx < 64 * CH; idx += 128) {
-        const int r = idx / CH, c = idx - r * CH;
-        const bool ok = r < valid;
-        cp_async16(smem_addr(s + r * LDS + c * 8), ok ? (const void*)(g + (long long)(r0 + r) * stride + c * 8) : (const void*)g, ok);
-    }
-}
-
-/** acc (16×64) = A[aRow0 .. +16, :HD] · B[0 .. 64, :HD]ᵀ, both row-major tiles in shared memory. */
-__device__ __forceinline__ void mma_abt(float (&acc)[8][4], const u16* A, int aRow0, const u16* B, int lane) {
-    #pragma unroll
-    for (int j = 0; j < 8; j++)
-        #pragma unroll
-        for (int e = 0; e < 4; e++) acc[j][e] = 0.f;
-    #pragma unroll
-    for (int kk = 0; kk < HD; kk += 16) {
-        u32 a0, a1, a2, a3;
-        ldsm_x4(smem_addr(A + (aRow0 + (lane & 15)) * LDS + kk + (lane >> 4) * 8), a0, a1, a2, a3);
-        #pragma unroll
-        for (int j = 0; j < 8; j += 2) {
-            u32 b0, b1, b2, b3;
-            ldsm_x4(smem_addr(B + (j * 8 + (lane & 7) + (lane >> 4) * 8) * LDS + kk + ((lane >> 3) & 1) * 8), b0, b1, b2, b3);
-            mma_bf16(acc[j], a0, a1, a2, a3, b0, b1);
-            mma_bf16(acc[j + 1], a0, a1, a2, a3, b2, b3);
-        }
-    }
-}
-
-/** out (16×HD) += P (16×64, accumulator layout, rounded to bf16) · B[0 .. 64, :HD] (row-major tile). */
-__device__ __forceinline__ void mma_pb(float (&out)[NB][4], const float (&p)[8][4], const u16* B, int lane) {
-    #pragma unroll
-    for (int kb = 0; kb < 4; kb++) {
-        const u32 a0 = pack_bf16(p[2 * kb][0], p[2 * kb][1]), a1 = pack_bf16(p[2 * kb][2], p[2 * kb][3]);
-        const u32 a2 = pack_bf16(p[2 * kb + 1][0], p[2 * kb + 1][1]), a3 = pack_bf16(p[2 * kb + 1][2], p[2 * kb + 1][3]);
-        #pragma unroll
-        for (int nb = 0; nb < NB; nb += 2) {
-            u32 b0, b1, b2, b3;
-            ldsm_x4_t(smem_addr(B + (kb * 16 + (lane & 7) + ((lane >> 3) & 1) * 8) * LDS + nb * 8 + (lane >> 4) * 8), b0, b1, b2, b3);
-            mma_bf16(out[nb], a0, a1, a2, a3, b0, b1);
-            mma_bf16(out[nb + 1], a0, a1, a2, a3, b2, b3);
-        }
-    }
-}
-
-/** The score of element (row, col) of a tile and, in fac, d score / d (q·k). */
-__device__ __forceinline__ float tile_score(float acc, float scale, float cap, float invCap, float* fac) {
-    float x = acc * scale;
-    float f = scale;
-    if (cap > 0.f) {
-        const float t = tanh_fast(x * invCap);
-        x = cap * t;
-        f = scale * (1.f - t * t);
-    }
-    *fac = f;
-    return x;
-}
-
-/** Writes rows of a 16×HD accumulator (times the row's factor) as bf16 into a token-major matrix. */
-__device__ __forceinline__ void store_rows(u16* g, int stride, const int (&row)[2], const float (&mul)[2], const float (&acc)[NB][4],
-                                           int T, int lane) {
-    #pragma unroll
-    for (int hh = 0; hh < 2; hh++) {
-        if (row[hh] >= T) continue;
-        u16* out = g + (long long)row[hh] * stride;
-        #pragma unroll
-        for (int nb = 0; nb < NB; nb++) {
-            *(u32*)(out + nb * 8 + (lane & 3) * 2) = pack_bf16(acc[nb][hh * 2] * mul[hh], acc[nb][hh * 2 + 1] * mul[hh]);
-        }
-    }
-}
-
-__device__ __forceinline__ void zero(float (&acc)[NB][4]) {
-    #pragma unroll
-    for (int nb = 0; nb < NB; nb++)
-        #pragma unroll
-        for (int e = 0; e < 4; e++) acc[nb][e] = 0.f;
-}
-
-/** Key-tile metadata of keys [k0, k0 + 64): document and whether it may be attended to at all. */
-__device__ __forceinline__ void key_info(const AttnMask& m, long long tok0, int k0, int* sDoc, int* sOk, int tid) {
-    if (tid < 64) {
-        const int j = k0 + tid;
-        sDoc[tid] = (m.docs && j < m.T) ? m.docs[tok0 + j] : 0;
-        sOk[tid] = j < m.T && (!m.keyMask || m.keyMask[tok0 + j]);
-    }
-}
-
-/** The smallest first visible key over queries [q0, q0 + 64), through shared memory. */
-__device__ __forceinline__ int block_key_lo(const AttnMask& m, long long tok0, int q0, int* sLo, int tid) {
-    if (tid == 0) *sLo = q0;
-    __syncthreads();
-    if (tid < 64 && q0 + tid < m.T) atomicMin(sLo, attn_key_lo(m, tok0, q0 + tid));
-    __syncthreads();
-    return *sLo;
-}
-
-/**
- * The pipelined loop over n streamed tiles: issue(t, buf) starts tile t's cp.async loads (and writes its
- * metadata) into buffer buf, compute(t, buf) uses it. With two stages tile t+1 loads during tile t.
- */
-template <typename Issue, typename Compute>
-__device__ __forceinline__ void pipeline(int n, Issue issue, Compute compute) {
-    issue(0, 0);
-    cp_async_commit();
-    for (int t = 0; t < n; t++) {
-        const int buf = STAGES == 2 ? (t & 1) : 0;
-        if (STAGES == 2) {
-            if (t + 1 < n) issue(t + 1, buf ^ 1); // the buffer tile t − 1 used; freed by the barrier ending it
-            cp_async_commit();
-            cp_async_wait_one();
-        } else {
-            cp_async_wait_all();
-        }
-        __syncthreads();
-        compute(t, buf);
-        __syncthreads(); // every warp is done with buf before it is loaded again
-        if (STAGES == 1 && t + 1 < n) {
-            issue(t + 1, 0);
-            cp_async_commit();
-        }
-    }
-    cp_async_wait_all();
-}
-
-extern "C" __global__ void __launch_bounds__(128) attn_fwd_mma(
-        const u16* __restrict__ Q, const u16* __restrict__ K, const u16* __restrict__ V, u16* __restrict__ O,
-        float* __restrict__ LSE, int T, int H, int KVH, float scale, float cap, int window,
-        const int* docs, const int* kvLo, const int* qHi, const unsigned char* keyMask, const int* blockDoc) {
-    // shared: Q | K[STAGES] | V[STAGES] | doc[STAGES][64] | ok[STAGES][64]
+template <int WARPS>
+__device__ __forceinline__ void fwd(const u16* __restrict__ Q, const u16* __restrict__ K, const u16* __restrict__ V, u16* __restrict__ O,
+                                    float* __restrict__ LSE, int T, int H, int KVH, float scale, float cap, int window,
+                                    const int* docs, const int* kvLo, const int* qHi, const unsigned char* keyMask, const int* blockDoc) {
+    constexpr int NT = WARPS * 32, QR = WARPS * 16;
+    // shared: Q[QR / 64] | K[STAGES] | V[STAGES] | doc[STAGES][64] | ok[STAGES][64]
     u16* sQ = (u16*)smem;
-    u16* sK = sQ + TILE;
+    u16* sK = sQ + (QR / 64) * TILE;
     u16* sV = sK + STAGES * TILE;
     int* sDoc = (int*)(sV + STAGES * TILE);
     int* sOk = sDoc + STAGES * 64;
     __shared__ int sLo;
     const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31;
     const int h = blockIdx.y % H, b = blockIdx.y / H;
-    const int q0 = (gridDim.x - 1 - blockIdx.x) * 64; // the longest rows first
+    const int q0 = (gridDim.x - 1 - blockIdx.x) * QR; // the longest rows first
     const int kvh = h / (H / KVH), qW = H * HD, kvW = KVH * HD;
     const long long tok0 = (long long)b * T;
     const AttnMask m{T, window, docs, kvLo, qHi, keyMask};
@@ -207,8 +51,10 @@ extern "C" __global__ void __launch_bounds__(128) attn_fwd_mma(
     const u16* gV = V + tok0 * kvW + kvh * HD;
     const float invCap = cap > 0.f ? 1.f / cap : 0.f;
 
-    load_tile(sQ, Q + tok0 * qW + h * HD, qW, q0, T - q0, tid); // committed with the first K/V tile
-    const int kBegin = block_key_lo(m, tok0, q0, &sLo, tid) / 64 * 64, kEnd = min(T, q0 + 64);
+    #pragma unroll
+    for (int r = 0; r < QR; r += 64) load_tile<NT>(sQ + (r / 64) * TILE, Q + tok0 * qW + h * HD, qW, q0 + r, T - q0 - r, tid); // committed with the first K/V tile
+    const int kBegin = block_key_lo(m, tok0, q0, &sLo, tid, QR) / 64 * 64, kEnd = min(T, q0 + QR);
+    const int wr0 = q0 + warp * 16; // the warp's first row
 
     int row[2], rowDoc[2];
     #pragma unroll
@@ -222,16 +68,17 @@ extern "C" __global__ void __launch_bounds__(128) attn_fwd_mma(
 
     auto issue = [&](int t, int buf) {
         const int k0 = kBegin + t * 64;
-        load_tile(sK + buf * TILE, gK, kvW, k0, T - k0, tid);
-        load_tile(sV + buf * TILE, gV, kvW, k0, T - k0, tid);
+        load_tile<NT>(sK + buf * TILE, gK, kvW, k0, T - k0, tid);
+        load_tile<NT>(sV + buf * TILE, gV, kvW, k0, T - k0, tid);
         key_info(m, tok0, k0, sDoc + buf * 64, sOk + buf * 64, tid);
     };
     auto compute = [&](int t, int buf) {
         const int k0 = kBegin + t * 64;
+        if (WARPS > 4 && (k0 > wr0 + 15 || (window > 0 && k0 + 63 < wr0 - window + 1))) return; // no key visible to the warp
         const int* kDoc = sDoc + buf * 64;
         const int* kOk = sOk + buf * 64;
         float s[8][4];
-        mma_abt(s, sQ, warp * 16, sK + buf * TILE, lane);
+        mma_abt(s, sQ, warp * 16, sK + buf * TILE, lane); // the Q tiles are contiguous: row warp·16 of QR
         float tileMax[2] = {CCE_NEG_INF, CCE_NEG_INF};
         auto score = [&](const bool full) {
             #pragma unroll
@@ -250,7 +97,7 @@ extern "C" __global__ void __launch_bounds__(128) attn_fwd_mma(
                 }
             }
         };
-        if (rows_see_tile(docs, blockDoc, T, window, b, q0 + warp * 16, k0, rowDoc)) score(true);
+        if (rows_see_tile(docs, blockDoc, T, window, b, wr0, k0, rowDoc)) score(true);
         else score(false);
         float corr[2], mUse[2], rowSum[2] = {0.f, 0.f};
         #pragma unroll
@@ -296,6 +143,24 @@ extern "C" __global__ void __launch_bounds__(128) attn_fwd_mma(
     }
     store_rows(O + tok0 * qW + h * HD, qW, row, inv, o, T, lane);
 }
+
+extern "C" __global__ void __launch_bounds__(128) attn_fwd_mma(
+        const u16* __restrict__ Q, const u16* __restrict__ K, const u16* __restrict__ V, u16* __restrict__ O,
+        float* __restrict__ LSE, int T, int H, int KVH, float scale, float cap, int window,
+        const int* docs, const int* kvLo, const int* qHi, const unsigned char* keyMask, const int* blockDoc) {
+    fwd<4>(Q, K, V, O, LSE, T, H, KVH, scale, cap, window, docs, kvLo, qHi, keyMask, blockDoc);
+}
+
+// only up to HD 64 (CudaAttention.WIDE_FORWARD_MAX_HEAD), where two CTAs of 8 warps fit an SM in 128
+// registers: the 4-warp kernel's 16 warps per SM; above, the 4-warp kernel keeps more warps per SM
+#if HD <= 64
+extern "C" __global__ void __launch_bounds__(256, 2) attn_fwd128_mma(
+        const u16* __restrict__ Q, const u16* __restrict__ K, const u16* __restrict__ V, u16* __restrict__ O,
+        float* __restrict__ LSE, int T, int H, int KVH, float scale, float cap, int window,
+        const int* docs, const int* kvLo, const int* qHi, const unsigned char* keyMask, const int* blockDoc) {
+    fwd<8>(Q, K, V, O, LSE, T, H, KVH, scale, cap, window, docs, kvLo, qHi, keyMask, blockDoc);
+}
+#endif
 
 extern "C" __global__ void __launch_bounds__(128) attn_bwd_dq_mma(
         const u16* __restrict__ Q, const u16* __restrict__ K, const u16* __restrict__ V, const u16* __restrict__ dO,

@@ -121,6 +121,40 @@ extern "C" __global__ void dropout(const elem_t* x, elem_t* out, long long n, fl
     GRID_STRIDE(i, n) out[i] = to_storage(dropout_keep((u64)seed, (u64)i, p) ? ld(x, i) * scale : 0.f);
 }
 
+/** dropout over n / VEC whole vectors (element e of vector i has flat index i·VEC + e): dropout's values. out may alias x. */
+extern "C" __global__ void dropout_vec(const Vec* x, Vec* out, long long nv, float p, float scale, long long seed) {
+    GRID_STRIDE(i, nv) {
+        const Vec a = x[i];
+        Vec o;
+        #pragma unroll
+        for (int e = 0; e < VEC; e++) o.v[e] = to_storage(dropout_keep((u64)seed, (u64)(i * VEC + e), p) ? elem_to_f32(a.v[e]) * scale : 0.f);
+        out[i] = o;
+    }
+}
+
+/**
+ * out += dropout(x), x not aliasing out: the dropped-out value rounded to storage first, then added and
+ * rounded, so that it equals dropout into a temporary followed by add, bit for bit, in one pass.
+ */
+__device__ __forceinline__ elem_t dropout_add1(elem_t acc, elem_t x, u64 seed, u64 i, float p, float scale) {
+    const float d = dropout_keep(seed, i, p) ? elem_to_f32(to_storage(elem_to_f32(x) * scale)) : 0.f;
+    return to_storage(elem_to_f32(acc) + d);
+}
+
+extern "C" __global__ void dropout_add(const elem_t* __restrict__ x, elem_t* __restrict__ out, long long n, float p, float scale, long long seed) {
+    GRID_STRIDE(i, n) out[i] = dropout_add1(out[i], x[i], (u64)seed, (u64)i, p, scale);
+}
+
+extern "C" __global__ void dropout_add_vec(const Vec* __restrict__ x, Vec* __restrict__ out, long long nv, float p, float scale, long long seed) {
+    GRID_STRIDE(i, nv) {
+        const Vec a = x[i];
+        Vec o = out[i];
+        #pragma unroll
+        for (int e = 0; e < VEC; e++) o.v[e] = dropout_add1(o.v[e], a.v[e], (u64)seed, (u64)(i * VEC + e), p, scale);
+        out[i] = o;
+    }
+}
+
 extern "C" __global__ void to_f32(const elem_t* __restrict__ in, float* __restrict__ out, long long n) {
     GRID_STRIDE(i, n) out[i] = ld(in, i);
 }

@@ -33,6 +33,9 @@ class TransformerKernelsNvrtcTest {
                 for (int elem = 0; elem <= 1; elem++) compile(file, List.of("CCE_ELEM=" + elem), arch, failures);
             }
             for (int hd : new int[] {16, 64, 128, 256}) compile("attention_mma.cu", List.of("CCE_ELEM=1", "HD=" + hd), arch, failures);
+            for (int hd : new int[] {16, 64, 96, 128}) {
+                compile("attention_bwd_fused.cu", List.of("CCE_ELEM=1", "HD=" + hd, "MIN_CTAS=" + (hd <= 64 ? 3 : 1)), arch, failures);
+            }
         }
         assertEquals(List.of(), failures, "NVRTC failures");
     }

@@ -257,6 +257,20 @@ class CpuTrainingOpsTest {
         }
     }
 
+    /** out += dropout(x): the mask and scale of dropout, each kept element added in f32. */
+    @ParameterizedTest
+    @ValueSource(floats = {0f, 0.05f, 0.5f})
+    void dropoutAddAddsTheDroppedOutInput(float p) {
+        int n = 100_003;
+        long seed = 0xABCDEF01L;
+        try (Tensor x = nonZero(n); Tensor acc = nonZero(n); Tensor d = Tensor.zeros(DType.F32, n); Tensor want = Tensor.zeros(DType.F32, n)) {
+            cpu.dropout(x, d, p, seed);
+            for (int i = 0; i < n; i++) want.setFloat(i, acc.getFloat(i) + d.getFloat(i));
+            cpu.dropoutAdd(x, acc, p, seed);
+            for (int i = 0; i < n; i++) assertBits(want.getFloat(i), acc.getFloat(i), "p " + p + ", element " + i);
+        }
+    }
+
     @Test
     void dropoutWithPZeroKeepsEverything() {
         int n = 10_007;

@@ -29,6 +29,11 @@ class TransformerKernelsCompileTest {
         }
         for (int hd : new int[] {16, 64, 256}) jobs.add(new Job("attention_mma.cu", "90a", List.of("CCE_ELEM=1", "HD=" + hd)));
         jobs.add(new Job("attention_mma.cu", "80", List.of("CCE_ELEM=1", "HD=128")));
+        // the fused backward with the defines CudaAttention passes: HD up to 128, MIN_CTAS 3 up to HD 64
+        for (int hd : new int[] {16, 64, 96, 128}) {
+            jobs.add(new Job("attention_bwd_fused.cu", "90a", List.of("CCE_ELEM=1", "HD=" + hd, "MIN_CTAS=" + (hd <= 64 ? 3 : 1))));
+        }
+        jobs.add(new Job("attention_bwd_fused.cu", "80", List.of("CCE_ELEM=1", "HD=64", "MIN_CTAS=1")));
         return jobs;
     }
 

@@ -1,0 +1,135 @@
+package org.cce4j.examples;
+
+import org.cce4j.core.cuda.CudaDevice;
+import org.cce4j.core.loss.CceForward;
+import org.cce4j.core.loss.CceGradients;
+import org.cce4j.core.loss.CceImpl;
+import org.cce4j.core.loss.CceInputs;
+import org.cce4j.core.loss.CceOptions;
+import org.cce4j.core.loss.LinearCrossEntropy;
+import org.cce4j.core.tensor.DType;
+import org.cce4j.core.tensor.Device;
+import org.cce4j.core.tensor.Tensor;
+import org.cce4j.transformer.backend.Activation;
+import org.cce4j.transformer.backend.AdamWStep;
+import org.cce4j.transformer.backend.AttentionShape;
+import org.cce4j.transformer.backend.Backend;
+import org.cce4j.transformer.backend.DecodeShape;
+import org.cce4j.transformer.backend.RopeTable;
+
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * The profile of ModelBenchmark: a CUDA backend wrapped so that every operation is synchronized before
+ * and after and its wall time added to a total per operation (ms, calls). Synchronizing everything
+ * costs a few percent of the step, and in exchange each operation's time is its own (no overlap with
+ * the host's queuing of the next one): a per-operation table comparable to PyTorch profiler's.
+ */
+final class TimedBackend implements Backend {
+    final Backend be;
+    final CudaDevice dev;
+    final Map<String, double[]> times = new TreeMap<>();
+
+    TimedBackend(Backend be, CudaDevice dev) {
+        this.be = be;
+        this.dev = dev;
+    }
+
+    /** Off: every operation passes straight through, unsynchronized. */
+    volatile boolean enabled;
+
+    private void timed(String op, Runnable r) {
+        if (!enabled) {
+            r.run();
+            return;
+        }
+        dev.synchronize();
+        long t0 = System.nanoTime();
+        r.run();
+        dev.synchronize();
+        double[] t = times.computeIfAbsent(op, k -> new double[2]);
+        t[0] += (System.nanoTime() - t0) / 1e6;
+        t[1]++;
+    }
+
+    private static String shape(Tensor x, Tensor w) {
+        return x.dim(-1) + "x" + w.dim(0);
+    }
+
+    @Override public Device device() { return be.device(); }
+    @Override public DType computeDType() { return be.computeDType(); }
+    @Override public Tensor zeros(DType dtype, long... shape) {
+        Tensor[] out = new Tensor[1];
+        timed("zeros", () -> out[0] = be.zeros(dtype, shape));
+        return out[0];
+    }
+    @Override public Tensor empty(DType dtype, long... shape) { return be.empty(dtype, shape); }
+    @Override public Tensor upload(Tensor host, DType dtype) { return be.upload(host, dtype); }
+    @Override public Tensor downloadF32(Tensor t) { return be.downloadF32(t); }
+    @Override public void linear(Tensor x, Tensor w, Tensor b, Tensor y) { timed("linear " + shape(x, w), () -> be.linear(x, w, b, y)); }
+    @Override public void linearBackward(Tensor dy, Tensor x, Tensor w, Tensor dx, boolean acc, Tensor dw, Tensor db) {
+        timed("linearBackward " + shape(x, w), () -> be.linearBackward(dy, x, w, dx, acc, dw, db));
+    }
+    @Override public void rmsNorm(Tensor x, Tensor w, float eps, boolean unit, Tensor y, Tensor rstd) {
+        timed("rmsNorm", () -> be.rmsNorm(x, w, eps, unit, y, rstd));
+    }
+    @Override public void rmsNormBackward(Tensor dy, Tensor x, Tensor w, Tensor rstd, boolean unit, Tensor dx, Tensor dw) {
+        timed("rmsNormBackward", () -> be.rmsNormBackward(dy, x, w, rstd, unit, dx, dw));
+    }
+    @Override public void rope(Tensor x, int heads, RopeTable t, int[] pos, boolean inverse) {
+        timed(inverse ? "ropeBackward" : "rope", () -> be.rope(x, heads, t, pos, inverse));
+    }
+    @Override public void attention(AttentionShape s, Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse) {
+        timed("attention", () -> be.attention(s, q, k, v, out, lse));
+    }
+    @Override public void attentionBackward(AttentionShape s, Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse, Tensor dOut,
+                                            Tensor dq, Tensor dk, Tensor dv) {
+        timed("attentionBackward", () -> be.attentionBackward(s, q, k, v, out, lse, dOut, dq, dk, dv));
+    }
+    @Override public void gatedActivation(Activation act, Tensor g, Tensor u, Tensor out) {
+        timed("gatedActivation", () -> be.gatedActivation(act, g, u, out));
+    }
+    @Override public void gatedActivationBackward(Activation act, Tensor g, Tensor u, Tensor d, Tensor dg, Tensor du) {
+        timed("gatedActivationBackward", () -> be.gatedActivationBackward(act, g, u, d, dg, du));
+    }
+    @Override public void embedding(int[] ids, Tensor table, float scale, Tensor out) {
+        timed("embedding", () -> be.embedding(ids, table, scale, out));
+    }
+    @Override public void embeddingBackward(int[] ids, Tensor dOut, float scale, Tensor dTable, int paddingIdx) {
+        timed("embeddingBackward", () -> be.embeddingBackward(ids, dOut, scale, dTable, paddingIdx));
+    }
+    @Override public void add(Tensor a, Tensor b, Tensor out) { timed("add", () -> be.add(a, b, out)); }
+    @Override public void softcap(Tensor x, float cap) { timed("softcap", () -> be.softcap(x, cap)); }
+    @Override public void copy(Tensor src, Tensor dst) { timed("copy", () -> be.copy(src, dst)); }
+    @Override public long bytesInUse() { return be.bytesInUse(); }
+    @Override public long peakBytes() { return be.peakBytes(); }
+    @Override public void resetPeak() { be.resetPeak(); }
+    @Override public Tensor download(Tensor t) { return be.download(t); }
+    @Override public void decodeAttention(DecodeShape s, Tensor q, Tensor k, Tensor v, Tensor out) {
+        timed("decodeAttention", () -> be.decodeAttention(s, q, k, v, out));
+    }
+    @Override public void linearAccumulate(Tensor x, Tensor w, Tensor y) { timed("linearAccumulate", () -> be.linearAccumulate(x, w, y)); }
+    @Override public void scale(Tensor x, float s) { timed("scale", () -> be.scale(x, s)); }
+    @Override public void dropout(Tensor x, Tensor out, float p, long seed) { timed("dropout", () -> be.dropout(x, out, p, seed)); }
+    @Override public void dropoutAdd(Tensor x, Tensor out, float p, long seed) { timed("dropoutAdd", () -> be.dropoutAdd(x, out, p, seed)); }
+    @Override public void sumOfSquares(Tensor x, Tensor acc) { timed("sumOfSquares", () -> be.sumOfSquares(x, acc)); }
+    @Override public void adamw(Tensor value, Tensor master, Tensor grad, Tensor m, Tensor v, Tensor sq, AdamWStep st) {
+        timed("adamw", () -> be.adamw(value, master, grad, m, v, sq, st));
+    }
+    @Override public LinearCrossEntropy crossEntropy(CceImpl impl) {
+        LinearCrossEntropy inner = be.crossEntropy(impl);
+        return new LinearCrossEntropy() {
+            @Override public CceForward forward(CceInputs in, CceOptions o) {
+                CceForward[] f = new CceForward[1];
+                timed("cce forward", () -> f[0] = inner.forward(in, o));
+                return f[0];
+            }
+            @Override public CceGradients backward(CceForward f, Tensor up, CceGradients into) {
+                CceGradients[] g = new CceGradients[1];
+                timed("cce backward", () -> g[0] = inner.backward(f, up, into));
+                return g[0];
+            }
+        };
+    }
+}

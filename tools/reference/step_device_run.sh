@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# The training-step benchmark of docs/benchmarks.md ("Training step with AdamW"): cce4j's ModelBenchmark and
+# PyTorch + Liger + Apple CCE + fused AdamW (tools/reference/hf_train_step_bench.py) in one device call, full
+# fine-tuning and LoRA r 16, at the largest batch each fits and at an equal batch, with both profiles.
+# Run from the checkout root with the bundle in .gpu/ and the anchors in .anchors/:
+#   STEPS=tests,ours,torch MODELS="llama-3.2-1b" bash tools/reference/step_device_run.sh
+#   tests  the transformer module's GPU tests (the model's forward and backward against the CPU and transformers)
+#  gputrain  through train, every training fixture on the GPU against PyTorch (train_device_run.sh's gputrain)
+#   ours   ModelBenchmark --optim adamw: full and --lora 16, --batch $EQUAL,auto, the profile at the equal batch
+#   torch  hf_train_step_bench.py: liger+cce, precision amp and bf16, and LoRA (PEFT), --batch $EQUAL,auto, profiled
+#   ab     ours again with the earlier attention kernels (CCE4J_ATTN_BWD=split CCE4J_ATTN_FWD=64), full, equal batch, profiled
+#   nostep the anchor's forward+backward only (--optim none on our side), for continuity with the earlier table
+#   loss   the CCE loss on trained-like inputs (cce_loss_bench.py --inputs trained: Apple's CCE and torch on them, saved),
+#          then cce4j's bench-loss on the same file: Gemma 2 2B's head (with and without softcap 30) and Llama 3 8B's
+# Logs and JSON lines go to $OUT.
+set +e
+export CCE4J_KERNEL_CACHE=/tmp/cce4j-kernels PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1 PYTHONPATH=$PWD/.anchors
+OUT=${OUT:-/tmp/step-run}; mkdir -p "$OUT"
+STEPS=${STEPS:-tests,ours,torch}
+MODELS=${MODELS:-llama-3.2-1b gemma-2-2b}
+WHAT=${WHAT:-full,lora}
+R=tools/reference
+has() { [[ ,$STEPS, == *,$1,* ]]; }
+what() { [[ ,$WHAT, == *,$1,* ]]; }
+equal() { case $1 in llama*) echo ${EQUAL_llama:-16};; *) echo ${EQUAL_gemma:-8};; esac; }
+{ nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv,noheader; date -u;
+  python3 -c 'import torch, transformers, peft; print("torch", torch.__version__, "transformers", transformers.__version__, "peft", peft.__version__)'; } 2>&1 | tee $OUT/env.txt
+if has tests; then
+  echo "== GPU tests (transformer)"
+  timeout ${TEST_TIMEOUT:-200} bash .gpu/run tests --select-class org.cce4j.transformer.backend.CudaBackendTest \
+      --select-class org.cce4j.transformer.CudaModelTest --select-class org.cce4j.transformer.CudaGenerationTest ${EXTRA_TESTS:-} > $OUT/tests.txt 2>&1
+  echo "rc=$?"; grep -E "tests (successful|failed|aborted|skipped)" $OUT/tests.txt; grep -E "✘" $OUT/tests.txt | head -20
+fi
+if has gputrain; then
+  STEPS=gputrain OUT=$OUT/gputrain timeout ${TRAIN_TIMEOUT:-150} bash $R/train_device_run.sh > $OUT/gputrain.txt 2>&1
+  echo "gputrain rc=$?"; grep -iE "ok|fail|max|worst" $OUT/gputrain.txt | head -20
+fi
+if has loss; then
+  for shape in "8192 2304 256000" "8192 4096 128256"; do
+    set -- $shape; f=/tmp/trained-$3.safetensors
+    echo "== loss on trained inputs, N $1 D $2 V $3: Apple's CCE, cce_exact, torch.compile and materialized (the anchor; softcap none and 30 at V 256000), then cce4j on the same file"
+    timeout 200 python3 $R/cce_loss_bench.py $1 $2 $3 --inputs trained --save $f 2>&1 | tee $OUT/loss-torch-$3.txt | grep -E '^\{' | cut -c1-400
+    timeout 150 bash .gpu/run jar bench-loss --inputs $f --impl cce,cce-exact,baseline --device cuda --iters 20 --json 2>&1 \
+        | tee $OUT/loss-ours-$3.txt | grep -E '^\{' | cut -c1-400
+    [[ $3 == 256000 ]] && timeout 150 bash .gpu/run jar bench-loss --inputs $f --softcap 30 --impl cce,cce-exact,baseline --device cuda --iters 20 --json 2>&1 \
+        | tee $OUT/loss-ours-$3-softcap.txt | grep -E '^\{' | cut -c1-400
+    rm -f $f
+  done
+fi
+for model in $MODELS; do
+  cfg=$R/model_configs/$model.json; eq=$(equal $model)
+  if has ours; then
+    for kind in full lora; do
+      what $kind || continue
+      lora=""; [[ $kind == lora ]] && lora="--lora 16"
+      echo "== cce4j $model $kind"
+      timeout 200 bash .gpu/run java org.cce4j.examples.ModelBenchmark --config $cfg --batch $eq,auto --steps 3 --warmup 1 \
+          --optim adamw $lora --profile 2>&1 | tee $OUT/ours-$model-$kind.txt | grep -E '^\{' | cut -c1-600
+    done
+  fi
+  if has ab; then
+    echo "== cce4j $model full, split attention backward and 64-query forward (the kernels before the fused backward)"
+    CCE4J_ATTN_BWD=split CCE4J_ATTN_FWD=64 timeout 200 bash .gpu/run java org.cce4j.examples.ModelBenchmark --config $cfg --batch $eq \
+        --steps 3 --warmup 1 --optim adamw --profile 2>&1 | tee $OUT/ours-$model-full-split.txt | grep -E '^\{' | cut -c1-600
+  fi
+  if has torch; then
+    for v in "amp 0" "bf16 0" "amp 16"; do
+      set -- $v
+      [[ $2 == 0 ]] && { what full || continue; } || { what lora || continue; }
+      echo "== torch liger+cce $model precision $1 lora $2"
+      timeout 200 python3 $R/hf_train_step_bench.py --config $cfg --variant liger+cce --precision $1 --lora $2 --batch $eq,auto \
+          --steps 3 --profile 2>&1 | tee $OUT/torch-$model-$1-lora$2.txt | grep -E '^\{' | cut -c1-900
+    done
+  fi
+  if has nostep; then
+    echo "== forward+backward only: cce4j, then the anchor"
+    timeout 150 bash .gpu/run java org.cce4j.examples.ModelBenchmark --config $cfg --batch auto --steps 3 --warmup 1 --optim none 2>&1 \
+        | tee $OUT/ours-$model-nostep.txt | grep -E '^\{' | cut -c1-400
+    timeout 150 python3 .anchors/hf_step_bench.py --config $cfg --variants liger+cce 2>&1 | tee $OUT/anchor-$model.txt | grep -E '^\{'
+  fi
+done
+date -u
+# a device call brings back a few files: one tarball of the logs
+( cd $OUT && tar czf step-logs.tgz --exclude '*.tgz' $(ls | grep -v '\.tgz$') 2>/dev/null && ls | grep -v '\.tgz$' | xargs rm -rf )

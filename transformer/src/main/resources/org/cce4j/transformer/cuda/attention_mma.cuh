@@ -1,0 +1,183 @@
+// attention_mma.cuh: the tile pieces the tensor-core attention kernels share (attention_mma.cu: the
+// forward and the split backward; attention_bwd_fused.cu: the fused backward): 64-row bf16 tiles in
+// shared memory, the 16×64 warp products on them, the score transform, the 'tile wholly visible' test
+// and the double-buffered loop over streamed tiles. One module per head size HD (a multiple of 16).
+//
+//   shared memory: tiles [64][HD + 8] bf16 (rows padded by 16 bytes, so the 8 rows one ldmatrix reads
+//   fall in distinct banks), loaded by cp.async with zero fill past the sequence's end.
+#pragma once
+#include "attention_common.cuh"
+#include "mma_sync.cuh"
+
+#ifndef HD
+#define HD 64
+#endif
+#define LDS (HD + 8)
+#define TILE (64 * LDS)
+#define NB (HD / 8)
+#define STAGES (HD <= 128 ? 2 : 1)
+
+/**
+ * The document of 64-token block blk of sequence b when all of its tokens exist, are not padding and
+ * share one document (0 without documents), else −1; with neither documents nor padding every block
+ * that ends inside the sequence qualifies.
+ */
+__device__ __forceinline__ int block_doc(const int* blockDoc, int T, int b, int blk) {
+    if (blk * 64 + 64 > T) return -1;
+    return blockDoc ? blockDoc[b * ((T + 63) / 64) + blk] : 0;
+}
+
+/**
+ * Whether every query of a warp's rows [r0, r0 + 16) sees every key of [k0, k0 + 64): the keys end at or
+ * before the first row, the last row is within the window of the first key, the rows exist, and the key
+ * block is one document that is also each row's. Uniform across the warp (__all_sync).
+ */
+__device__ __forceinline__ bool rows_see_tile(const int* docs, const int* blockDoc, int T, int window, int b, int r0, int k0,
+                                              const int (&rowDoc)[2]) {
+    if (!(k0 + 63 <= r0 && r0 + 16 <= T && (window <= 0 || r0 + 15 - k0 < window))) return false;
+    const int bd = block_doc(blockDoc, T, b, k0 / 64);
+    if (bd < 0) return false;
+    return !docs || __all_sync(0xffffffffu, rowDoc[0] == bd && rowDoc[1] == bd);
+}
+
+#if HD % 16 != 0 || HD > 256
+#error "HD must be a multiple of 16, at most 256"
+#endif
+
+extern __shared__ __align__(16) unsigned char smem[];
+
+/** 4 bytes global → shared, asynchronously (with the tiles' cp.async group); zero-filled when !valid. */
+__device__ __forceinline__ void cp_async4(void* dst, const void* src, bool valid) {
+    asm volatile("cp.async.ca.shared.global [%0], [%1], 4, %2;" :: "r"(smem_addr(dst)), "l"(src), "r"(valid ? 4 : 0) : "memory");
+}
+
+/**
+ * Rows [r0, r0 + 64) of a token-major matrix (row stride `stride`, from g) into s; rows ≥ valid are zeros.
+ * NT: the CTA's threads, all of which take part.
+ */
+template <int NT = 128>
+__device__ __forceinline__ void load_tile(u16* s, const u16* g, int stride, int r0, int valid, int tid) {
+    constexpr int CH = HD / 8;
+    #pragma unroll 4
+    for (int idx = tid; idx < 64 * CH; idx += NT) {
+        const int r = idx / CH, c = idx - r * CH;
+        const bool ok = r < valid;
+        cp_async16(smem_addr(s + r * LDS + c * 8), ok ? (const void*)(g + (long long)(r0 + r) * stride + c * 8) : (const void*)g, ok);
+    }
+}
+
+/** acc (16×64) = A[aRow0 .. +16, :HD] · B[0 .. 64, :HD]ᵀ, both row-major tiles in shared memory. */
+__device__ __forceinline__ void mma_abt(float (&acc)[8][4], const u16* A, int aRow0, const u16* B, int lane) {
+    #pragma unroll
+    for (int j = 0; j < 8; j++)
+        #pragma unroll
+        for (int e = 0; e < 4; e++) acc[j][e] = 0.f;
+    #pragma unroll
+    for (int kk = 0; kk < HD; kk += 16) {
+        u32 a0, a1, a2, a3;
+        ldsm_x4(smem_addr(A + (aRow0 + (lane & 15)) * LDS + kk + (lane >> 4) * 8), a0, a1, a2, a3);
+        #pragma unroll
+        for (int j = 0; j < 8; j += 2) {
+            u32 b0, b1, b2, b3;
+            ldsm_x4(smem_addr(B + (j * 8 + (lane & 7) + (lane >> 4) * 8) * LDS + kk + ((lane >> 3) & 1) * 8), b0, b1, b2, b3);
+            mma_bf16(acc[j], a0, a1, a2, a3, b0, b1);
+            mma_bf16(acc[j + 1], a0, a1, a2, a3, b2, b3);
+        }
+    }
+}
+
+/** out (16×HD) += P (16×64, accumulator layout, rounded to bf16) · B[0 .. 64, :HD] (row-major tile). */
+__device__ __forceinline__ void mma_pb(float (&out)[NB][4], const float (&p)[8][4], const u16* B, int lane) {
+    #pragma unroll
+    for (int kb = 0; kb < 4; kb++) {
+        const u32 a0 = pack_bf16(p[2 * kb][0], p[2 * kb][1]), a1 = pack_bf16(p[2 * kb][2], p[2 * kb][3]);
+        const u32 a2 = pack_bf16(p[2 * kb + 1][0], p[2 * kb + 1][1]), a3 = pack_bf16(p[2 * kb + 1][2], p[2 * kb + 1][3]);
+        #pragma unroll
+        for (int nb = 0; nb < NB; nb += 2) {
+            u32 b0, b1, b2, b3;
+            ldsm_x4_t(smem_addr(B + (kb * 16 + (lane & 7) + ((lane >> 3) & 1) * 8) * LDS + nb * 8 + (lane >> 4) * 8), b0, b1, b2, b3);
+            mma_bf16(out[nb], a0, a1, a2, a3, b0, b1);
+            mma_bf16(out[nb + 1], a0, a1, a2, a3, b2, b3);
+        }
+    }
+}
+
+/** The score of element (row, col) of a tile and, in fac, d score / d (q·k). */
+__device__ __forceinline__ float tile_score(float acc, float scale, float cap, float invCap, float* fac) {
+    float x = acc * scale;
+    float f = scale;
+    if (cap > 0.f) {
+        const float t = tanh_fast(x * invCap);
+        x = cap * t;
+        f = scale * (1.f - t * t);
+    }
+    *fac = f;
+    return x;
+}
+
+/** Writes rows of a 16×HD accumulator (times the row's factor) as bf16 into a token-major matrix. */
+__device__ __forceinline__ void store_rows(u16* g, int stride, const int (&row)[2], const float (&mul)[2], const float (&acc)[NB][4],
+                                           int T, int lane) {
+    #pragma unroll
+    for (int hh = 0; hh < 2; hh++) {
+        if (row[hh] >= T) continue;
+        u16* out = g + (long long)row[hh] * stride;
+        #pragma unroll
+        for (int nb = 0; nb < NB; nb++) {
+            *(u32*)(out + nb * 8 + (lane & 3) * 2) = pack_bf16(acc[nb][hh * 2] * mul[hh], acc[nb][hh * 2 + 1] * mul[hh]);
+        }
+    }
+}
+
+__device__ __forceinline__ void zero(float (&acc)[NB][4]) {
+    #pragma unroll
+    for (int nb = 0; nb < NB; nb++)
+        #pragma unroll
+        for (int e = 0; e < 4; e++) acc[nb][e] = 0.f;
+}
+
+/** Key-tile metadata of keys [k0, k0 + 64): document and whether it may be attended to at all. */
+__device__ __forceinline__ void key_info(const AttnMask& m, long long tok0, int k0, int* sDoc, int* sOk, int tid) {
+    if (tid < 64) {
+        const int j = k0 + tid;
+        sDoc[tid] = (m.docs && j < m.T) ? m.docs[tok0 + j] : 0;
+        sOk[tid] = j < m.T && (!m.keyMask || m.keyMask[tok0 + j]);
+    }
+}
+
+/** The smallest first visible key over queries [q0, q0 + rows), through shared memory (rows ≤ the CTA's threads). */
+__device__ __forceinline__ int block_key_lo(const AttnMask& m, long long tok0, int q0, int* sLo, int tid, int rows = 64) {
+    if (tid == 0) *sLo = q0;
+    __syncthreads();
+    if (tid < rows && q0 + tid < m.T) atomicMin(sLo, attn_key_lo(m, tok0, q0 + tid));
+    __syncthreads();
+    return *sLo;
+}
+
+/**
+ * The pipelined loop over n streamed tiles: issue(t, buf) starts tile t's cp.async loads (and writes its
+ * metadata) into buffer buf, compute(t, buf) uses it. With two stages tile t+1 loads during tile t.
+ */
+template <typename Issue, typename Compute>
+__device__ __forceinline__ void pipeline(int n, Issue issue, Compute compute) {
+    issue(0, 0);
+    cp_async_commit();
+    for (int t = 0; t < n; t++) {
+        const int buf = STAGES == 2 ? (t & 1) : 0;
+        if (STAGES == 2) {
+            if (t + 1 < n) issue(t + 1, buf ^ 1); // the buffer tile t − 1 used; freed by the barrier ending it
+            cp_async_commit();
+            cp_async_wait_one();
+        } else {
+            cp_async_wait_all();
+        }
+        __syncthreads();
+        compute(t, buf);
+        __syncthreads(); // every warp is done with buf before it is loaded again
+        if (STAGES == 1 && t + 1 < n) {
+            issue(t + 1, 0);
+            cp_async_commit();
+        }
+    }
+    cp_async_wait_all();
+}
