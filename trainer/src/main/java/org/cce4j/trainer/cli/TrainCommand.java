@@ -3,7 +3,6 @@ package org.cce4j.trainer.cli;
 import org.cce4j.core.InvalidInputException;
 import org.cce4j.trainer.checkpoint.RunFolder;
 import org.cce4j.trainer.config.TrainConfig;
-import org.cce4j.trainer.distributed.Communicators;
 import org.cce4j.trainer.distributed.DataParallel;
 import org.cce4j.trainer.distributed.RankLauncher;
 import org.cce4j.trainer.train.StopSignals;
@@ -77,9 +76,6 @@ public final class TrainCommand implements Callable<Integer> {
         if (gpus != null && gpus < 1) throw new InvalidInputException("--gpus must be >= 1, got " + gpus);
         if (gpus != null && gpus > 1) {
             DataParallel.checkGradAccum(c.train().gradAccum(), gpus);
-            if (!Communicators.crossProcessTransport()) {
-                throw new InvalidInputException("--gpus " + gpus + ": this build has no communicator between processes yet (NCCL, TCP: org.cce4j.core.dist); train on one GPU");
-            }
             return RankLauncher.launch(gpus, rankArguments(), System.getenv(), spec.commandLine().getOut(), spec.commandLine().getErr());
         }
         StopSignals signals = StopSignals.install();

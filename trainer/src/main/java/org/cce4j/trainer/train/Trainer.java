@@ -139,7 +139,12 @@ public final class Trainer {
         String device = given != null ? config.device()
                 : DataParallel.rankDevice(config.device(), env.localRank(), System.getenv("CUDA_VISIBLE_DEVICES"),
                         () -> !Devices.choose(null).device().isCpu());
-        Communicator comm = given != null ? given : Communicators.connect(env, org.cce4j.core.tensor.Device.parse(device));
+        Communicator comm = given;
+        if (comm == null) {
+            org.cce4j.core.tensor.Device d = org.cce4j.core.tensor.Device.parse(device);
+            Devices.requireUsable(d);   // one line naming the device, before the rendezvous
+            comm = Communicators.connect(env, d);
+        }
         try {
             if (comm.size() == 1) return runAs(config, options, null, device);
             return runAs(config, options, new DataParallel(comm, config.train().zero() == 1, (long) (config.train().bucketMb() * (1 << 20))), device);

@@ -1,6 +1,7 @@
 package org.cce4j.trainer.distributed;
 
 import org.cce4j.core.dist.Communicator;
+import org.cce4j.core.dist.HostGroup;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -11,7 +12,10 @@ import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 
-/** Runs one body per rank, each on its own thread with its rank's communicator (closed when the body ends, as a process exiting would). */
+/**
+ * Runs one body per rank, each on its own thread with its rank's communicator of one HostGroup (closed
+ * when the body ends, as a process exiting would: a rank that throws fails the others' collectives).
+ */
 final class Ranks {
     private Ranks() {}
 
@@ -23,7 +27,9 @@ final class Ranks {
     record Outcome<T>(T value, Throwable error) {}
 
     static <T> List<Outcome<T>> run(int n, Body<T> body) throws InterruptedException {
-        List<Communicator> comms = ThreadGroupCommunicator.group(n);
+        HostGroup group = HostGroup.create(n);
+        List<Communicator> comms = new ArrayList<>();
+        for (int r = 0; r < n; r++) comms.add(group.rank(r));
         ExecutorService pool = Executors.newFixedThreadPool(n);
         try {
             List<Future<T>> futures = new ArrayList<>();
