@@ -11,9 +11,7 @@ import org.cce4j.trainer.optim.AdamW;
 
 import java.io.IOException;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
 
 /**
@@ -33,26 +31,40 @@ public final class CheckpointState {
      */
     public static void write(Path file, long step, TrainingState.DataPosition position, long seed, Map<String, String> properties,
                              AdamW optimizer, Backend be, DType modelFileType) throws IOException {
-        Map<String, Tensor> named = new LinkedHashMap<>();
-        List<Tensor> hosts = new ArrayList<>();
+        Map<String, Tensor> named = hostState(optimizer, be, modelFileType);
         try {
-            for (var e : optimizer.namedTensors().entrySet()) {
-                Tensor h = be.download(e.getValue());
-                hosts.add(h);
-                named.put(e.getKey(), h);
-            }
+            write(file, step, position, seed, properties, named);
+        } finally {
+            named.values().forEach(Tensor::close);
+        }
+    }
+
+    /** Writes the state of step {@code step} from its tensors, already on the host by checkpoint name (the caller closes them). */
+    public static void write(Path file, long step, TrainingState.DataPosition position, long seed, Map<String, String> properties,
+                             Map<String, Tensor> hostTensors) throws IOException {
+        TrainingStateFile.write(file, new TrainingState(step, position, new long[] {seed}, properties, hostTensors));
+    }
+
+    /**
+     * The optimizer's tensors as the state file holds them, downloaded (the caller closes them):
+     * exp_avg.NAME, exp_avg_sq.NAME, master.NAME per parameter, then the master entries of f32
+     * parameters when the model files are narrower.
+     */
+    public static Map<String, Tensor> hostState(AdamW optimizer, Backend be, DType modelFileType) {
+        Map<String, Tensor> named = new LinkedHashMap<>();
+        try {
+            for (var e : optimizer.namedTensors().entrySet()) named.put(e.getKey(), be.download(e.getValue()));
             if (modelFileType != DType.F32) {
                 for (var e : optimizer.states().entrySet()) {
                     if (e.getValue().master() != null) continue;      // already there
                     Parameter p = findParameter(optimizer, e.getKey());
-                    Tensor h = be.downloadF32(p.value());
-                    hosts.add(h);
-                    named.put("master." + e.getKey(), h);
+                    named.put("master." + e.getKey(), be.downloadF32(p.value()));
                 }
             }
-            TrainingStateFile.write(file, new TrainingState(step, position, new long[] {seed}, properties, named));
-        } finally {
-            hosts.forEach(Tensor::close);
+            return named;
+        } catch (RuntimeException | Error e) {
+            named.values().forEach(Tensor::close);
+            throw e;
         }
     }
 

@@ -42,6 +42,15 @@ public final class RunFolder {
     }
 
     /**
+     * The paths of the run folder at {@code root}, for a rank of a data-parallel job that only reads it
+     * (rank 0 prepares and writes it): nothing is checked or created, since on a node without a shared
+     * filesystem the folder may not be there at all.
+     */
+    public static RunFolder at(Path root) {
+        return new RunFolder(root);
+    }
+
+    /**
      * The folder for a new run ({@code resume} false) or for continuing one. A folder that already holds
      * a run is refused unless resuming or {@code overwrite} (which removes the run's files first); a
      * folder holding anything else is refused too, so nothing of the user's is ever deleted.

@@ -3,6 +3,8 @@ package org.cce4j.trainer.cli;
 import org.cce4j.core.InvalidInputException;
 import org.cce4j.trainer.checkpoint.RunFolder;
 import org.cce4j.trainer.config.TrainConfig;
+import org.cce4j.trainer.distributed.DataParallel;
+import org.cce4j.trainer.distributed.RankLauncher;
 import org.cce4j.trainer.train.StopSignals;
 import org.cce4j.trainer.train.Trainer;
 import org.cce4j.trainer.train.TrainingHalted;
@@ -50,6 +52,10 @@ public final class TrainCommand implements Callable<Integer> {
     @Option(names = "--verbose", description = "Name the first non-finite tensor if the run stops on one; show stack traces of errors.")
     boolean verbose;
 
+    @Option(names = "--gpus", paramLabel = "N", description = {"Data parallel on this node: N processes, one per GPU (cuda:0 .. cuda:N-1), "
+            + "or N CPU ranks with --device cpu; train.grad_accum must be a multiple of N. Under torchrun or srun leave it out."})
+    Integer gpus;
+
     @Override
     public Integer call() throws Exception {
         if (config == null && resume == null) throw new InvalidInputException("give --config FILE (a new run) or --resume RUN (a run to continue)");
@@ -67,6 +73,11 @@ public final class TrainCommand implements Callable<Integer> {
             sets.add("output=" + resume.toAbsolutePath());
             c = TrainConfig.read(file, sets);
         }
+        if (gpus != null && gpus < 1) throw new InvalidInputException("--gpus must be >= 1, got " + gpus);
+        if (gpus != null && gpus > 1) {
+            DataParallel.checkGradAccum(c.train().gradAccum(), gpus);
+            return RankLauncher.launch(gpus, rankArguments(), System.getenv(), spec.commandLine().getOut(), spec.commandLine().getErr());
+        }
         StopSignals signals = StopSignals.install();
         Trainer.Options options = Trainer.Options.defaults().withResume(resume != null).withOverwrite(overwrite)
                 .withVerbose(verbose).withSignals(signals);
@@ -78,5 +89,17 @@ public final class TrainCommand implements Callable<Integer> {
             spec.commandLine().getErr().flush();
             return HALTED;
         }
+    }
+
+    /** This command's options for the ranks --gpus starts (paths made absolute; --gpus itself left out). */
+    private List<String> rankArguments() {
+        List<String> a = new ArrayList<>();
+        if (config != null) a.addAll(List.of("--config", config.toAbsolutePath().toString()));
+        for (String s : overrides) a.addAll(List.of("--set", s));
+        if (resume != null) a.addAll(List.of("--resume", resume.toAbsolutePath().toString()));
+        if (overwrite) a.add("--overwrite");
+        if (device != null) a.addAll(List.of("--device", device));
+        if (verbose) a.add("--verbose");
+        return a;
     }
 }

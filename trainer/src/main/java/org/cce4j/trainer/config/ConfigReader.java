@@ -207,11 +207,14 @@ public final class ConfigReader {
         atLeast(c, "train.grad_accum", 1, source);
         atLeast(c, "train.warmup_steps", 0, source);
         atLeast(c, "train.log_every", 1, source);
+        int zero = at(c, "train.zero").asInt();
+        if (zero != 0 && zero != 1) throw new InvalidInputException(source + ": train.zero must be 0 (off) or 1 (optimizer state sharded over the ranks), got " + zero);
         atLeast(c, "save.every_steps", 0, source);
         atLeast(c, "save.keep", 1, source);
         atLeast(c, "eval.every_steps", 0, source);
         positive(c, "train.lr", source);
         positive(c, "train.adam_eps", source);
+        positive(c, "train.bucket_mb", source);
         inRange(c, "train.warmup_ratio", 0, 1, source);
         inRange(c, "train.weight_decay", 0, Double.MAX_VALUE, source);
         inRange(c, "train.max_grad_norm", 0, Double.MAX_VALUE, source);

@@ -66,6 +66,8 @@ public final class ConfigSchema {
         key("train.seed", Type.INT, 0, false, "seeds the shuffle, LoRA's initial A, dropout and random init");
         key("train.recompute", Type.BOOL, false, false, "activation recomputation: keep each layer's input only, run its forward again in the backward");
         key("train.log_every", Type.INT, 10, false, "a progress line every this many steps when stderr is not a terminal");
+        key("train.bucket_mb", Type.DOUBLE, 25.0, false, "with several ranks: gradients are summed in buckets of about this many MB, each as soon as the backward has finished it");
+        key("train.zero", Type.INT, 0, false, "with several ranks: 1 = ZeRO-1, each rank keeps the optimizer state of its share of the parameters; 0 = every rank keeps all of it");
 
         section("loss");
         choice("loss.impl", "cce", "the classifier head's loss: Cut Cross-Entropy, its unfiltered variant, or the materialized baseline",

@@ -14,6 +14,7 @@ import org.cce4j.core.device.DeviceChoice;
 import org.cce4j.core.device.Devices;
 import org.cce4j.core.tensor.DType;
 import org.cce4j.trainer.config.TrainConfig;
+import org.cce4j.trainer.distributed.DataParallel;
 import org.cce4j.tokenizer.Tokenizer;
 import org.cce4j.tokenizer.chat.ChatTemplate;
 import org.cce4j.trainer.data.Overflow;
@@ -77,6 +78,8 @@ public final class TrainSession implements AutoCloseable {
     final StepPlan plan;
     final LrSchedule schedule;
     final AdamW optimizer;
+    /** The other ranks, or null; with ZeRO-1 it keeps the optimizer state and {@link #optimizer} keeps none. */
+    final DataParallel dp;
 
     /**
      * @param resumeFrom the checkpoint folder to take the trained weights from (its model files), or null
@@ -84,7 +87,17 @@ public final class TrainSession implements AutoCloseable {
      * @param terminal   a progress bar (true), plain lines (false), or null: a bar when stderr is a terminal
      */
     TrainSession(TrainConfig config, Path resumeFrom, PrintStream err, Boolean terminal) throws IOException {
+        this(config, resumeFrom, err, terminal, config.device(), null);
+    }
+
+    /**
+     * @param deviceName the device to compute on (the config's, or a rank's own GPU)
+     * @param dp     with several ranks: which optimizer state this rank keeps, and the gradient buckets; null = one rank
+     */
+    TrainSession(TrainConfig config, Path resumeFrom, PrintStream err, Boolean terminal, String deviceName, DataParallel dp) throws IOException {
         this.config = config;
+        this.dp = dp;
+        if (dp != null) DataParallel.checkGradAccum(config.train().gradAccum(), dp.size());
         if (terminal == null) terminal = err == System.err && Progress.stderrIsTerminal();
         Path modelDir = config.model();
         if (modelDir == null || !Files.isDirectory(modelDir)) {
@@ -94,7 +107,7 @@ public final class TrainSession implements AutoCloseable {
         if (!Files.isRegularFile(configFile)) throw new InvalidInputException("model " + modelDir + ": no config.json (not a Hugging Face model folder)");
         this.configJson = Json.readObject(configFile);
         this.modelConfig = ModelConfigParser.parse(configJson, configFile.toString());
-        this.device = Devices.choose(config.device());
+        this.device = Devices.choose(deviceName);
         DType compute = device.device().isCpu() ? null : parseDtype(config.dtype());
         this.backend = Backends.create(device.device(), compute);
         this.padTokenId = padTokenId(config, modelConfig);
@@ -163,7 +176,8 @@ public final class TrainSession implements AutoCloseable {
                 }
             }
             this.lora = loraConfig;
-            this.optimizer = new AdamW(backend, params.trainable(), t.beta1(), t.beta2(), t.adamEps(), t.weightDecay(), t.maxGradNorm());
+            if (dp != null) dp.attach(model, backend, t.beta1(), t.beta2(), t.adamEps(), t.weightDecay(), t.maxGradNorm());
+            this.optimizer = new AdamW(backend, dp == null ? params.trainable() : dp.optimizerShare(params.trainable()), t.beta1(), t.beta2(), t.adamEps(), t.weightDecay(), t.maxGradNorm());
         } catch (IOException | RuntimeException | Error e) {
             train.close(); // a run that cannot start unmaps its rows
             if (opened != null) opened.close();
@@ -223,8 +237,13 @@ public final class TrainSession implements AutoCloseable {
             n += p.value().numel();
             bytes += p.value().byteSize() + 4L * p.value().numel();
         }
-        bytes += optimizer.stateBytes();
+        bytes += optimizerStateBytes();
         return n == 0 ? 0 : (double) bytes / n;
+    }
+
+    /** This rank's optimizer state: the session's AdamW's, or ZeRO-1's shards. */
+    long optimizerStateBytes() {
+        return optimizer.stateBytes() + (dp == null ? 0 : dp.stateBytes());
     }
 
     long trainableParameters() {
@@ -243,6 +262,7 @@ public final class TrainSession implements AutoCloseable {
 
     @Override
     public void close() {
+        if (dp != null) dp.close();
         optimizer.close();
         model.close();
         train.close();

@@ -4,6 +4,8 @@ import org.cce4j.checkpoints.AtomicFiles;
 import org.cce4j.checkpoints.state.TrainingState;
 import org.cce4j.core.InvalidInputException;
 import org.cce4j.core.OutOfDeviceMemoryException;
+import org.cce4j.core.device.Devices;
+import org.cce4j.core.dist.Communicator;
 import org.cce4j.core.loss.CceOptions;
 import org.cce4j.core.loss.Reduction;
 import org.cce4j.core.tensor.Tensor;
@@ -15,6 +17,9 @@ import org.cce4j.trainer.config.TrainConfig;
 import org.cce4j.trainer.data.Batches;
 import org.cce4j.trainer.data.MicroBatch;
 import org.cce4j.trainer.data.StepBatches;
+import org.cce4j.trainer.distributed.Communicators;
+import org.cce4j.trainer.distributed.DataParallel;
+import org.cce4j.trainer.distributed.DistributedEnv;
 import org.cce4j.trainer.metrics.LossPlot;
 import org.cce4j.trainer.metrics.MetricsLog;
 import org.cce4j.trainer.metrics.MetricsRecord;
@@ -51,30 +56,40 @@ public final class Trainer {
      * @param err       progress and messages
      * @param terminal  a progress bar (true), plain lines (false), or null: a bar when stderr is a terminal
      * @param signals   stop requests (the command line installs SIGINT/SIGTERM handlers)
+     * @param communicator this process's rank of a data-parallel job, or null (see {@link #withCommunicator})
      */
-    public record Options(boolean resume, boolean overwrite, boolean verbose, PrintStream err, Boolean terminal, StopSignals signals) {
+    public record Options(boolean resume, boolean overwrite, boolean verbose, PrintStream err, Boolean terminal, StopSignals signals,
+                          Communicator communicator) {
         public static Options defaults() {
-            return new Options(false, false, false, System.err, null, StopSignals.none());
+            return new Options(false, false, false, System.err, null, StopSignals.none(), null);
         }
 
         public Options withResume(boolean r) {
-            return new Options(r, overwrite, verbose, err, terminal, signals);
+            return new Options(r, overwrite, verbose, err, terminal, signals, communicator);
         }
 
         public Options withOverwrite(boolean o) {
-            return new Options(resume, o, verbose, err, terminal, signals);
+            return new Options(resume, o, verbose, err, terminal, signals, communicator);
         }
 
         public Options withErr(PrintStream e, Boolean term) {
-            return new Options(resume, overwrite, verbose, e, term, signals);
+            return new Options(resume, overwrite, verbose, e, term, signals, communicator);
         }
 
         public Options withSignals(StopSignals s) {
-            return new Options(resume, overwrite, verbose, err, terminal, s);
+            return new Options(resume, overwrite, verbose, err, terminal, s, communicator);
         }
 
         public Options withVerbose(boolean v) {
-            return new Options(resume, overwrite, v, err, terminal, signals);
+            return new Options(resume, overwrite, v, err, terminal, signals, communicator);
+        }
+
+        /**
+         * This process's rank of a data-parallel job (the caller keeps and closes it); null: the job the
+         * environment describes (DistributedEnv), a single process when it describes none.
+         */
+        public Options withCommunicator(Communicator c) {
+            return new Options(resume, overwrite, verbose, err, terminal, signals, c);
         }
     }
 
@@ -90,13 +105,19 @@ public final class Trainer {
     private final RunFolder run;
     private final TrainSession s;
     private final CceOptions lossOptions;
+    /** The other ranks, or null when this process trains alone (the single-GPU path, unchanged). */
+    private final DataParallel dp;
+    /** Whether this rank writes the run folder, the metrics and the messages: rank 0, or the only one. */
+    private final boolean root;
 
-    private Trainer(TrainConfig config, Options options, RunFolder run, TrainSession session) {
+    private Trainer(TrainConfig config, Options options, RunFolder run, TrainSession session, DataParallel dp) {
         this.config = config;
         this.options = options;
         this.run = run;
         this.s = session;
         this.lossOptions = lossOptions(config, session.model);
+        this.dp = dp;
+        this.root = dp == null || dp.rank() == 0;
     }
 
     /** The loss options of a step: the model's (shift, softcap), summed, with the config's loss keys. */
@@ -107,8 +128,47 @@ public final class Trainer {
                 .withFilterEGrad(l.filterEGrad()).withFilterCGrad(l.filterCGrad());
     }
 
-    /** Runs (or, with {@code options.resume()}, continues) the run {@code config} describes. */
+    /**
+     * Runs (or, with {@code options.resume()}, continues) the run {@code config} describes: alone, or as
+     * one rank of a data-parallel job (the options' communicator, or the job the environment describes).
+     */
     public static Result run(TrainConfig config, Options options) throws IOException {
+        Communicator given = options.communicator();
+        DistributedEnv env = given == null ? DistributedEnv.fromSystem() : null;
+        if (given == null && !env.distributed()) return runAs(config, options, null, config.device());
+        String device = given != null ? config.device()
+                : DataParallel.rankDevice(config.device(), env.localRank(), System.getenv("CUDA_VISIBLE_DEVICES"),
+                        () -> !Devices.choose(null).device().isCpu());
+        Communicator comm = given;
+        if (comm == null) {
+            org.cce4j.core.tensor.Device d = org.cce4j.core.tensor.Device.parse(device);
+            Devices.requireUsable(d);   // one line naming the device, before the rendezvous
+            comm = Communicators.connect(env, d);
+        }
+        try {
+            if (comm.size() == 1) return runAs(config, options, null, device);
+            return runAs(config, options, new DataParallel(comm, config.train().zero() == 1, (long) (config.train().bucketMb() * (1 << 20))), device);
+        } finally {
+            if (given == null) comm.close();
+        }
+    }
+
+    /**
+     * The run on this rank. Rank 0 prepares the run folder and builds its session first (tokenizing
+     * into the cache); the other ranks wait for it, then open the same folder and find the cache filled,
+     * and print nothing but their errors.
+     */
+    private static Result runAs(TrainConfig config, Options options, DataParallel dp, String device) throws IOException {
+        if (dp != null && dp.rank() != 0) {
+            dp.barrier();
+            Options quiet = options.withErr(new PrintStream(java.io.OutputStream.nullOutputStream()), false);
+            RunFolder run = RunFolder.at(config.output());
+            Long resumeStep = options.resume() ? run.newestCheckpoint().orElse(null) : null;
+            Path resumeFrom = resumeStep == null ? null : run.checkpoint(resumeStep);
+            try (TrainSession session = new TrainSession(config, resumeFrom, quiet.err(), false, device, dp)) {
+                return new Trainer(config, quiet, run, session, dp).loop(resumeStep);
+            }
+        }
         RunFolder run = RunFolder.prepare(config.output(), options.resume(), options.overwrite());
         Long resumeStep = null;
         Path resumeFrom = null;
@@ -121,8 +181,9 @@ public final class Trainer {
             if (resumeStep != null) resumeFrom = run.checkpoint(resumeStep);
         }
         AtomicFiles.writeString(run.config(), ConfigReader.toYaml(config.resolved()));
-        try (TrainSession session = new TrainSession(config, resumeFrom, options.err(), options.terminal())) {
-            return new Trainer(config, options, run, session).loop(resumeStep);
+        try (TrainSession session = new TrainSession(config, resumeFrom, options.err(), options.terminal(), device, dp)) {
+            if (dp != null) dp.barrier();   // the folder, its config.yaml and the token cache are ready for the other ranks
+            return new Trainer(config, options, run, session, dp).loop(resumeStep);
         }
     }
 
@@ -131,6 +192,7 @@ public final class Trainer {
         long start = 0;
         if (resumeStep != null) {
             TrainingState st = CheckpointState.restore(run.checkpoint(resumeStep).resolve(RunFolder.STATE), s.optimizer, s.backend);
+            if (dp != null && dp.zero()) dp.restoreSharded(run.checkpoint(resumeStep).resolve(RunFolder.STATE), st.step());
             start = st.step();
             long expected = s.plan.nextStep(st.data()) - 1;
             if (expected != start) {
@@ -139,7 +201,20 @@ public final class Trainer {
             }
         }
         long total = s.plan.totalSteps();
+        if (dp != null) {
+            double[] r = dp.sum(start, start * start);   // every rank read the same checkpoint (or none): Σ start = N·start and Σ start² = N·start²
+            if (r[0] != (double) start * dp.size() || r[1] != (double) start * start * dp.size()) {
+                throw new InvalidInputException("the ranks start from different steps (this rank, " + dp.rank() + ", after step " + start
+                        + "): every rank must read the run folder " + run.root() + " (a filesystem every node mounts, or a copy on each)");
+            }
+        }
+        if (dp != null) dp.checkWeightsAgree(List.copyOf(s.model.parameters().all()), "before step " + (start + 1));
         err.println("train: " + String.join("; ", s.describe()));
+        if (dp != null) {
+            err.println("train: data parallel over " + dp.size() + " ranks, micro-batch i of each step on rank i mod " + dp.size()
+                    + (dp.zero() ? "; ZeRO-1: gradients reduce-scattered, optimizer state sharded (this rank's "
+                    + String.format(Locale.ROOT, "%,.1f MB", s.optimizerStateBytes() / 1e6) + "), weights all-gathered" : ""));
+        }
         err.println("train: " + s.train.report().summary() + "; " + total + " optimizer steps"
                 + (start > 0 ? ", resuming after step " + start : ""));
         if (s.validation != null) err.println("train: validation " + s.validation.report().summary());
@@ -149,7 +224,7 @@ public final class Trainer {
                 100 * s.plan.padding(0).fraction()));
 
         Result result;
-        try (MetricsLog log = start > 0 || resumeStep != null ? MetricsLog.resume(run.metrics(), start) : MetricsLog.create(run.metrics());
+        try (MetricsLog log = !root ? null : start > 0 || resumeStep != null ? MetricsLog.resume(run.metrics(), start) : MetricsLog.create(run.metrics());
              Progress progress = options.terminal() == null ? Progress.onStderr(total, start, config.train().logEvery())
                      : new Progress(err, options.terminal(), total, start, config.train().logEvery(), System::nanoTime)) {
             double lastLoss = Double.NaN;
@@ -168,7 +243,7 @@ public final class Trainer {
                 lastLoss = o.loss;
                 MetricsRecord rec = MetricsRecord.builder(step).put("loss", o.loss).put("grad_norm", o.gradNorm).put("lr", o.lr)
                         .put("tokens", o.tokens).put("tokens_per_s", o.tokensPerSecond).put("mem_mb", o.peakBytes / 1e6).build();
-                log.append(rec);
+                if (root) log.append(rec);
                 progress.update(rec);
                 if (!memoryReported) {
                     progress.message(memoryLine(o.peakBytes));
@@ -178,12 +253,12 @@ public final class Trainer {
                 if (s.validationRows != null && (last || config.eval().everySteps() > 0 && step % config.eval().everySteps() == 0)) {
                     Evaluation e = evaluate();
                     lastEval = e.loss;
-                    log.append(MetricsRecord.builder(step).put("eval_loss", e.loss).put("eval_ppl", Math.exp(e.loss))
+                    if (root) log.append(MetricsRecord.builder(step).put("eval_loss", e.loss).put("eval_ppl", Math.exp(e.loss))
                             .put("eval_accuracy", e.accuracy).put("eval_tokens", e.tokens).build());
                     progress.message(String.format(Locale.ROOT, "step %d: eval_loss %.4f, eval_ppl %.3f, eval_accuracy %.4f over %,d tokens",
                             step, e.loss, Math.exp(e.loss), e.accuracy, e.tokens));
                 }
-                String stop = options.signals().requested();
+                String stop = dp == null ? options.signals().requested() : dp.agreeOnStop(options.signals().requested());
                 boolean due = config.save().everySteps() > 0 && step % config.save().everySteps() == 0;
                 if (!last && (due || stop != null)) {
                     checkpoint(step, log);
@@ -195,10 +270,14 @@ public final class Trainer {
                     return new Result(run.root(), step, total, lastLoss, lastEval, stop);
                 }
             }
-            RunFolder.writeFolder(run.finalModel(), this::writeModel);
-            log.sync();
-            plot(progress);
-            progress.message("done: " + total + " steps; final model in " + run.finalModel());
+            if (dp != null) dp.checkWeightsAgree(List.copyOf(s.model.parameters().all()), "the end of the run");
+            if (root) {
+                RunFolder.writeFolder(run.finalModel(), this::writeModel);
+                log.sync();
+                plot(progress);
+                progress.message("done: " + total + " steps; final model in " + run.finalModel());
+            }
+            if (dp != null) dp.barrier();   // the final model is written before any rank reports success
             result = new Result(run.root(), total, total, lastLoss, lastEval, null);
         }
         return result;
@@ -211,19 +290,26 @@ public final class Trainer {
         long t0 = System.nanoTime();
         s.backend.resetPeak();
         StepBatches batches = s.plan.batches(step, s.padTokenId);
-        float upstream = (float) (1.0 / batches.targets());
+        float upstream = (float) (1.0 / batches.targets());   // the whole step's count, on every rank
+        List<MicroBatch> all = batches.microBatches();
+        int[] mine = dp == null ? java.util.stream.IntStream.range(0, all.size()).toArray() : dp.microBatchesOf(all.size());
         double lossSum = 0;
-        int micro = 0;
-        for (MicroBatch mb : batches.microBatches()) {
-            long seed = DropoutMask.derive(config.train().seed(), step, micro++);
-            try (TransformerModel.Pass pass = s.model.forward(mb.batch(), seed)) {
-                lossSum += s.model.loss(pass, config.loss().impl(), lossOptions, upstream, true);
+        for (int j = 0; j < mine.length; j++) {
+            int micro = mine[j];
+            long seed = DropoutMask.derive(config.train().seed(), step, micro);
+            TransformerModel.GradientsReady ready = dp != null && j == mine.length - 1 ? dp.gradientsReady() : null;
+            try (TransformerModel.Pass pass = s.model.forward(all.get(micro).batch(), seed)) {
+                lossSum += s.model.loss(pass, config.loss().impl(), lossOptions, upstream, true, ready);
             }
+        }
+        if (dp != null) {
+            dp.reduceGradients();
+            lossSum = dp.sum(lossSum)[0];
         }
         double loss = lossSum / batches.targets();
         double lr = s.schedule.rateOfStep(step);
         double gradNorm;
-        try (Tensor sq = s.optimizer.gradSumOfSquares()) {
+        try (Tensor sq = dp == null ? s.optimizer.gradSumOfSquares() : dp.gradSumOfSquares(s.optimizer)) {
             try (Tensor host = s.backend.download(sq)) {
                 gradNorm = Math.sqrt(host.getDouble(0));
             }
@@ -231,7 +317,8 @@ public final class Trainer {
                 throw new TrainingHalted(step, "step " + step + ": " + (!Double.isFinite(loss) ? "the loss is " + loss : "the gradient norm is " + gradNorm)
                         + "; stopped before updating the weights" + lastCheckpointNote() + nonFiniteDetail());
             }
-            s.optimizer.step(lr, sq);
+            if (dp == null) s.optimizer.step(lr, sq);
+            else dp.step(s.optimizer, lr, sq);
         }
         s.model.parameters().zeroGrads();
         long peak = s.backend.peakBytes();
@@ -270,7 +357,8 @@ public final class Trainer {
         int mbs = config.train().microBatchSize();
         double sum = 0;
         long tokens = 0, correct = 0;
-        for (int i = 0; i < rows.size(); i += mbs) {
+        for (int i = 0, k = 0; i < rows.size(); i += mbs, k++) {
+            if (dp != null && k % dp.size() != dp.rank()) continue;   // micro-batch k on rank k mod N
             int[] idx = new int[Math.min(mbs, rows.size() - i)];
             for (int j = 0; j < idx.length; j++) idx[j] = i + j;
             MicroBatch mb = Batches.microBatch(rows, idx, s.padTokenId);
@@ -281,10 +369,36 @@ public final class Trainer {
             }
             tokens += mb.targets();
         }
+        if (dp != null) {
+            double[] r = dp.sum(sum, tokens, correct);
+            sum = r[0];
+            tokens = (long) r[1];
+            correct = (long) r[2];
+        }
         return new Evaluation(sum / tokens, tokens, (double) correct / tokens);
     }
 
     private void checkpoint(long step, MetricsLog log) throws IOException {
+        if (dp == null) {
+            writeCheckpoint(step, log, null);
+            return;
+        }
+        dp.checkWeightsAgree(List.copyOf(s.model.parameters().all()), "the checkpoint of step " + step);
+        Map<String, Tensor> gathered = dp.zero() ? dp.gatherState(stateFileType()) : null;
+        try {
+            if (root) writeCheckpoint(step, log, gathered);
+        } finally {
+            if (gathered != null) gathered.values().forEach(Tensor::close);
+        }
+        dp.barrier();   // written once, by rank 0; the others wait for it
+    }
+
+    private org.cce4j.core.tensor.DType stateFileType() {
+        return s.lora == null ? s.modelFileType : org.cce4j.core.tensor.DType.F32;
+    }
+
+    /** Rank 0's (or the only rank's) write; {@code gathered}: ZeRO-1's state on the host, null: the optimizer's own. */
+    private void writeCheckpoint(long step, MetricsLog log, Map<String, Tensor> gathered) throws IOException {
         log.sync();
         Map<String, String> props = new LinkedHashMap<>();
         props.put("total_steps", Long.toString(s.plan.totalSteps()));
@@ -293,11 +407,16 @@ public final class Trainer {
         props.put("warmup_steps", Long.toString(s.schedule.warmupSteps()));
         props.put("device", s.backend.device().toString());
         props.put("compute_dtype", s.backend.computeDType().shortName());
+        props.put("ranks", Integer.toString(dp == null ? 1 : dp.size()));
         RunFolder.writeFolder(run.checkpoint(step), dir -> {
             writeModel(dir);
             testPause(step);
-            CheckpointState.write(dir.resolve(RunFolder.STATE), step, s.plan.positionAfter(step), config.train().seed(), props,
-                    s.optimizer, s.backend, s.lora == null ? s.modelFileType : org.cce4j.core.tensor.DType.F32);
+            if (gathered != null) {
+                CheckpointState.write(dir.resolve(RunFolder.STATE), step, s.plan.positionAfter(step), config.train().seed(), props, gathered);
+            } else {
+                CheckpointState.write(dir.resolve(RunFolder.STATE), step, s.plan.positionAfter(step), config.train().seed(), props,
+                        s.optimizer, s.backend, stateFileType());
+            }
         });
         run.prune(config.save().keep());
     }
@@ -309,7 +428,7 @@ public final class Trainer {
      * servers) gets no plot and one line saying why; the run itself goes on.
      */
     private void plot(Progress progress) {
-        if (plotFailed) return;
+        if (plotFailed || !root) return;
         try {
             LossPlot.write(run.plot(), run.root().getFileName().toString(), run.metrics());
         } catch (IOException | RuntimeException | Error e) {
@@ -344,7 +463,7 @@ public final class Trainer {
         long weights = 0, grads = 0;
         for (Parameter p : s.model.parameters().all()) weights += p.value().byteSize();
         for (Parameter p : s.model.parameters().trainable()) grads += 4L * p.value().numel();
-        long opt = s.optimizer.stateBytes();
+        long opt = s.optimizerStateBytes();
         long act = Math.max(0, peak - weights - grads - opt);
         return String.format(Locale.ROOT, "memory at the first step's peak: weights %,.0f MB, gradients %,.0f MB, optimizer %,.0f MB, "
                         + "activations and workspace %,.0f MB (peak %,.0f MB); %.1f bytes per trainable parameter",

@@ -15,4 +15,14 @@ public final class TinyRunAccess {
     public static Path setUp(Path dir, String extraYaml) throws IOException {
         return TinyRun.setUp(dir, extraYaml);
     }
+
+    /** {@code n} rows of 5..20 random ids into {@code dir/name}. */
+    public static Path rows(Path dir, String name, int n, long seed) throws IOException {
+        return TinyRun.rows(dir, name, n, seed);
+    }
+
+    /** Stop signals that ask to stop (as TERM) at their {@code n}-th poll. */
+    public static StopSignals stopAfterPolls(int n) {
+        return StopSignals.afterPolls(n);
+    }
 }

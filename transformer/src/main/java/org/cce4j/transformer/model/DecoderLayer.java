@@ -85,6 +85,23 @@ final class DecoderLayer {
         return List.of(qProj, kProj, vProj, oProj, gateProj, upProj, downProj);
     }
 
+    /** Every parameter this layer's backward writes a gradient into: norms, projections (weights, biases) and their adapters. */
+    List<Parameter> parameters() {
+        List<Parameter> out = new java.util.ArrayList<>();
+        for (Parameter n : new Parameter[] {inputNorm, postAttnNorm, preFfNorm, postFfNorm, qNorm, kNorm}) {
+            if (n != null) out.add(n);
+        }
+        for (Linear l : linears()) {
+            out.add(l.weight);
+            if (l.bias != null) out.add(l.bias);
+            if (l.lora() != null) {
+                out.add(l.lora().a());
+                out.add(l.lora().b());
+            }
+        }
+        return out;
+    }
+
     /** What the backward needs, all [M, ·] on the backend's device. */
     static final class Saved implements AutoCloseable {
         final Scratch mem;

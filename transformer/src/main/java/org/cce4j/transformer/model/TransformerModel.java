@@ -90,6 +90,29 @@ public final class TransformerModel implements AutoCloseable {
         return backend;
     }
 
+    /**
+     * Told, during a backward, of each group of parameters whose gradients that backward has finished
+     * writing (frozen ones included: the listener filters): data-parallel training starts reducing a
+     * bucket of gradients on the last micro-batch of a step while the backward goes on.
+     */
+    @FunctionalInterface
+    public interface GradientsReady {
+        void ready(List<Parameter> parameters);
+    }
+
+    /**
+     * The parameters in the order a backward finishes their gradients, one group per call of
+     * {@link GradientsReady}: the final norm with an untied head, then each layer from the last to the
+     * first, then the embedding (with a tied head, which the embedding's backward still adds to).
+     */
+    public List<List<Parameter>> gradientOrder() {
+        List<List<Parameter>> out = new ArrayList<>();
+        out.add(head == embed ? List.of(finalNorm) : List.of(finalNorm, head));
+        for (int l = layers.size() - 1; l >= 0; l--) out.add(layers.get(l).parameters());
+        out.add(List.of(embed));
+        return out;
+    }
+
     /** Gradient checkpointing for every layer. */
     public void setRecompute(boolean recompute) {
         layers.forEach(l -> l.recompute = recompute);
@@ -245,6 +268,11 @@ public final class TransformerModel implements AutoCloseable {
      * accumulated gradient is the whole step's mean, whatever the micro-batches hold.
      */
     public double loss(Pass pass, CceImpl impl, CceOptions options, float upstream, boolean backward) {
+        return loss(pass, impl, options, upstream, backward, null);
+    }
+
+    /** {@link #loss(Pass, CceImpl, CceOptions, float, boolean)}, telling {@code ready} (when not null) of each group of finished gradients, in {@link #gradientOrder()}. */
+    public double loss(Pass pass, CceImpl impl, CceOptions options, float upstream, boolean backward, GradientsReady ready) {
         Batch b = pass.batch;
         LinearCrossEntropy cce = backend.crossEntropy(impl);
         try (Tensor labels = Tensor.of(b.labels(), b.batch(), b.seqLen());
@@ -254,7 +282,7 @@ public final class TransformerModel implements AutoCloseable {
             try (Tensor dNormed = backend.zeros(DType.F32, b.batch(), b.seqLen(), config.hiddenSize());
                  Tensor up = Tensor.scalar(upstream)) {
                 cce.backward(f, up, new CceGradients(dNormed, head.gradOrNull(), null));
-                backward(pass, dNormed.reshape(b.tokens(), config.hiddenSize()));
+                backward(pass, dNormed.reshape(b.tokens(), config.hiddenSize()), ready);
             }
             return f.lossValue();
         }
@@ -275,7 +303,8 @@ public final class TransformerModel implements AutoCloseable {
     }
 
     /** Backpropagates dNormed (the gradient at the final norm's output) through the whole model. */
-    void backward(Pass pass, Tensor dNormed) {
+    void backward(Pass pass, Tensor dNormed, GradientsReady ready) {
+        List<List<Parameter>> order = ready == null ? null : gradientOrder();
         Batch b = pass.batch;
         int m = b.tokens(), h = config.hiddenSize();
         Tensor dx = backend.empty(backend.computeDType(), m, h);
@@ -292,14 +321,17 @@ public final class TransformerModel implements AutoCloseable {
                 backend.rmsNormBackward(dNormed, pass.hidden.get(layers.size()), finalNorm.value(), pass.rstd,
                         config.family().unitOffsetRmsNorm(), dx, finalNorm.gradOrNull());
             }
+            if (ready != null) ready.ready(order.get(0));
             for (int l = layers.size() - 1; l >= 0; l--) {
                 layers.get(l).backward(backend, b, pass.seed, pass.hidden.get(l), pass.saved.get(l), dx, dIn);
+                if (ready != null) ready.ready(order.get(layers.size() - l));
                 Tensor t = dx;
                 dx = dIn;
                 dIn = t;
             }
             Tensor dEmbed = embed.gradOrNull();
             if (dEmbed != null) backend.embeddingBackward(b.inputIds(), dx, embedScale, dEmbed, paddingIdx);
+            if (ready != null) ready.ready(order.get(order.size() - 1));
         } finally {
             dx.close();
             if (dIn != null) dIn.close();
