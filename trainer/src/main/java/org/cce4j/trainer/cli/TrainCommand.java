@@ -4,6 +4,7 @@ import org.cce4j.core.InvalidInputException;
 import org.cce4j.trainer.checkpoint.RunFolder;
 import org.cce4j.trainer.config.TrainConfig;
 import org.cce4j.trainer.distributed.DataParallel;
+import org.cce4j.trainer.distributed.LauncherWatch;
 import org.cce4j.trainer.distributed.RankLauncher;
 import org.cce4j.trainer.train.StopSignals;
 import org.cce4j.trainer.train.Trainer;
@@ -78,6 +79,7 @@ public final class TrainCommand implements Callable<Integer> {
             DataParallel.checkGradAccum(c.train().gradAccum(), gpus);
             return RankLauncher.launch(gpus, rankArguments(), System.getenv(), spec.commandLine().getOut(), spec.commandLine().getErr());
         }
+        LauncherWatch.start(System.getenv(), System.err);   // a rank of train --gpus ends with its launcher
         StopSignals signals = StopSignals.install();
         Trainer.Options options = Trainer.Options.defaults().withResume(resume != null).withOverwrite(overwrite)
                 .withVerbose(verbose).withSignals(signals);

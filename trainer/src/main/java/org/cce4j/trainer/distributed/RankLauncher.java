@@ -49,18 +49,24 @@ public final class RankLauncher {
             List<String> cmd = new ArrayList<>(jvmCommand());
             cmd.add("train");
             cmd.addAll(childArguments(trainArgs, k));
-            Map<String, String> vars = new LinkedHashMap<>();
-            vars.put("WORLD_SIZE", Integer.toString(gpus));
-            vars.put("RANK", Integer.toString(k));
-            vars.put("LOCAL_RANK", Integer.toString(k));
-            vars.put("LOCAL_WORLD_SIZE", Integer.toString(gpus));
-            vars.put("MASTER_ADDR", "127.0.0.1");
-            vars.put("MASTER_PORT", Integer.toString(port));
-            children.add(new RankSupervisor.Child(cmd, vars));
+            children.add(new RankSupervisor.Child(cmd, rankVariables(gpus, k, port, ProcessHandle.current().pid())));
         }
         err.println("train: " + gpus + " ranks on this node (one process each), rendezvous at 127.0.0.1:" + port);
         err.flush();
         return RankSupervisor.run(children, out, err, RankLauncher::forwardSignals);
+    }
+
+    /** torchrun's variables for rank {@code k} of {@code gpus} on this node, and the launcher's pid ({@link LauncherWatch}). */
+    static Map<String, String> rankVariables(int gpus, int k, int port, long launcherPid) {
+        Map<String, String> vars = new LinkedHashMap<>();
+        vars.put("WORLD_SIZE", Integer.toString(gpus));
+        vars.put("RANK", Integer.toString(k));
+        vars.put("LOCAL_RANK", Integer.toString(k));
+        vars.put("LOCAL_WORLD_SIZE", Integer.toString(gpus));
+        vars.put("MASTER_ADDR", "127.0.0.1");
+        vars.put("MASTER_PORT", Integer.toString(port));
+        vars.put(LauncherWatch.VARIABLE, Long.toString(launcherPid));
+        return vars;
     }
 
     /**
