@@ -209,6 +209,17 @@ public final class ConfigReader {
         atLeast(c, "train.log_every", 1, source);
         int zero = at(c, "train.zero").asInt();
         if (zero != 0 && zero != 1) throw new InvalidInputException(source + ": train.zero must be 0 (off) or 1 (optimizer state sharded over the ranks), got " + zero);
+        if (at(c, "train.optimizer_in_backward").asBoolean()) {
+            // the update of a layer runs before the backward has reached the layers below: nothing may need every gradient first
+            if (at(c, "train.max_grad_norm").asDouble() != 0) {
+                throw new InvalidInputException(source + ": train.optimizer_in_backward needs train.max_grad_norm: 0 (clipping needs the norm of every gradient before the first update), got "
+                        + at(c, "train.max_grad_norm").asDouble());
+            }
+            if (at(c, "train.grad_accum").asInt() != 1) {
+                throw new InvalidInputException(source + ": train.optimizer_in_backward needs train.grad_accum: 1 (the update needs the step's whole gradient), got "
+                        + at(c, "train.grad_accum").asInt());
+            }
+        }
         atLeast(c, "save.every_steps", 0, source);
         atLeast(c, "save.keep", 1, source);
         atLeast(c, "eval.every_steps", 0, source);

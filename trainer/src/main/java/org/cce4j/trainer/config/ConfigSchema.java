@@ -67,6 +67,7 @@ public final class ConfigSchema {
         key("train.recompute", Type.BOOL, false, false, "activation recomputation: keep each layer's input only, run its forward again in the backward");
         key("train.log_every", Type.INT, 10, false, "a progress line every this many steps when stderr is not a terminal");
         key("train.bucket_mb", Type.DOUBLE, 25.0, false, "with several ranks: gradients are summed in buckets of about this many MB, each as soon as the backward has finished it");
+        key("train.optimizer_in_backward", Type.BOOL, false, false, "apply AdamW to each layer's parameters as soon as the backward has finished their gradients and free them (torchtune's optimizer_in_bwd): 4 bytes per parameter less at the peak; needs max_grad_norm 0, grad_accum 1, one rank");
         key("train.zero", Type.INT, 0, false, "with several ranks: 1 = ZeRO-1, each rank keeps the optimizer state of its share of the parameters; 0 = every rank keeps all of it");
 
         section("loss");

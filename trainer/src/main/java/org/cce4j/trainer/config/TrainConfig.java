@@ -32,7 +32,8 @@ public record TrainConfig(Path model, boolean randomInit, String device, String 
 
     public record Train(int epochs, int maxSteps, int microBatchSize, int gradAccum, double lr, Schedule schedule,
                         int warmupSteps, double warmupRatio, double weightDecay, double beta1, double beta2, double adamEps,
-                        double maxGradNorm, long seed, boolean recompute, int logEvery, double bucketMb, int zero) {}
+                        double maxGradNorm, long seed, boolean recompute, int logEvery, double bucketMb, int zero,
+                        boolean optimizerInBackward) {}
 
     /** @param filterEps NaN = automatic */
     public record Loss(CceImpl impl, double zLoss, double labelSmoothing, double filterEps, boolean filterEGrad, boolean filterCGrad) {}
@@ -62,7 +63,7 @@ public record TrainConfig(Path model, boolean randomInit, String device, String 
                 integer(c, "train.warmup_steps"), number(c, "train.warmup_ratio"), number(c, "train.weight_decay"),
                 betas.get(0).asDouble(), betas.get(1).asDouble(), number(c, "train.adam_eps"), number(c, "train.max_grad_norm"),
                 ConfigReader.at(c, "train.seed").asLong(), bool(c, "train.recompute"), integer(c, "train.log_every"),
-                number(c, "train.bucket_mb"), integer(c, "train.zero"));
+                number(c, "train.bucket_mb"), integer(c, "train.zero"), bool(c, "train.optimizer_in_backward"));
         JsonNode fe = ConfigReader.at(c, "loss.filter_eps");
         Loss loss = new Loss(CceImpl.parse(text(c, "loss.impl")), number(c, "loss.z_loss"), number(c, "loss.label_smoothing"),
                 fe.isNull() ? Double.NaN : fe.asDouble(), bool(c, "loss.filter_e_grad"), bool(c, "loss.filter_c_grad"));

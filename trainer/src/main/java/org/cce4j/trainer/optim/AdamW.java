@@ -99,12 +99,40 @@ public final class AdamW implements AutoCloseable {
     public void step(double lr, Tensor sumOfSquares) {
         step++;
         AdamWStep base = new AdamWStep(lr, beta1, beta2, eps, 0, step, maxGradNorm);
-        for (State s : states.values()) {
-            Tensor g = s.param.existingGrad();
-            if (g == null) continue;
-            AdamWStep st = s.param.decays() ? base.withWeightDecay(weightDecay) : base;
-            be.adamw(s.param.value(), s.master, g, s.m, s.v, maxGradNorm > 0 ? sumOfSquares : null, st);
+        for (State s : states.values()) update(s, base, maxGradNorm > 0 ? sumOfSquares : null);
+    }
+
+    /**
+     * Starts a step whose parameters are then updated a few at a time by {@link #stepParameters}, as the
+     * backward finishes their gradients (train.optimizer_in_backward); counts the step for the bias correction.
+     */
+    public void beginStep() {
+        if (maxGradNorm > 0) throw new IllegalStateException("updating parameters during the backward needs max_grad_norm 0 (no clipping)");
+        step++;
+    }
+
+    /**
+     * The update of {@link #step} for those of {@code params} that this optimizer holds and that have a
+     * gradient, at learning rate {@code lr}, without clipping (after {@link #beginStep}); each gradient's
+     * squares are first added to {@code sumOfSquares} (f64 [1] on the device: the step's norm, for the
+     * metrics) and the gradient is then freed.
+     */
+    public void stepParameters(List<Parameter> params, double lr, Tensor sumOfSquares) {
+        AdamWStep base = new AdamWStep(lr, beta1, beta2, eps, 0, step, 0);
+        for (Parameter p : params) {
+            State s = states.get(p.name());
+            if (s == null || s.param != p || p.existingGrad() == null) continue;
+            be.sumOfSquares(p.existingGrad(), sumOfSquares);
+            update(s, base, null);
+            p.zeroGrad();
         }
+    }
+
+    private void update(State s, AdamWStep base, Tensor sumOfSquares) {
+        Tensor g = s.param.existingGrad();
+        if (g == null) return;
+        AdamWStep st = s.param.decays() ? base.withWeightDecay(weightDecay) : base;
+        be.adamw(s.param.value(), s.master, g, s.m, s.v, sumOfSquares, st);
     }
 
     /** Restores the step count after loading a checkpoint's state into {@link #states()}. */

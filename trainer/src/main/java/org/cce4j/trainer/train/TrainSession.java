@@ -235,10 +235,31 @@ public final class TrainSession implements AutoCloseable {
         long n = 0, bytes = 0;
         for (var p : model.parameters().trainable()) {
             n += p.value().numel();
-            bytes += p.value().byteSize() + 4L * p.value().numel();
+            bytes += p.value().byteSize();
         }
-        bytes += optimizerStateBytes();
+        bytes += gradientBytesAtPeak() + optimizerStateBytes();
         return n == 0 ? 0 : (double) bytes / n;
+    }
+
+    /**
+     * The f32 gradients that exist at once: every trainable parameter's, or with train.optimizer_in_backward
+     * the largest group the backward finishes at a time (each group's are freed once applied) — plus, with a
+     * tied head, the embedding's, which the loss's backward starts and the embedding's finishes last.
+     */
+    long gradientBytesAtPeak() {
+        if (!config.train().optimizerInBackward()) {
+            return model.parameters().trainable().stream().mapToLong(p -> 4L * p.value().numel()).sum();
+        }
+        List<List<org.cce4j.transformer.model.Parameter>> order = model.gradientOrder();
+        long most = 0;
+        for (int g = 0; g < order.size(); g++) {
+            if (modelConfig.tieWordEmbeddings() && g == order.size() - 1) continue;
+            most = Math.max(most, order.get(g).stream().filter(org.cce4j.transformer.model.Parameter::trainable).mapToLong(p -> 4L * p.value().numel()).sum());
+        }
+        if (modelConfig.tieWordEmbeddings()) {
+            most += order.get(order.size() - 1).stream().filter(org.cce4j.transformer.model.Parameter::trainable).mapToLong(p -> 4L * p.value().numel()).sum();
+        }
+        return most;
     }
 
     /** This rank's optimizer state: the session's AdamW's, or ZeRO-1's shards. */

@@ -118,6 +118,10 @@ public final class Trainer {
         this.lossOptions = lossOptions(config, session.model);
         this.dp = dp;
         this.root = dp == null || dp.rank() == 0;
+        if (dp != null && config.train().optimizerInBackward()) {
+            throw new InvalidInputException("train.optimizer_in_backward runs on one rank (each layer is updated before its gradients could be summed over the ranks); leave it off with "
+                    + dp.size() + " ranks");
+        }
     }
 
     /** The loss options of a step: the model's (shift, softcap), summed, with the config's loss keys. */
@@ -293,6 +297,7 @@ public final class Trainer {
         float upstream = (float) (1.0 / batches.targets());   // the whole step's count, on every rank
         List<MicroBatch> all = batches.microBatches();
         int[] mine = dp == null ? java.util.stream.IntStream.range(0, all.size()).toArray() : dp.microBatchesOf(all.size());
+        if (config.train().optimizerInBackward()) return inBackwardStep(step, batches, upstream, t0);
         double lossSum = 0;
         for (int j = 0; j < mine.length; j++) {
             int micro = mine[j];
@@ -319,6 +324,37 @@ public final class Trainer {
             }
             if (dp == null) s.optimizer.step(lr, sq);
             else dp.step(s.optimizer, lr, sq);
+        }
+        s.model.parameters().zeroGrads();
+        long peak = s.backend.peakBytes();
+        double seconds = (System.nanoTime() - t0) / 1e9;
+        return new StepOutcome(loss, gradNorm, lr, batches.targets(), batches.targets() / Math.max(seconds, 1e-9), peak);
+    }
+
+    /**
+     * The step with train.optimizer_in_backward (one micro-batch, no clipping, one rank: the config and the
+     * session refuse the rest): each group of parameters is updated, and its gradients freed, as soon as the
+     * backward has finished them, so at most one layer's f32 gradients exist at a time. The norm is summed on
+     * the way for the metrics; a non-finite loss or norm still stops the run, but after the update.
+     */
+    private StepOutcome inBackwardStep(long step, StepBatches batches, float upstream, long t0) {
+        double lr = s.schedule.rateOfStep(step);
+        double lossSum, gradNorm;
+        try (Tensor sq = s.backend.zeros(org.cce4j.core.tensor.DType.F64, 1)) {
+            s.optimizer.beginStep();
+            MicroBatch mb = batches.microBatches().get(0);
+            long seed = DropoutMask.derive(config.train().seed(), step, 0);
+            try (TransformerModel.Pass pass = s.model.forward(mb.batch(), seed)) {
+                lossSum = s.model.loss(pass, config.loss().impl(), lossOptions, upstream, true, group -> s.optimizer.stepParameters(group, lr, sq));
+            }
+            try (Tensor host = s.backend.download(sq)) {
+                gradNorm = Math.sqrt(host.getDouble(0));
+            }
+        }
+        double loss = lossSum / batches.targets();
+        if (!Double.isFinite(loss) || !Double.isFinite(gradNorm)) {
+            throw new TrainingHalted(step, "step " + step + ": " + (!Double.isFinite(loss) ? "the loss is " + loss : "the gradient norm is " + gradNorm)
+                    + "; with train.optimizer_in_backward the weights were updated during the backward" + lastCheckpointNote());
         }
         s.model.parameters().zeroGrads();
         long peak = s.backend.peakBytes();
@@ -462,7 +498,7 @@ public final class Trainer {
     private String memoryLine(long peak) {
         long weights = 0, grads = 0;
         for (Parameter p : s.model.parameters().all()) weights += p.value().byteSize();
-        for (Parameter p : s.model.parameters().trainable()) grads += 4L * p.value().numel();
+        grads = s.gradientBytesAtPeak();
         long opt = s.optimizerStateBytes();
         long act = Math.max(0, peak - weights - grads - opt);
         return String.format(Locale.ROOT, "memory at the first step's peak: weights %,.0f MB, gradients %,.0f MB, optimizer %,.0f MB, "
