@@ -9,6 +9,7 @@
 #   ours   ModelBenchmark --optim adamw: full and --lora 16, --batch $EQUAL,auto, the profile at the equal batch
 #   torch  hf_train_step_bench.py: liger+cce, precision amp and bf16, and LoRA (PEFT), --batch $EQUAL,auto, profiled
 #   ab     ours again with the earlier attention kernels (CCE4J_ATTN_BWD=split CCE4J_ATTN_FWD=64), full, equal batch, profiled
+#   inbwd  ours with --optim adamw-in-backward (train.optimizer_in_backward: no clipping, gradients freed per layer), full
 #   nostep the anchor's forward+backward only (--optim none on our side), for continuity with the earlier table
 #   train  train itself (tools/reference/train_big_run.sh without its torch part): full and LoRA, Llama-3.2-1B, batch 16,
 #          its metrics' tokens_per_s beside ModelBenchmark's, the outputs loaded back by transformers and peft
@@ -68,6 +69,11 @@ for model in $MODELS; do
     echo "== cce4j $model full, split attention backward and 64-query forward (the kernels before the fused backward)"
     CCE4J_ATTN_BWD=split CCE4J_ATTN_FWD=64 timeout 200 bash .gpu/run java org.cce4j.examples.ModelBenchmark --config $cfg --batch $eq \
         --steps 3 --warmup 1 --optim adamw --profile 2>&1 | tee $OUT/ours-$model-full-split.txt | grep -E '^\{' | cut -c1-600
+  fi
+  if has inbwd; then
+    echo "== cce4j $model full, AdamW applied during the backward"
+    timeout 200 bash .gpu/run java org.cce4j.examples.ModelBenchmark --config $cfg --batch $eq,auto --steps 3 --warmup 1 \
+        --optim adamw-in-backward 2>&1 | tee $OUT/ours-$model-full-inbwd.txt | grep -E '^\{' | cut -c1-600
   fi
   if has torch; then
     for v in "amp 0" "bf16 0" "amp 16"; do

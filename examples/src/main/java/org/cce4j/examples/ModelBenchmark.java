@@ -36,7 +36,7 @@ import java.util.SplittableRandom;
  * by part (what torch.cuda.max_memory_allocated counts).
  * <pre>
  *   ModelBenchmark --config tools/reference/model_configs/llama-3.2-1b.json [--seq 2048] [--batch auto,4,...]
- *                  [--steps 5] [--warmup 2] [--dtype bf16] [--optim adamw|none] [--lora R] [--recompute] [--profile]
+ *                  [--steps 5] [--warmup 2] [--dtype bf16] [--optim adamw|adamw-in-backward|none] [--lora R] [--recompute] [--profile]
  * </pre>
  * One JSON line per batch size of the list. {@code auto} measures one sequence, predicts the largest
  * batch the card holds from the per-sequence memory and runs that (an out-of-memory error ends the
@@ -49,11 +49,12 @@ public final class ModelBenchmark {
 
     static final String USAGE = """
             usage: ./cce4j example ModelBenchmark [--config FILE] [--seq 2048] [--batch auto,4,...] [--steps 5] [--warmup 2]
-                                                  [--dtype bf16] [--optim adamw|none] [--lora R] [--recompute] [--profile]
+                                                  [--dtype bf16] [--optim adamw|adamw-in-backward|none] [--lora R] [--recompute] [--profile]
               Training-step throughput and peak memory of a whole model on CUDA device 0, random weights:
               --config   a config.json (default tools/reference/model_configs/llama-3.2-1b.json)
               --batch    batch sizes to measure; auto predicts the largest that fits (default auto)
-              --optim    adamw (default: the train step, AdamW with clipping) or none (forward and backward only)
+              --optim    adamw (default: the train step, AdamW with clipping), adamw-in-backward (train.optimizer_in_backward:
+                         each layer updated as the backward finishes it, no clipping) or none (forward and backward only)
               --lora     LoRA of rank R (alpha 2R, dropout 0.05) on every projection, the base frozen
               --recompute  recompute activations in the backward; --profile  time every operation once
             """;
@@ -71,7 +72,8 @@ public final class ModelBenchmark {
         DType dtype = a.value("dtype", "bf16", DType::parse);
         boolean recompute = a.flag("recompute"), profile = a.flag("profile");
         String batchArg = a.value("batch", "auto", ModelBenchmark::batchList);
-        boolean adamw = a.value("optim", "adamw", ModelBenchmark::optimizer);
+        String optim = a.value("optim", "adamw", ModelBenchmark::optimizer);
+        boolean adamw = !optim.equals("none"), inBackward = optim.equals("adamw-in-backward");
         int lora = a.flag("lora") ? a.positiveInt("lora", 16) : 0;
 
         ModelConfig config = ModelConfigParser.read(configPath);
@@ -84,9 +86,9 @@ public final class ModelBenchmark {
                 LoraAdapters.attach(model, LoraConfig.of(lora, 2.0 * lora, PROJECTIONS, 0.05, "random"), null, 99);
             }
             String name = configPath.getFileName().toString().replaceFirst("\\.json$", "");
-            Setup setup = new Setup(name, dtype, recompute, adamw, lora);
-            try (AdamW opt = adamw ? new AdamW(be, params.trainable(), 0.9, 0.999, 1e-8, 0.0, 1.0) : null) {
-                TrainStep step = new TrainStep(model, opt);
+            Setup setup = new Setup(name, dtype, recompute, optim, lora);
+            try (AdamW opt = adamw ? new AdamW(be, params.trainable(), 0.9, 0.999, 1e-8, 0.0, inBackward ? 0.0 : 1.0) : null) {
+                TrainStep step = new TrainStep(model, opt, inBackward);
                 boolean first = true;
                 for (String arg : batchArg.split(",")) {
                     int b;
@@ -120,11 +122,10 @@ public final class ModelBenchmark {
         }
     }
 
-    private static boolean optimizer(String s) {
+    private static String optimizer(String s) {
         return switch (s) {
-            case "adamw" -> true;
-            case "none" -> false;
-            default -> throw new InvalidInputException("--optim must be adamw or none, got " + s);
+            case "adamw", "adamw-in-backward", "none" -> s;
+            default -> throw new InvalidInputException("--optim must be adamw, adamw-in-backward or none, got " + s);
         };
     }
 
@@ -161,7 +162,7 @@ public final class ModelBenchmark {
     }
 
     /** What a measurement ran: printed with each result. */
-    record Setup(String model, DType dtype, boolean recompute, boolean adamw, int lora) {}
+    record Setup(String model, DType dtype, boolean recompute, String optim, int lora) {}
 
     /**
      * One measurement. Memory by part: weights (every parameter's value, and the LoRA matrices), gradients
@@ -172,12 +173,12 @@ public final class ModelBenchmark {
     record Result(int batch, int seq, double stepMs, double tokensPerSecond, long peakBytes, long fixedBytes, double loss,
                   long weightBytes, long gradBytes, long transientGradBytes, long optimizerBytes, long trainable) {
         String json(Setup s, String kind) {
-            double perParam = s.lora == 0 && trainable > 0 ? (weightBytes + gradBytes + optimizerBytes) / (double) trainable : Double.NaN;
+            double perParam = s.lora == 0 && trainable > 0 && !s.optim.equals("adamw-in-backward") ? (weightBytes + gradBytes + optimizerBytes) / (double) trainable : Double.NaN;
             return String.format(Locale.ROOT, "{\"impl\":\"cce4j\",\"kind\":\"%s\",\"model\":\"%s\",\"dtype\":\"%s\",\"optim\":\"%s\","
                             + "\"lora\":%d,\"recompute\":%b,\"batch\":%d,\"seq\":%d,\"step_ms\":%.1f,\"tokens_per_s\":%.0f,\"peak_mib\":%.0f,"
                             + "\"fixed_mib\":%.0f,\"weights_mib\":%.0f,\"grads_mib\":%.0f,\"optimizer_mib\":%.0f,\"activations_mib\":%.0f,"
                             + "\"activations_mib_per_seq\":%.0f,\"trainable\":%d,\"bytes_per_trainable_param\":%s,\"loss\":%.4f}",
-                    kind, s.model, s.dtype.shortName(), s.adamw ? "adamw" : "none", s.lora, s.recompute, batch, seq, stepMs, tokensPerSecond,
+                    kind, s.model, s.dtype.shortName(), s.optim, s.lora, s.recompute, batch, seq, stepMs, tokensPerSecond,
                     mib(peakBytes), mib(fixedBytes), mib(weightBytes), mib(gradBytes), mib(optimizerBytes), mib(activations()),
                     mib(activations()) / batch, trainable, Double.isNaN(perParam) ? "null" : String.format(Locale.ROOT, "%.2f", perParam), loss);
         }
@@ -202,11 +203,13 @@ public final class ModelBenchmark {
     static final class TrainStep {
         final TransformerModel model;
         final AdamW opt;
+        final boolean inBackward;
         final CceOptions lossOptions;
 
-        TrainStep(TransformerModel model, AdamW opt) {
+        TrainStep(TransformerModel model, AdamW opt, boolean inBackward) {
             this.model = model;
             this.opt = opt;
+            this.inBackward = inBackward;
             this.lossOptions = model.lossOptions().withReduction(Reduction.SUM);
         }
 
@@ -218,6 +221,19 @@ public final class ModelBenchmark {
             }
             long targets = (long) b.batch() * (b.seqLen() - 1);
             double sum;
+            if (inBackward) {   // train.optimizer_in_backward: each layer updated, its gradients freed, as the backward finishes them
+                try (Tensor sq = model.backend().zeros(org.cce4j.core.tensor.DType.F64, 1)) {
+                    opt.beginStep();
+                    try (TransformerModel.Pass pass = model.forward(b)) {
+                        sum = model.loss(pass, CceImpl.CCE, lossOptions, (float) (1.0 / targets), true, g -> opt.stepParameters(g, 1e-5, sq));
+                    }
+                    try (Tensor host = model.backend().download(sq)) {
+                        if (!Double.isFinite(host.getDouble(0))) throw new IllegalStateException("non-finite gradient norm");
+                    }
+                }
+                model.parameters().zeroGrads();
+                return sum / targets;
+            }
             try (TransformerModel.Pass pass = model.forward(b)) {
                 sum = model.loss(pass, CceImpl.CCE, lossOptions, (float) (1.0 / targets), true);
             }
@@ -237,9 +253,13 @@ public final class ModelBenchmark {
             return w;
         }
 
-        /** The f32 gradients of the trainable parameters, as they stand at the step's peak (zeroGrads frees them after the update). */
+        /**
+         * The f32 gradients of the trainable parameters, as they stand at the step's peak (zeroGrads frees them
+         * after the update); 0 with adamw-in-backward, whose few live gradients (a layer's, and the embedding's)
+         * are counted with the activations.
+         */
         long gradBytes() {
-            return 4 * trainable();
+            return inBackward ? 0 : 4 * trainable();
         }
 
         /** What the step adds on top of the memory held between steps, besides the activations: the gradients when they are freed each step. */
