@@ -32,7 +32,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class VocabParallelCrossEntropyTest {
     private static final double TOL = 1e-5;
 
-    private record RankResult(float loss, float[] tokenLoss, float[] lse, float[] dE, float[] dC, float[] dBias) {}
+    record RankResult(float loss, float[] tokenLoss, float[] lse, float[] dE, float[] dC, float[] dBias) {}
 
     private static VocabShard[] balanced(int vocab, int size) {
         VocabShard[] s = new VocabShard[size];
@@ -41,7 +41,7 @@ class VocabParallelCrossEntropyTest {
     }
 
     /** Runs forward and backward on every rank of a group, each holding its shard of C and of the bias. */
-    private static List<RankResult> runParallel(LossCase k, LinearCrossEntropy inner, VocabShard[] shards, float gradientStart) {
+    static List<RankResult> runParallel(LossCase k, LinearCrossEntropy inner, VocabShard[] shards, float gradientStart) {
         CceInputs full = k.inputs();
         try {
             HostGroup group = HostGroup.create(shards.length, Duration.ofSeconds(60));
@@ -62,7 +62,7 @@ class VocabParallelCrossEntropyTest {
         }
     }
 
-    private static Tensor filled(long[] shape, float v) {
+    static Tensor filled(long[] shape, float v) {
         Tensor t = Tensor.zeros(DType.F32, shape);
         for (long i = 0; i < t.numel(); i++) t.setFloat(i, v);
         return t;
@@ -118,7 +118,7 @@ class VocabParallelCrossEntropyTest {
         }
     }
 
-    private static double[] doubles(float[] f) {
+    static double[] doubles(float[] f) {
         double[] d = new double[f.length];
         for (int i = 0; i < f.length; i++) d[i] = f[i];
         return d;
