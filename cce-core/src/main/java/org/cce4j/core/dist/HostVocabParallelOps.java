@@ -30,6 +30,13 @@ final class HostVocabParallelOps implements VocabParallelOps {
     }
 
     @Override
+    public Tensor copyTo(Tensor host, Device device) {
+        Tensor t = Tensor.zeros(host.dtype(), host.shape());
+        t.copyFrom(host);
+        return t;
+    }
+
+    @Override
     public Rows start(CceInputs localIn, CceForward local, CceProblem pb, boolean[] inShard, CceOptions o) {
         return new HostRows(localIn, local, pb, inShard, o);
     }

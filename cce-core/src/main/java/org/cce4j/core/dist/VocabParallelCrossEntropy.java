@@ -9,6 +9,7 @@ import org.cce4j.core.loss.CceProblem;
 import org.cce4j.core.loss.LinearCrossEntropy;
 import org.cce4j.core.loss.Reduction;
 import org.cce4j.core.tensor.DType;
+import org.cce4j.core.tensor.Device;
 import org.cce4j.core.tensor.Shapes;
 import org.cce4j.core.tensor.Tensor;
 
@@ -98,7 +99,7 @@ public final class VocabParallelCrossEntropy implements LinearCrossEntropy {
                 throw new InvalidInputException("the vocabulary-parallel loss runs on " + in.embeddings().device() + " here, but got " + t);
             }
         }
-        checkShards();
+        checkShards(ops, in.embeddings().device());
         Tensor c = in.classifier();
         if (c == null || c.rank() != 2 || c.dim(0) != shard.rows()) {
             throw new InvalidInputException("this rank's classifier must hold its " + shard.rows() + " vocabulary rows [" + shard.start() + ", "
@@ -180,13 +181,20 @@ public final class VocabParallelCrossEntropy implements LinearCrossEntropy {
     }
 
     /** Once: every rank's shard, gathered, must tile [0, vocab) in rank order. */
-    private void checkShards() {
+    private void checkShards(VocabParallelOps ops, Device device) {
         if (shardsChecked) return;
         long[] all;
-        try (Tensor mine = Tensor.of(new long[] {shard.start(), shard.stop(), shard.vocab()}, 3);
-             Tensor gathered = Tensor.zeros(DType.I64, 3L * comm.size())) {
+        try (Tensor hostMine = Tensor.of(new long[] {shard.start(), shard.stop(), shard.vocab()}, 3);
+             Tensor hostAll = Tensor.zeros(DType.I64, 3L * comm.size());
+             Tensor mine = ops.copyTo(hostMine, device); Tensor gathered = ops.copyTo(hostAll, device)) {
             comm.allGather(mine, gathered).await();
-            all = gathered.toLongArray();
+            if (gathered.device().isCpu()) {
+                all = gathered.toLongArray();
+            } else {
+                try (Tensor h = ops.toHost(gathered)) {
+                    all = h.toLongArray();
+                }
+            }
         }
         long next = 0;
         for (int q = 0; q < comm.size(); q++) {

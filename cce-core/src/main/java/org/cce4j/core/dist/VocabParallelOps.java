@@ -27,6 +27,9 @@ public interface VocabParallelOps {
     /** A host copy of a tensor of a supported device (targets and token weights are validated on the host). */
     Tensor toHost(Tensor t);
 
+    /** A copy of the host tensor {@code host} on {@code device} (what the communicator of that device takes). */
+    Tensor copyTo(Tensor host, Device device);
+
     /**
      * One forward's rows: {@code localIn} holds E, this rank's C and bias shard, and host int64 targets
      * that are each row's local column (0 where the target is in another shard); {@code local} is the

@@ -43,6 +43,11 @@ public final class CudaVocabParallelOps implements VocabParallelOps {
     }
 
     @Override
+    public Tensor copyTo(Tensor host, Device device) {
+        return CudaDevice.get(device).upload(host);
+    }
+
+    @Override
     public Rows start(CceInputs localIn, CceForward local, CceProblem pb, boolean[] inShard, CceOptions o) {
         return new CudaRows(localIn, local, pb, inShard, o);
     }
