@@ -4,10 +4,13 @@ import org.cce4j.core.InvalidInputException;
 import org.cce4j.core.dist.HostGroup;
 import org.cce4j.core.dist.RankThreads;
 import org.cce4j.core.dist.VocabParallelCrossEntropy;
+import org.cce4j.core.dist.VocabParallelOps;
 import org.cce4j.core.dist.VocabShard;
 import org.cce4j.core.loss.cpu.CpuBaselineCrossEntropy;
 import org.cce4j.core.loss.cpu.CpuCutCrossEntropy;
+import org.cce4j.core.loss.cuda.CudaVocabParallelOps;
 import org.cce4j.core.tensor.DType;
+import org.cce4j.core.tensor.Device;
 import org.cce4j.core.tensor.Tensor;
 import org.junit.jupiter.api.Test;
 
@@ -219,6 +222,30 @@ class VocabParallelCrossEntropyTest {
             }
         } finally {
             LossCase.close(full);
+        }
+    }
+
+    @Test
+    void theRowOperationsAreFoundByTheDeviceOfTheEmbeddings() {
+        // no GPU is needed to find them: the service file must name the CUDA ones, and the host's serve the CPU
+        assertInstanceOf(CudaVocabParallelOps.class, VocabParallelOps.forDevice(new Device.Cuda(0)));
+        VocabParallelOps host = VocabParallelOps.forDevice(Device.CPU);
+        assertTrue(host.supports(Device.CPU));
+        assertTrue(!host.supports(new Device.Cuda(0)));
+    }
+
+    @Test
+    void aTensorOnAnotherDeviceThanTheEmbeddingsIsRefusedByName() {
+        LossCase k = new LossCase(20, new long[] {4}, 10, 4, DType.F32, 9, 0, false, false, CceOptions.defaults());
+        CceInputs in = k.inputs();
+        try {
+            Tensor elsewhere = Tensor.wrap(java.lang.foreign.MemorySegment.ofAddress(4096), DType.I64, new long[] {4}, new Device.Cuda(0), null);
+            VocabParallelCrossEntropy loss = new VocabParallelCrossEntropy(HostGroup.create(1).rank(0), cce(), VocabShard.balanced(10, 0, 1));
+            InvalidInputException e = org.junit.jupiter.api.Assertions.assertThrows(InvalidInputException.class,
+                    () -> loss.forward(new CceInputs(in.embeddings(), in.classifier(), elsewhere, null, null), CceOptions.defaults()));
+            assertEquals("the vocabulary-parallel loss runs on cpu here, but got Tensor(i64[4] on cuda:0)", e.getMessage());
+        } finally {
+            LossCase.close(in);
         }
     }
 
