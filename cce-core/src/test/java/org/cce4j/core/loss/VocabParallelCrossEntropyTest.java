@@ -4,10 +4,13 @@ import org.cce4j.core.InvalidInputException;
 import org.cce4j.core.dist.HostGroup;
 import org.cce4j.core.dist.RankThreads;
 import org.cce4j.core.dist.VocabParallelCrossEntropy;
+import org.cce4j.core.dist.VocabParallelOps;
 import org.cce4j.core.dist.VocabShard;
 import org.cce4j.core.loss.cpu.CpuBaselineCrossEntropy;
 import org.cce4j.core.loss.cpu.CpuCutCrossEntropy;
+import org.cce4j.core.loss.cuda.CudaVocabParallelOps;
 import org.cce4j.core.tensor.DType;
+import org.cce4j.core.tensor.Device;
 import org.cce4j.core.tensor.Tensor;
 import org.junit.jupiter.api.Test;
 
@@ -32,7 +35,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class VocabParallelCrossEntropyTest {
     private static final double TOL = 1e-5;
 
-    private record RankResult(float loss, float[] tokenLoss, float[] lse, float[] dE, float[] dC, float[] dBias) {}
+    record RankResult(float loss, float[] tokenLoss, float[] lse, float[] dE, float[] dC, float[] dBias) {}
 
     private static VocabShard[] balanced(int vocab, int size) {
         VocabShard[] s = new VocabShard[size];
@@ -41,7 +44,7 @@ class VocabParallelCrossEntropyTest {
     }
 
     /** Runs forward and backward on every rank of a group, each holding its shard of C and of the bias. */
-    private static List<RankResult> runParallel(LossCase k, LinearCrossEntropy inner, VocabShard[] shards, float gradientStart) {
+    static List<RankResult> runParallel(LossCase k, LinearCrossEntropy inner, VocabShard[] shards, float gradientStart) {
         CceInputs full = k.inputs();
         try {
             HostGroup group = HostGroup.create(shards.length, Duration.ofSeconds(60));
@@ -62,7 +65,7 @@ class VocabParallelCrossEntropyTest {
         }
     }
 
-    private static Tensor filled(long[] shape, float v) {
+    static Tensor filled(long[] shape, float v) {
         Tensor t = Tensor.zeros(DType.F32, shape);
         for (long i = 0; i < t.numel(); i++) t.setFloat(i, v);
         return t;
@@ -118,7 +121,7 @@ class VocabParallelCrossEntropyTest {
         }
     }
 
-    private static double[] doubles(float[] f) {
+    static double[] doubles(float[] f) {
         double[] d = new double[f.length];
         for (int i = 0; i < f.length; i++) d[i] = f[i];
         return d;
@@ -219,6 +222,30 @@ class VocabParallelCrossEntropyTest {
             }
         } finally {
             LossCase.close(full);
+        }
+    }
+
+    @Test
+    void theRowOperationsAreFoundByTheDeviceOfTheEmbeddings() {
+        // no GPU is needed to find them: the service file must name the CUDA ones, and the host's serve the CPU
+        assertInstanceOf(CudaVocabParallelOps.class, VocabParallelOps.forDevice(new Device.Cuda(0)));
+        VocabParallelOps host = VocabParallelOps.forDevice(Device.CPU);
+        assertTrue(host.supports(Device.CPU));
+        assertTrue(!host.supports(new Device.Cuda(0)));
+    }
+
+    @Test
+    void aTensorOnAnotherDeviceThanTheEmbeddingsIsRefusedByName() {
+        LossCase k = new LossCase(20, new long[] {4}, 10, 4, DType.F32, 9, 0, false, false, CceOptions.defaults());
+        CceInputs in = k.inputs();
+        try {
+            Tensor elsewhere = Tensor.wrap(java.lang.foreign.MemorySegment.ofAddress(4096), DType.I64, new long[] {4}, new Device.Cuda(0), null);
+            VocabParallelCrossEntropy loss = new VocabParallelCrossEntropy(HostGroup.create(1).rank(0), cce(), VocabShard.balanced(10, 0, 1));
+            InvalidInputException e = org.junit.jupiter.api.Assertions.assertThrows(InvalidInputException.class,
+                    () -> loss.forward(new CceInputs(in.embeddings(), in.classifier(), elsewhere, null, null), CceOptions.defaults()));
+            assertEquals("the vocabulary-parallel loss runs on cpu here, but got Tensor(i64[4] on cuda:0)", e.getMessage());
+        } finally {
+            LossCase.close(in);
         }
     }
 
