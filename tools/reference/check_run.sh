@@ -56,7 +56,7 @@ fi
 if has model; then
   for variant in ${MODEL_VARIANTS:-auto}; do
     echo "== model benchmark (ours, CCE backward $variant)"
-    CCE4J_CCE_BACKWARD=$variant CCE4J_TRACE=1 timeout 200 bash .gpu/run java org.cce4j.examples.ModelBenchmark \
+    CCE4J_CCE_BACKWARD=$variant CCE4J_TRACE=1 timeout 200 bash .gpu/run java org.cce4j.examples.ModelBenchmark --optim none \
         --config $R/model_configs/llama-3.2-1b.json --batch ${BATCH:-25} --steps 3 --warmup 1 --profile > /tmp/model.txt 2>&1
     echo "rc=$?"; grep -E '^\{' /tmp/model.txt | cut -c1-700 | tee -a $OUT/model.txt
     grep 'trace' /tmp/model.txt | tail -2 | tee -a $OUT/model.txt | cut -c1-300

@@ -42,12 +42,12 @@ if has ours; then
   echo "== ours"
   for m in $MODELS; do
     eq=EQUAL_${m%%-*}
-    timeout ${OURS_TIMEOUT:-150} bash $C/run java org.cce4j.examples.ModelBenchmark --config $C/model_configs/$m.json --batch ${OURS_BATCH:-auto,${!eq}} \
+    timeout ${OURS_TIMEOUT:-150} bash $C/run java org.cce4j.examples.ModelBenchmark --optim none --config $C/model_configs/$m.json --batch ${OURS_BATCH:-auto,${!eq}} \
         --steps ${BENCH_STEPS:-3} --warmup 1 $OURS_FLAGS > $OUT/ours-$m.txt 2>&1
     rc=$?; grep -E '^\{' $OUT/ours-$m.txt | tee -a $OUT/ours.jsonl | cut -c1-400
     if [[ $rc -eq 3 ]]; then
       b=$(grep -o '"batch":[0-9]*,"error"' $OUT/ours-$m.txt | grep -o '[0-9]*' | head -1)
-      timeout 120 bash $C/run java org.cce4j.examples.ModelBenchmark --config $C/model_configs/$m.json --batch $((b * 7 / 8)),${!eq} \
+      timeout 120 bash $C/run java org.cce4j.examples.ModelBenchmark --optim none --config $C/model_configs/$m.json --batch $((b * 7 / 8)),${!eq} \
           --steps ${BENCH_STEPS:-3} --warmup 1 $OURS_FLAGS >> $OUT/ours-$m.txt 2>&1
       grep -E '^\{' $OUT/ours-$m.txt | tail -n +2 | tee -a $OUT/ours.jsonl | cut -c1-400
     elif [[ $rc -ne 0 ]]; then tail -15 $OUT/ours-$m.txt; fi

@@ -71,10 +71,8 @@ class VocabParallelCrossEntropyTest {
         return t;
     }
 
-    /** Every rank agrees bit for bit; together they are the whole-vocabulary reference (plus {@code gradientStart} for accumulation). */
-    private static void check(LossCase k, LinearCrossEntropy inner, VocabShard[] shards, float gradientStart) {
-        List<RankResult> results = runParallel(k, inner, shards, gradientStart);
-        String what = shards.length + " ranks " + java.util.Arrays.toString(shards) + " " + k.options;
+    /** Every rank's loss, token losses, lse and dE are the same to the bit (they all see every row); returns rank 0's. */
+    static RankResult ranksAgree(List<RankResult> results, String what) {
         RankResult r0 = results.getFirst();
         for (RankResult r : results) {
             assertEquals(r0.loss(), r.loss(), "every rank's loss, " + what);
@@ -82,6 +80,14 @@ class VocabParallelCrossEntropyTest {
             assertArrayEquals(r0.lse(), r.lse(), "every rank's lse, " + what);
             assertArrayEquals(r0.dE(), r.dE(), "every rank's dE, " + what);
         }
+        return r0;
+    }
+
+    /** Every rank agrees bit for bit; together they are the whole-vocabulary reference (plus {@code gradientStart} for accumulation). */
+    private static void check(LossCase k, LinearCrossEntropy inner, VocabShard[] shards, float gradientStart) {
+        List<RankResult> results = runParallel(k, inner, shards, gradientStart);
+        String what = shards.length + " ranks " + java.util.Arrays.toString(shards) + " " + k.options;
+        RankResult r0 = ranksAgree(results, what);
         NaiveCrossEntropy ref = k.reference();
         LossCase.assertClose(ref.loss, r0.loss(), TOL, "loss " + what);
         LossCase.assertClose(ref.tokenLoss, doubles(r0.tokenLoss()), TOL, "token losses " + what);

@@ -319,16 +319,24 @@ public final class Trainer {
                 gradNorm = Math.sqrt(host.getDouble(0));
             }
             if (!Double.isFinite(loss) || !Double.isFinite(gradNorm)) {
-                throw new TrainingHalted(step, "step " + step + ": " + (!Double.isFinite(loss) ? "the loss is " + loss : "the gradient norm is " + gradNorm)
-                        + "; stopped before updating the weights" + lastCheckpointNote() + nonFiniteDetail());
+                throw new TrainingHalted(step, nonFinite(step, loss, gradNorm) + "; stopped before updating the weights" + lastCheckpointNote() + nonFiniteDetail());
             }
             if (dp == null) s.optimizer.step(lr, sq);
             else dp.step(s.optimizer, lr, sq);
         }
+        return finished(loss, gradNorm, lr, batches, t0);
+    }
+
+    /** The step's outcome, its gradients freed: the measures of a step that began at {@code t0}. */
+    private StepOutcome finished(double loss, double gradNorm, double lr, StepBatches batches, long t0) {
         s.model.parameters().zeroGrads();
         long peak = s.backend.peakBytes();
         double seconds = (System.nanoTime() - t0) / 1e9;
         return new StepOutcome(loss, gradNorm, lr, batches.targets(), batches.targets() / Math.max(seconds, 1e-9), peak);
+    }
+
+    private static String nonFinite(long step, double loss, double gradNorm) {
+        return "step " + step + ": " + (!Double.isFinite(loss) ? "the loss is " + loss : "the gradient norm is " + gradNorm);
     }
 
     /**
@@ -353,13 +361,10 @@ public final class Trainer {
         }
         double loss = lossSum / batches.targets();
         if (!Double.isFinite(loss) || !Double.isFinite(gradNorm)) {
-            throw new TrainingHalted(step, "step " + step + ": " + (!Double.isFinite(loss) ? "the loss is " + loss : "the gradient norm is " + gradNorm)
-                    + "; with train.optimizer_in_backward the weights were updated during the backward" + lastCheckpointNote());
+            throw new TrainingHalted(step, nonFinite(step, loss, gradNorm) + "; with train.optimizer_in_backward the weights were updated during the backward"
+                    + lastCheckpointNote());
         }
-        s.model.parameters().zeroGrads();
-        long peak = s.backend.peakBytes();
-        double seconds = (System.nanoTime() - t0) / 1e9;
-        return new StepOutcome(loss, gradNorm, lr, batches.targets(), batches.targets() / Math.max(seconds, 1e-9), peak);
+        return finished(loss, gradNorm, lr, batches, t0);
     }
 
     private String lastCheckpointNote() {

@@ -431,33 +431,24 @@ public final class CudaBackend implements Backend {
 
     @Override
     public void dropout(Tensor x, Tensor out, float p, long seed) {
-        DType dt = floatStorage("dropout", x, out);
-        if (!(p >= 0 && p <= 1)) throw new IllegalArgumentException("dropout: p = " + p + " is outside [0, 1]");
-        long n = x.numel();
-        if (vectors(n, x, out)) {
-            long nv = n / (16 / dt.byteSize());
-            k.kernel("elementwise.cu", dt, "dropout_vec").launch(CudaKernels.elementBlocks(nv), 1, CudaKernels.THREADS, 0,
-                    x.address(), out.address(), nv, p, DropoutMask.scale(p), seed);
-            return;
-        }
-        k.kernel("elementwise.cu", dt, "dropout").launch(CudaKernels.elementBlocks(n), 1, CudaKernels.THREADS, 0,
-                x.address(), out.address(), n, p, DropoutMask.scale(p), seed);
+        dropoutKernel("dropout", "dropout", x, out, p, seed);
     }
 
     @Override
     public void dropoutAdd(Tensor x, Tensor out, float p, long seed) {
-        DType dt = floatStorage("dropoutAdd", x, out);
-        if (!(p >= 0 && p <= 1)) throw new IllegalArgumentException("dropoutAdd: p = " + p + " is outside [0, 1]");
         if (x.address() == out.address()) throw new IllegalArgumentException("dropoutAdd: x and out are the same tensor");
+        dropoutKernel("dropoutAdd", "dropout_add", x, out, p, seed);
+    }
+
+    /** Kernel {@code kernel} (or its 16-byte-vector twin {@code kernel_vec} where every pointer and the length allow) over x into out. */
+    private void dropoutKernel(String op, String kernel, Tensor x, Tensor out, float p, long seed) {
+        DType dt = floatStorage(op, x, out);
+        if (!(p >= 0 && p <= 1)) throw new IllegalArgumentException(op + ": p = " + p + " is outside [0, 1]");
         long n = x.numel();
-        if (vectors(n, x, out)) {
-            long nv = n / (16 / dt.byteSize());
-            k.kernel("elementwise.cu", dt, "dropout_add_vec").launch(CudaKernels.elementBlocks(nv), 1, CudaKernels.THREADS, 0,
-                    x.address(), out.address(), nv, p, DropoutMask.scale(p), seed);
-            return;
-        }
-        k.kernel("elementwise.cu", dt, "dropout_add").launch(CudaKernels.elementBlocks(n), 1, CudaKernels.THREADS, 0,
-                x.address(), out.address(), n, p, DropoutMask.scale(p), seed);
+        boolean vec = vectors(n, x, out);
+        long count = vec ? n / (16 / dt.byteSize()) : n;
+        k.kernel("elementwise.cu", dt, vec ? kernel + "_vec" : kernel).launch(CudaKernels.elementBlocks(count), 1, CudaKernels.THREADS, 0,
+                x.address(), out.address(), count, p, DropoutMask.scale(p), seed);
     }
 
     @Override
