@@ -11,12 +11,16 @@ import org.cce4j.core.tensor.Tensor;
  * <pre>
  *   attention_mma.cu   bf16, head size a multiple of 16 up to 256: tensor cores, 64×64 tiles, one
  *                      module per head size, streamed tiles double-buffered up to head size 128; the
- *                      forward with 64 queries per CTA (4 warps) or 128 (8 warps);
+ *                      forward with 64 queries per CTA (4 warps) or 128 (8 warps: up to head size 64,
+ *                      and above 128 in a module built double-buffered, one CTA per SM);
  *                      the split backward = dQ kernel + dK/dV kernel (split in two launches, dV then
  *                      dK, for heads above 128 to keep the accumulators in registers)
  *   attention_bwd_fused.cu  the fused backward for those heads up to 128 (the default there): one
  *                      kernel per key tile computing S, P, dP, dS once per tile pair, dQ added into
  *                      an f32 accumulator by vector atomics, then rounded to bf16
+ *   attention_bwd_fused_wide.cu  the same for heads above 128 that are a multiple of 32 (Gemma's 256,
+ *                      the default there): 8 warps share the dK/dV columns, P and dS go through
+ *                      shared memory
  *   attention_simt.cu  f32 (parity mode) and any other head size up to 256: a warp per row; and
  *                      generation's decode attention (one query over a KV cache) in both dtypes
  * </pre>
@@ -25,18 +29,32 @@ import org.cce4j.core.tensor.Tensor;
  * CCE4J_ATTN_FWD=128|64 picks the forward's queries per CTA (128 with 8 warps, the default up to head
  * size 64, so that each K/V tile in shared memory serves twice the queries); CCE4J_ATTN_BWD=fused|split
  * picks the tensor-core backward (fused where it applies, by default); CCE4J_ATTN_BWD_CTAS=N asks the
- * compiler to fit N fused CTAs per SM (default 3 up to head size 64, where a few spilled bytes buy 12
+ * compiler to fit N CTAs of the narrow fused kernel per SM (default 3 up to head size 64, where a few spilled bytes buy 12
  * warps per SM instead of 8; else 1).
  */
 final class CudaAttention {
     private static final int MAX_HEAD = 256;
-    /** The largest head the fused backward takes (its dK and dV accumulators live in registers). */
+    /**
+     * The largest head attention_bwd_fused.cu takes (one warp's dK and dV accumulators live in its
+     * registers); above, attention_bwd_fused_wide.cu takes heads that are a multiple of 32.
+     */
     static final int FUSED_MAX_HEAD = 128;
     /**
-     * The largest head the 128-query forward takes: two CTAs of 8 warps per SM fit in 128 registers up to
-     * head size 64 (above, the 4-warp kernel keeps more warps per SM).
+     * The largest head of the lower range the 128-query forward takes: two CTAs of 8 warps per SM fit in
+     * 128 registers up to head size 64; from there to 128 the 4-warp kernel keeps more warps per SM; above
+     * 128 the 8-warp kernel again (one CTA per SM, double-buffered, where the 4-warp kernel's tiles are not).
      */
     static final int WIDE_FORWARD_MAX_HEAD = 64;
+
+    /** Whether the fused backward (narrow or wide kernel) covers a tensor-core head size. */
+    static boolean fusedCovers(int headDim) {
+        return headDim <= FUSED_MAX_HEAD || headDim % 32 == 0;
+    }
+
+    /** Whether the 128-query forward covers a tensor-core head size. */
+    static boolean wideForwardCovers(int headDim) {
+        return headDim <= WIDE_FORWARD_MAX_HEAD || headDim > FUSED_MAX_HEAD;
+    }
 
     private final CudaKernels k;
     private final DeviceArrays arrays;
@@ -115,15 +133,18 @@ final class CudaAttention {
         return k.kernel("attention_simt.cu", dtype, name);
     }
 
-    /** Buffers of the streamed tiles (STAGES in attention_mma.cuh): two up to head size 128, one above. */
+    /** Buffers of the streamed tiles in attention_mma.cu's default module (STAGES in attention_mma.cuh): two up to head size 128, one above. */
     private static int stages(AttentionShape s) {
         return s.headDim() <= 128 ? 2 : 1;
     }
 
     /** Dynamic shared memory: {@code fixed} resident tiles, {@code streamed} tiles and {@code meta} words per stage. */
     private static int tileSmem(AttentionShape s, int fixed, int streamed, int meta) {
-        int st = stages(s);
-        return (fixed + streamed * st) * 64 * (s.headDim() + 8) * 2 + meta * st * 64 * 4;
+        return tileSmem(s, stages(s), fixed, streamed, meta);
+    }
+
+    private static int tileSmem(AttentionShape s, int stages, int fixed, int streamed, int meta) {
+        return (fixed + streamed * stages) * 64 * (s.headDim() + 8) * 2 + meta * stages * 64 * 4;
     }
 
     private static Object[] concat(Object[] a, Object[] b) {
@@ -138,10 +159,15 @@ final class CudaAttention {
         int tiles = (s.seqLen() + 63) / 64;
         if (usesTensorCores(s, q, kk, v, out)) {
             Object[] mask = mmaMaskArgs(s);
-            boolean wide = wideForward && s.headDim() <= WIDE_FORWARD_MAX_HEAD;
-            CudaKernel kernel = mma(wide ? "attn_fwd128_mma" : "attn_fwd_mma", s);
+            boolean wide = wideForward && wideForwardCovers(s.headDim());
+            // above head size 128 the 8-warp kernel lives in a module built with two stages (one CTA per SM)
+            boolean twoStages = wide && s.headDim() > FUSED_MAX_HEAD;
+            CudaKernel kernel = !wide ? mma("attn_fwd_mma", s) : twoStages
+                    ? k.kernel("attention_mma.cu", DType.BF16, "attn_fwd128_mma", "HD=" + s.headDim(), "STAGES=2")
+                    : mma("attn_fwd128_mma", s);
             int blocks = wide ? (s.seqLen() + 127) / 128 : tiles;
-            kernel.launch(blocks, s.heads() * s.batch(), wide ? 256 : 128, tileSmem(s, wide ? 2 : 1, 2, 2), concat(new Object[] {
+            int smem = twoStages ? tileSmem(s, 2, 2, 2, 2) : tileSmem(s, wide ? 2 : 1, 2, 2);
+            kernel.launch(blocks, s.heads() * s.batch(), wide ? 256 : 128, smem, concat(new Object[] {
                     q.address(), kk.address(), v.address(), out.address(), lse.address(), s.seqLen(), s.heads(), s.kvHeads(),
                     s.scale(), s.softcap()}, mask));
         } else {
@@ -163,16 +189,20 @@ final class CudaAttention {
     }
 
     /**
-     * attn_bwd_fused_mma over key tiles × (kv heads · sequences), dQ summed in f32 (zeroed here, the size
-     * of dq in f32) and rounded into dq by from_f32. Shared memory: K, V, two stages of Q and dO, the dSᵀ
-     * tile (64 × 72 bf16) and three words per query per stage.
+     * attn_bwd_fused_mma (up to head size 128) or attn_bwd_fused_wide_mma (above) over key tiles × (kv
+     * heads · sequences), dQ summed in f32 (zeroed here, the size of dq in f32) and rounded into dq by
+     * from_f32. Shared memory: K, V, two stages of Q and dO, the dSᵀ tile (64 × 72 bf16; the wide kernel
+     * also Pᵀ) and three words per query per stage.
      */
     private void fusedBackward(AttentionShape s, int tiles, Object[] common, Object[] mask, Tensor q, Tensor kk, Tensor v, Tensor dOut,
                                Tensor lse, Tensor delta, Tensor dq, Tensor dk, Tensor dv) {
+        boolean wide = s.headDim() > FUSED_MAX_HEAD;
         int ctas = fusedCtas > 0 ? fusedCtas : s.headDim() <= 64 ? 3 : 1;
-        CudaKernel kernel = k.kernel("attention_bwd_fused.cu", DType.BF16, "attn_bwd_fused_mma", "HD=" + s.headDim(), "MIN_CTAS=" + ctas);
+        CudaKernel kernel = wide ? k.kernel("attention_bwd_fused_wide.cu", DType.BF16, "attn_bwd_fused_wide_mma", "HD=" + s.headDim())
+                : k.kernel("attention_bwd_fused.cu", DType.BF16, "attn_bwd_fused_mma", "HD=" + s.headDim(), "MIN_CTAS=" + ctas);
+        int smem = tileSmem(s, 2, 2, 2, 3) + (wide ? 2 : 1) * 64 * 72 * 2;
         try (Tensor acc = k.device().zeros(DType.F32, s.tokens(), (long) s.heads() * s.headDim())) {
-            kernel.launch(tiles, s.kvHeads() * s.batch(), 128, tileSmem(s, 2, 2, 3) + 64 * 72 * 2, concat(concat(new Object[] {
+            kernel.launch(tiles, s.kvHeads() * s.batch(), wide ? 256 : 128, smem, concat(concat(new Object[] {
                     q.address(), kk.address(), v.address(), dOut.address(), lse.address(), delta.address(), acc.address(), dk.address(),
                     dv.address()}, common), mask));
             long n = acc.numel();
@@ -191,7 +221,7 @@ final class CudaAttention {
             if (usesTensorCores(s, q, kk, v, out, dOut, dq, dk, dv)) {
                 Object[] mask = mmaMaskArgs(s);
                 Object[] common = {s.seqLen(), s.heads(), s.kvHeads(), s.scale(), s.softcap()};
-                if (fusedBackward && s.headDim() <= FUSED_MAX_HEAD) {
+                if (fusedBackward && fusedCovers(s.headDim())) {
                     fusedBackward(s, tiles, common, mask, q, kk, v, dOut, lse, delta, dq, dk, dv);
                     return;
                 }

@@ -1,6 +1,6 @@
 // attention_bwd_fused.cu: the attention backward in one pass over the (query tile, key tile) pairs, the
-// FlashAttention-2 way, for bf16 and head size HD ≤ 128 (larger heads take attention_mma.cu's split
-// backward, whose dK/dV accumulators alone fill the registers). The split backward recomputes S and dP
+// FlashAttention-2 way, for bf16 and head size HD ≤ 128 (larger heads take attention_bwd_fused_wide.cu,
+// which shares the accumulators' columns between two warps). The split backward recomputes S and dP
 // in both of its kernels (7 tile products per pair); here each pair costs 5:
 //
 //   CTA = 64 keys of one kv head, over the group's query heads and the query tiles that can see them
@@ -17,53 +17,17 @@
 // The dQ product reads dSᵀ transposed by ldmatrix.trans (its 8×8 blocks are stored key-major), so dS is
 // rounded to bf16 once and the same values enter dK and dQ. dQ's f32 sums arrive in any order: dQ is
 // not bit-reproducible from run to run (its rounding to bf16 hides most of that).
-#include "attention_mma.cuh"
+#include "attention_bwd.cuh"
 
 #if HD > 128
-#error "the fused attention backward is for HD <= 128"
+#error "the fused attention backward is for HD <= 128 (attention_bwd_fused_wide.cu above)"
 #endif
 
 #ifndef MIN_CTAS
 #define MIN_CTAS 1 // CTAs per SM the register allocation must allow (3 fits HD 64 in 168 registers)
 #endif
-#define DS_LD 72   // dSᵀ rows: 64 queries + 8 bf16 of padding (144 bytes: ldmatrix rows in distinct banks)
 // dQ columns per pass, in 8-column blocks (an even divisor of NB): at most 64 accumulators live when HD is 128
 #define DQ_NC ((NB <= 8 || NB % 4 != 0) ? NB : NB / 2)
-
-/** dst[0..1] += (a, b) in global memory, one vector reduction on sm_90 (dst 8-byte aligned). */
-__device__ __forceinline__ void red_add2(float* dst, float a, float b) {
-#if __CUDA_ARCH__ >= 900
-    asm volatile("red.global.add.v2.f32 [%0], {%1, %2};" :: "l"(dst), "f"(a), "f"(b) : "memory");
-#else
-    atomicAdd(dst, a);
-    atomicAdd(dst + 1, b);
-#endif
-}
-
-/**
- * out (16×8·DQ_NC) = dS[queries qRow0 .. +16, keys 0 .. 64] · B[0 .. 64, c0 .. c0 + 8·DQ_NC], with dS held
- * key-major (dsT[key][query], DS_LD) and B a row-major tile. ldmatrix.trans of the key-major 8×8 blocks
- * gives each lane exactly the A fragment (query = lane/4, keys 2·(lane%4) + {0, 1}).
- */
-__device__ __forceinline__ void mma_ds_b(float (&out)[DQ_NC][4], const u16* dsT, int qRow0, const u16* B, int c0, int lane) {
-    #pragma unroll
-    for (int nb = 0; nb < DQ_NC; nb++)
-        #pragma unroll
-        for (int e = 0; e < 4; e++) out[nb][e] = 0.f;
-    const int mat = lane >> 3;
-    #pragma unroll
-    for (int kb = 0; kb < 4; kb++) {
-        u32 a0, a1, a2, a3;
-        ldsm_x4_t(smem_addr(dsT + (kb * 16 + (lane & 7) + (mat >> 1) * 8) * DS_LD + qRow0 + (mat & 1) * 8), a0, a1, a2, a3);
-        #pragma unroll
-        for (int nb = 0; nb < DQ_NC; nb += 2) {
-            u32 b0, b1, b2, b3;
-            ldsm_x4_t(smem_addr(B + (kb * 16 + (lane & 7) + ((lane >> 3) & 1) * 8) * LDS + c0 + nb * 8 + (lane >> 4) * 8), b0, b1, b2, b3);
-            mma_bf16(out[nb], a0, a1, a2, a3, b0, b1);
-            mma_bf16(out[nb + 1], a0, a1, a2, a3, b2, b3);
-        }
-    }
-}
 
 extern "C" __global__ void __launch_bounds__(128, MIN_CTAS) attn_bwd_fused_mma(
         const u16* __restrict__ Q, const u16* __restrict__ K, const u16* __restrict__ V, const u16* __restrict__ dO,
@@ -88,40 +52,16 @@ extern "C" __global__ void __launch_bounds__(128, MIN_CTAS) attn_bwd_fused_mma(
 
     load_tile(sK, K + tok0 * kvW + kvh * HD, kvW, k0, T - k0, tid); // committed with the first Q/dO tile
     load_tile(sV, V + tok0 * kvW + kvh * HD, kvW, k0, T - k0, tid);
-    if (tid == 0) sHi = k0;
-    __syncthreads();
-    if (tid < 64 && k0 + tid < T) atomicMax(&sHi, attn_query_hi(m, tok0, k0 + tid));
-    __syncthreads();
-    const int qTiles = (min(T, sHi) - k0 + 63) / 64;
-
-    int key[2], keyDoc[2];
-    bool keyOk[2];
-    #pragma unroll
-    for (int hh = 0; hh < 2; hh++) {
-        key[hh] = k0 + warp * 16 + (lane >> 2) + hh * 8;
-        const bool in = key[hh] < T;
-        keyDoc[hh] = (docs && in) ? docs[tok0 + key[hh]] : 0;
-        keyOk[hh] = in && (!keyMask || keyMask[tok0 + key[hh]]);
-    }
+    const int qTiles = bwd_query_tiles(m, tok0, k0, &sHi, tid);
+    const KeyRows kr = key_rows(m, tok0, k0 + warp * 16, lane);
     float dk[NB][4], dv[NB][4];
     zero(dk);
     zero(dv);
 
     // tile t: query head kvh·groups + t / qTiles, queries k0 + (t % qTiles)·64
     auto issue = [&](int t, int buf) {
-        const int h = kvh * groups + t / qTiles, q0 = k0 + (t % qTiles) * 64;
-        load_tile(sQ + buf * TILE, Q + tok0 * qW + h * HD, qW, q0, T - q0, tid);
-        load_tile(sdO + buf * TILE, dO + tok0 * qW + h * HD, qW, q0, T - q0, tid);
-        if (tid < 64) {
-            // by cp.async, so that no warp waits on these loads before its compute: rows past the end
-            // get lse 0, which the per-element rule (query < T) masks
-            const int q = q0 + tid;
-            const bool in = q < T;
-            const long long tq = tok0 + (in ? q : 0);
-            cp_async4(sLse + buf * 64 + tid, LSE + tq * H + h, in);
-            cp_async4(sDelta + buf * 64 + tid, delta + tq * H + h, in);
-            cp_async4(sDoc + buf * 64 + tid, docs ? (const void*)(docs + tq) : (const void*)LSE, in && docs);
-        }
+        bwd_issue_queries<128>(sQ + buf * TILE, sdO + buf * TILE, sLse + buf * 64, sDelta + buf * 64, sDoc + buf * 64, Q, dO, LSE, delta,
+                               docs, tok0, T, H, kvh * groups + t / qTiles, k0 + (t % qTiles) * 64, tid);
     };
     auto compute = [&](int t, int buf) {
         const int h = kvh * groups + t / qTiles, q0 = k0 + (t % qTiles) * 64;
@@ -138,14 +78,14 @@ extern "C" __global__ void __launch_bounds__(128, MIN_CTAS) attn_bwd_fused_mma(
             for (int j = 0; j < 8; j++) {
                 #pragma unroll
                 for (int e = 0; e < 4; e++) {
-                    const int hh = e >> 1, qc = j * 8 + (lane & 3) * 2 + (e & 1), q = q0 + qc, kj = key[hh];
+                    const int hh = e >> 1, qc = j * 8 + (lane & 3) * 2 + (e & 1), q = q0 + qc, kj = kr.key[hh];
                     float fac;
                     const float x = tile_score(st[j][e], scale, cap, invCap, &fac);
                     const float l = qLse[qc];
                     bool vis = true;
                     if (!full) { // a constant once the lambda is inlined into each call below
-                        vis = keyOk[hh] && l != CCE_NEG_INF && attn_causal_window(q, kj, T, window)
-                                && (!docs || qDoc[qc] == keyDoc[hh]);
+                        vis = kr.ok[hh] && l != CCE_NEG_INF && attn_causal_window(q, kj, T, window)
+                                && (!docs || qDoc[qc] == kr.doc[hh]);
                     }
                     const float p = vis ? ex2_approx((x - l) * CCE_LOG2E) : 0.f;
                     st[j][e] = p;
@@ -153,10 +93,8 @@ extern "C" __global__ void __launch_bounds__(128, MIN_CTAS) attn_bwd_fused_mma(
                 }
             }
         };
-        // the warp's 16 keys [k0 + 16·warp, +16) against queries [q0, q0 + 64): all visible when the queries
-        // are at or after the last key, within the window of the first, and both blocks are one document
-        const int wk0 = k0 + warp * 16, kd = block_doc(blockDoc, T, b, k0 / 64), qd = block_doc(blockDoc, T, b, q0 / 64);
-        if (q0 >= wk0 + 15 && (window <= 0 || q0 + 63 - wk0 < window) && kd >= 0 && qd == kd) grad(true);
+        // the warp's 16 keys [k0 + 16·warp, +16) against queries [q0, q0 + 64)
+        if (keys_see_queries(blockDoc, T, window, b, k0, k0 + warp * 16, q0, q0, 64)) grad(true);
         else grad(false);
         // dSᵀ rows of this warp's keys into shared memory, as the bf16 pairs mma_pb packs for dK
         #pragma unroll
@@ -170,25 +108,10 @@ extern "C" __global__ void __launch_bounds__(128, MIN_CTAS) attn_bwd_fused_mma(
         mma_pb(dv, st, tdO, lane);
         mma_pb(dk, dpt, tQ, lane);
         __syncthreads(); // dSᵀ complete (the pipeline's barrier after compute keeps it until every warp is done)
-        int row[2];
-        #pragma unroll
-        for (int hh = 0; hh < 2; hh++) row[hh] = q0 + warp * 16 + (lane >> 2) + hh * 8;
-        float* gdQ = dQacc + tok0 * qW + h * HD;
-        #pragma unroll
-        for (int c0 = 0; c0 < HD; c0 += 8 * DQ_NC) {
-            float dq[DQ_NC][4];
-            mma_ds_b(dq, sdS, warp * 16, sK, c0, lane);
-            #pragma unroll
-            for (int hh = 0; hh < 2; hh++) {
-                if (row[hh] >= T) continue;
-                float* out = gdQ + (long long)row[hh] * qW + c0 + (lane & 3) * 2;
-                #pragma unroll
-                for (int nb = 0; nb < DQ_NC; nb++) red_add2(out + nb * 8, dq[nb][hh * 2], dq[nb][hh * 2 + 1]);
-            }
-        }
+        add_dq<DQ_NC, NB / DQ_NC>(dQacc + tok0 * qW + h * HD, qW, sdS, sK, q0, warp * 16, 0, T, lane);
     };
     pipeline(groups * qTiles, issue, compute);
     const float one[2] = {1.f, 1.f};
-    store_rows(dK + tok0 * kvW + kvh * HD, kvW, key, one, dk, T, lane);
-    store_rows(dV + tok0 * kvW + kvh * HD, kvW, key, one, dv, T, lane);
+    store_rows(dK + tok0 * kvW + kvh * HD, kvW, kr.key, one, dk, T, lane);
+    store_rows(dV + tok0 * kvW + kvh * HD, kvW, kr.key, one, dv, T, lane);
 }

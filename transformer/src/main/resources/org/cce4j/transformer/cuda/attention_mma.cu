@@ -151,10 +151,12 @@ extern "C" __global__ void __launch_bounds__(128) attn_fwd_mma(
     fwd<4>(Q, K, V, O, LSE, T, H, KVH, scale, cap, window, docs, kvLo, qHi, keyMask, blockDoc);
 }
 
-// only up to HD 64 (CudaAttention.WIDE_FORWARD_MAX_HEAD), where two CTAs of 8 warps fit an SM in 128
-// registers: the 4-warp kernel's 16 warps per SM; above, the 4-warp kernel keeps more warps per SM
-#if HD <= 64
-extern "C" __global__ void __launch_bounds__(256, 2) attn_fwd128_mma(
+// up to HD 64, where two CTAs of 8 warps fit an SM in 128 registers: the 4-warp kernel's 16 warps per SM;
+// and above HD 128 in a module built with STAGES=2 (CudaAttention), one CTA of 8 warps per SM with the
+// next K/V tile in flight (at HD 256 6 tiles, 203,776 bytes), where the 4-warp kernel's two CTAs of 101 KB
+// load each tile for 64 queries and wait for it; from 80 to 128 the 4-warp kernel keeps more warps per SM
+#if HD <= 64 || (HD > 128 && STAGES == 2)
+extern "C" __global__ void __launch_bounds__(256, HD <= 64 ? 2 : 1) attn_fwd128_mma(
         const u16* __restrict__ Q, const u16* __restrict__ K, const u16* __restrict__ V, u16* __restrict__ O,
         float* __restrict__ LSE, int T, int H, int KVH, float scale, float cap, int window,
         const int* docs, const int* kvLo, const int* qHi, const unsigned char* keyMask, const int* blockDoc) {

@@ -15,7 +15,9 @@
 #define LDS (HD + 8)
 #define TILE (64 * LDS)
 #define NB (HD / 8)
+#ifndef STAGES // a module may ask for two above HD 128 (attention_bwd_fused_wide.cu, the 8-warp forward: one CTA per SM)
 #define STAGES (HD <= 128 ? 2 : 1)
+#endif
 
 /**
  * The document of 64-token block blk of sequence b when all of its tokens exist, are not padding and

@@ -208,13 +208,15 @@ class CudaBackendTest {
                 new Case("gqa4 softcap hd128 T300", 1, 300, 8, 2, 128, 2f, 0, 0, false),
                 new Case("gqa4 hd64 T520 (Llama's heads)", 1, 520, 8, 2, 64, 0, 0, 0, false),
                 new Case("packed+padded+window gqa2 hd96 T400", 2, 400, 4, 2, 96, 0, 70, 90, true),
+                new Case("gqa2 softcap hd256 T300 (Gemma's heads)", 2, 300, 4, 2, 256, 2f, 0, 0, false),
+                new Case("packed+padded gqa3 hd192 T200", 1, 200, 3, 1, 192, 0, 0, 60, true),
                 new Case("simt head 8", 2, 45, 4, 2, 8, 0, 5, 25, true),
                 new Case("simt head 24", 1, 40, 2, 1, 24, 2f, 0, 0, false));
         List<Arguments> args = new ArrayList<>();
         for (Mode m : Mode.values()) {
             for (Case c : cases) {
                 if (m == Mode.BF16 && c.headDim() % 16 == 0) {
-                    if (c.headDim() <= CudaAttention.FUSED_MAX_HEAD) args.add(Arguments.of(m, c, Kernels.FUSED_BACKWARD));
+                    if (CudaAttention.fusedCovers(c.headDim())) args.add(Arguments.of(m, c, Kernels.FUSED_BACKWARD));
                     args.add(Arguments.of(m, c, Kernels.WIDE_FORWARD));
                     args.add(Arguments.of(m, c, Kernels.SIMT));
                 } else {

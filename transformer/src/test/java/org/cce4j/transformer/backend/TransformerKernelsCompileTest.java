@@ -34,6 +34,10 @@ class TransformerKernelsCompileTest {
             jobs.add(new Job("attention_bwd_fused.cu", "90a", List.of("CCE_ELEM=1", "HD=" + hd, "MIN_CTAS=" + (hd <= 64 ? 3 : 1))));
         }
         jobs.add(new Job("attention_bwd_fused.cu", "80", List.of("CCE_ELEM=1", "HD=64", "MIN_CTAS=1")));
+        // above 128: the wide fused backward (multiples of 32) and the double-buffered module of the 8-warp forward
+        for (int hd : new int[] {160, 192, 256}) jobs.add(new Job("attention_bwd_fused_wide.cu", "90a", List.of("CCE_ELEM=1", "HD=" + hd)));
+        jobs.add(new Job("attention_bwd_fused_wide.cu", "80", List.of("CCE_ELEM=1", "HD=256")));
+        jobs.add(new Job("attention_mma.cu", "90a", List.of("CCE_ELEM=1", "HD=256", "STAGES=2")));
         return jobs;
     }
 
