@@ -22,6 +22,7 @@ OUT=${OUT:-/tmp/step-run}; mkdir -p "$OUT"
 STEPS=${STEPS:-tests,ours,torch}
 MODELS=${MODELS:-llama-3.2-1b gemma-2-2b}
 WHAT=${WHAT:-full,lora}
+# OUR_BATCHES, TORCH_BATCHES: the batches of ours and torch (default: the equal batch and the largest, "16,auto")
 R=tools/reference
 has() { [[ ,$STEPS, == *,$1,* ]]; }
 what() { [[ ,$WHAT, == *,$1,* ]]; }
@@ -61,7 +62,7 @@ for model in $MODELS; do
       what $kind || continue
       lora=""; [[ $kind == lora ]] && lora="--lora 16"
       echo "== cce4j $model $kind"
-      timeout 200 bash .gpu/run java org.cce4j.examples.ModelBenchmark --config $cfg --batch $eq,auto --steps 3 --warmup 1 \
+      timeout 200 bash .gpu/run java org.cce4j.examples.ModelBenchmark --config $cfg --batch ${OUR_BATCHES:-$eq,auto} --steps 3 --warmup 1 \
           --optim adamw $lora --profile 2>&1 | tee $OUT/ours-$model-$kind.txt | grep -E '^\{' | cut -c1-600
     done
   fi
@@ -80,7 +81,7 @@ for model in $MODELS; do
       set -- $v
       [[ $2 == 0 ]] && { what full || continue; } || { what lora || continue; }
       echo "== torch liger+cce $model precision $1 lora $2"
-      timeout 200 python3 $R/hf_train_step_bench.py --config $cfg --variant liger+cce --precision $1 --lora $2 --batch $eq,auto \
+      timeout 200 python3 $R/hf_train_step_bench.py --config $cfg --variant liger+cce --precision $1 --lora $2 --batch ${TORCH_BATCHES:-$eq,auto} \
           --steps 3 --profile 2>&1 | tee $OUT/torch-$model-$1-lora$2.txt | grep -E '^\{' | cut -c1-900
     done
   fi

@@ -108,9 +108,11 @@ public final class Cublas {
     /**
      * Row-major {@code Y[m×n] = alpha · op(A) · op(B) + beta · Y}, f32 accumulation, where op(A) is
      * [m×k] (A stored [m×k], or [k×m] when {@code transA}) and op(B) is [k×n] (stored [k×n], or [n×k]
-     * when {@code transB}). Leading dimensions are the stored row lengths.
+     * when {@code transB}). Leading dimensions are the stored row lengths. Synchronized: alpha and beta
+     * pass through one host buffer of this handle, which cuBLAS reads during the call, so two threads
+     * sharing the device (ranks of a test on one GPU) must not interleave here.
      */
-    void gemmRowMajor(boolean transA, boolean transB, int m, int n, int k, float alpha, long a, int aType, int lda,
+    synchronized void gemmRowMajor(boolean transA, boolean transB, int m, int n, int k, float alpha, long a, int aType, int lda,
                       long b, int bType, int ldb, float beta, long y, int yType, int ldy) {
         // row-major Y = A·B  <=>  column-major Yᵀ = Bᵀ·Aᵀ: swap the operands and the sizes
         alphaBeta.setAtIndex(JAVA_FLOAT, 0, alpha);
