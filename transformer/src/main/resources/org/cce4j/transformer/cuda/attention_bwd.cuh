@@ -1,8 +1,8 @@
 // attention_bwd.cuh: what the fused attention backward kernels share (attention_bwd_fused.cu for heads up
 // to 128, attention_bwd_fused_wide.cu above): the CTA's key rows, the query tiles that can see them, the
 // streamed query tile (Q, dO and the per-query words, all by cp.async), and the dQ product from the
-// key-major dSᵀ tile with its f32 vector reductions. attention_mma.cu's split dK/dV kernel walks the
-// same (query head, query tile) sequence with its own loads (plain stores of the per-query words).
+// key-major dSᵀ tile with its f32 vector reductions. attention_mma.cu's split dK/dV kernel takes the key
+// rows and query tiles from here too, with its own loads (plain stores of the per-query words).
 #pragma once
 #include "attention_mma.cuh"
 

@@ -21,7 +21,7 @@
 //   the visible region (below the diagonal, inside the window, keys of one document with no padding:
 //   blockDoc[b, tile] ≥ 0, computed on the host) skips the per-element mask: most tiles of a long
 //   sequence take that path.
-#include "attention_mma.cuh"
+#include "attention_bwd.cuh" // with attention_mma.cuh: the dK/dV kernel walks the fused kernels' key tiles
 
 
 /**
@@ -268,21 +268,8 @@ __device__ __forceinline__ void dkdv(const u16* __restrict__ Q, const u16* __res
 
     load_tile(sK, K + tok0 * kvW + kvh * HD, kvW, k0, T - k0, tid); // committed with the first Q/dO tile
     load_tile(sV, V + tok0 * kvW + kvh * HD, kvW, k0, T - k0, tid);
-    if (tid == 0) sHi = k0;
-    __syncthreads();
-    if (tid < 64 && k0 + tid < T) atomicMax(&sHi, attn_query_hi(m, tok0, k0 + tid));
-    __syncthreads();
-    const int qTiles = (min(T, sHi) - k0 + 63) / 64;
-
-    int key[2], keyDoc[2];
-    bool keyOk[2];
-    #pragma unroll
-    for (int hh = 0; hh < 2; hh++) {
-        key[hh] = k0 + warp * 16 + (lane >> 2) + hh * 8;
-        const bool in = key[hh] < T;
-        keyDoc[hh] = (docs && in) ? docs[tok0 + key[hh]] : 0;
-        keyOk[hh] = in && (!keyMask || keyMask[tok0 + key[hh]]);
-    }
+    const int qTiles = bwd_query_tiles(m, tok0, k0, &sHi, tid);
+    const KeyRows kr = key_rows(m, tok0, k0 + warp * 16, lane);
     float dk[MODE == 1 ? 1 : NB][4], dv[MODE == 2 ? 1 : NB][4];
     if constexpr (MODE != 1) zero(dk);
     if constexpr (MODE != 2) zero(dv);
@@ -315,14 +302,14 @@ __device__ __forceinline__ void dkdv(const u16* __restrict__ Q, const u16* __res
             for (int j = 0; j < 8; j++) {
                 #pragma unroll
                 for (int e = 0; e < 4; e++) {
-                    const int hh = e >> 1, qc = j * 8 + (lane & 3) * 2 + (e & 1), q = q0 + qc, kj = key[hh];
+                    const int hh = e >> 1, qc = j * 8 + (lane & 3) * 2 + (e & 1), q = q0 + qc, kj = kr.key[hh];
                     float fac;
                     const float x = tile_score(st[j][e], scale, cap, invCap, &fac);
                     const float l = qLse[qc];
                     bool vis = true;
                     if (!full) { // a constant once the lambda is inlined into each call below
-                        vis = keyOk[hh] && l != CCE_NEG_INF && attn_causal_window(q, kj, T, window)
-                                && (!docs || qDoc[qc] == keyDoc[hh]);
+                        vis = kr.ok[hh] && l != CCE_NEG_INF && attn_causal_window(q, kj, T, window)
+                                && (!docs || qDoc[qc] == kr.doc[hh]);
                     }
                     const float p = vis ? ex2_approx((x - l) * CCE_LOG2E) : 0.f;
                     st[j][e] = p;
@@ -330,18 +317,16 @@ __device__ __forceinline__ void dkdv(const u16* __restrict__ Q, const u16* __res
                 }
             }
         };
-        // the warp's 16 keys [k0 + 16·warp, +16) against queries [q0, q0 + 64): all visible when the queries
-        // are at or after the last key, within the window of the first, and both blocks are one document
-        const int wk0 = k0 + warp * 16, kd = block_doc(blockDoc, T, b, k0 / 64), qd = block_doc(blockDoc, T, b, q0 / 64);
-        if (q0 >= wk0 + 15 && (window <= 0 || q0 + 63 - wk0 < window) && kd >= 0 && qd == kd) grad(true);
+        // the warp's 16 keys [k0 + 16·warp, +16) against queries [q0, q0 + 64)
+        if (keys_see_queries(blockDoc, T, window, b, k0, k0 + warp * 16, q0, q0, 64)) grad(true);
         else grad(false);
         if constexpr (MODE != 2) mma_pb(dv, st, tdO, lane);
         if constexpr (MODE != 1) mma_pb(dk, dpt, tQ, lane);
     };
     pipeline(groups * qTiles, issue, compute);
     const float one[2] = {1.f, 1.f};
-    if constexpr (MODE != 1) store_rows(dK + tok0 * kvW + kvh * HD, kvW, key, one, dk, T, lane);
-    if constexpr (MODE != 2) store_rows(dV + tok0 * kvW + kvh * HD, kvW, key, one, dv, T, lane);
+    if constexpr (MODE != 1) store_rows(dK + tok0 * kvW + kvh * HD, kvW, kr.key, one, dk, T, lane);
+    if constexpr (MODE != 2) store_rows(dV + tok0 * kvW + kvh * HD, kvW, kr.key, one, dv, T, lane);
 }
 
 #define DKDV_KERNEL(name, mode)                                                                                      \
