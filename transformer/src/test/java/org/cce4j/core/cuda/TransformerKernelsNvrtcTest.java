@@ -36,6 +36,8 @@ class TransformerKernelsNvrtcTest {
             for (int hd : new int[] {16, 64, 96, 128}) {
                 compile("attention_bwd_fused.cu", List.of("CCE_ELEM=1", "HD=" + hd, "MIN_CTAS=" + (hd <= 64 ? 3 : 1)), arch, failures);
             }
+            for (int hd : new int[] {192, 256}) compile("attention_bwd_fused_wide.cu", List.of("CCE_ELEM=1", "HD=" + hd), arch, failures);
+            compile("attention_mma.cu", List.of("CCE_ELEM=1", "HD=256", "STAGES=2"), arch, failures);
         }
         assertEquals(List.of(), failures, "NVRTC failures");
     }
