@@ -8,7 +8,7 @@
 #  gputrain  through train, every training fixture on the GPU against PyTorch (train_device_run.sh's gputrain)
 #   ours   ModelBenchmark --optim adamw: full and --lora 16, --batch $EQUAL,auto, the profile at the equal batch
 #   torch  hf_train_step_bench.py: liger+cce, precision amp and bf16, and LoRA (PEFT), --batch $EQUAL,auto, profiled
-#   ab     ours again with the earlier attention kernels (CCE4J_ATTN_BWD=split CCE4J_ATTN_FWD=64), full, equal batch, profiled
+#   ab     ours again with the earlier attention kernels ($AB_ENV, default CCE4J_ATTN_BWD=split CCE4J_ATTN_FWD=64), full, equal batch, profiled
 #   inbwd  ours with --optim adamw-in-backward (train.optimizer_in_backward: no clipping, gradients freed per layer), full
 #   nostep the anchor's forward+backward only (--optim none on our side), for continuity with the earlier table
 #   train  train itself (tools/reference/train_big_run.sh without its torch part): full and LoRA, Llama-3.2-1B, batch 16,
@@ -22,6 +22,7 @@ OUT=${OUT:-/tmp/step-run}; mkdir -p "$OUT"
 STEPS=${STEPS:-tests,ours,torch}
 MODELS=${MODELS:-llama-3.2-1b gemma-2-2b}
 WHAT=${WHAT:-full,lora}
+AB_ENV=${AB_ENV:-CCE4J_ATTN_BWD=split CCE4J_ATTN_FWD=64}
 # OUR_BATCHES, TORCH_BATCHES: the batches of ours and torch (default: the equal batch and the largest, "16,auto")
 R=tools/reference
 has() { [[ ,$STEPS, == *,$1,* ]]; }
@@ -67,8 +68,8 @@ for model in $MODELS; do
     done
   fi
   if has ab; then
-    echo "== cce4j $model full, split attention backward and 64-query forward (the kernels before the fused backward)"
-    CCE4J_ATTN_BWD=split CCE4J_ATTN_FWD=64 timeout 200 bash .gpu/run java org.cce4j.examples.ModelBenchmark --config $cfg --batch $eq \
+    echo "== cce4j $model full with $AB_ENV (the earlier kernels)"
+    env $AB_ENV timeout 200 bash .gpu/run java org.cce4j.examples.ModelBenchmark --config $cfg --batch $eq \
         --steps 3 --warmup 1 --optim adamw --profile 2>&1 | tee $OUT/ours-$model-full-split.txt | grep -E '^\{' | cut -c1-600
   fi
   if has inbwd; then
