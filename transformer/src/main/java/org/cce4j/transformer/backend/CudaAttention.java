@@ -11,8 +11,8 @@ import org.cce4j.core.tensor.Tensor;
  * <pre>
  *   attention_mma.cu   bf16, head size a multiple of 16 up to 256: tensor cores, 64×64 tiles, one
  *                      module per head size, streamed tiles double-buffered up to head size 128; the
- *                      forward with 64 queries per CTA (4 warps) or 128 (8 warps: up to head size 64,
- *                      and above 128 in a module built double-buffered, one CTA per SM);
+ *                      forward with 64 queries per CTA (4 warps of 16 rows) or 128 (8 warps of 16: up
+ *                      to head size 64, and above 128 in a module built double-buffered, one CTA per SM);
  *                      the split backward = dQ kernel + dK/dV kernel (split in two launches, dV then
  *                      dK, for heads above 128 to keep the accumulators in registers)
  *   attention_bwd_fused.cu  the fused backward for those heads up to 128 (the default there): one
@@ -21,13 +21,19 @@ import org.cce4j.core.tensor.Tensor;
  *   attention_bwd_fused_wide.cu  the same for heads above 128 that are a multiple of 32 (Gemma's 256,
  *                      the default there): 8 warps share the dK/dV columns, P and dS go through
  *                      shared memory
+ *   attention_fwd_pair.cu  the forward up to head size 64 (the default there): 128 queries per CTA, 4
+ *                      warps of 32 rows, so that each K and V fragment a warp loads from shared memory
+ *                      feeds two mma (FlashAttention-2's layout); online softmax in steps of 32 keys
+ *                      (three CTAs per SM in 168 registers) or 64 (two CTAs, Q read half as often)
  *   attention_simt.cu  f32 (parity mode) and any other head size up to 256: a warp per row; and
  *                      generation's decode attention (one query over a KV cache) in both dtypes
  * </pre>
  * Neither stores anything of size T×T; the backward recomputes probabilities from the saved lse.
  * Switches, so that old and new kernels can be measured (and are tested) in one build:
- * CCE4J_ATTN_FWD=128|64 picks the forward's queries per CTA (128 with 8 warps, the default up to head
- * size 64, so that each K/V tile in shared memory serves twice the queries); CCE4J_ATTN_BWD=fused|split
+ * CCE4J_ATTN_FWD=pair|pair64|128|64 picks the forward: up to head size 64 the paired kernel (32 rows per
+ * warp; steps of 32 keys, the default, or 64); with 128, or above head size 64, the 16-rows-per-warp
+ * kernel with 128 queries per CTA (8 warps, so that each K/V tile in shared memory serves twice the
+ * queries) where it applies, else 64 (4 warps); with 64, 64 everywhere; CCE4J_ATTN_BWD=fused|split
  * picks the tensor-core backward (fused where it applies, by default); CCE4J_ATTN_BWD_CTAS=N asks the
  * compiler to fit N CTAs of the narrow fused kernel per SM (default 3 up to head size 64, where a few spilled bytes buy 12
  * warps per SM instead of 8; else 1).
@@ -45,6 +51,11 @@ final class CudaAttention {
      * 128 the 8-warp kernel again (one CTA per SM, double-buffered, where the 4-warp kernel's tiles are not).
      */
     static final int WIDE_FORWARD_MAX_HEAD = 64;
+    /**
+     * The largest head the paired forward (attention_fwd_pair.cu) takes: its two 16-row blocks' outputs
+     * and score steps fit three CTAs per SM (168 registers) up to head size 64.
+     */
+    static final int PAIR_FORWARD_MAX_HEAD = 64;
 
     /** Whether the fused backward (narrow or wide kernel) covers a tensor-core head size. */
     static boolean fusedCovers(int headDim) {
@@ -63,13 +74,34 @@ final class CudaAttention {
     /** Whether the tensor-core backward takes the fused kernel where it applies (tests set it). */
     boolean fusedBackward = fusedFromEnv(System.getenv("CCE4J_ATTN_BWD"));
     private final int fusedCtas = ctasFromEnv(System.getenv("CCE4J_ATTN_BWD_CTAS"));
-    /** Whether the tensor-core forward takes 128 queries per CTA (8 warps) where it applies (tests set it). */
+    /** Whether the tensor-core forward takes the paired kernel (32 rows per warp) where it applies (tests set it). */
+    boolean pairForward = pairFromEnv(System.getenv("CCE4J_ATTN_FWD"));
+    /** The paired forward's keys per online-softmax step, 32 or 64 (PAIR_KEYS in attention_fwd_pair.cu; tests set it). */
+    int pairKeys = pairKeysFromEnv(System.getenv("CCE4J_ATTN_FWD"));
+    /**
+     * Where the paired forward is off or does not apply: whether the tensor-core forward takes 128 queries
+     * per CTA (8 warps) where that applies, or 64 (tests set it).
+     */
     boolean wideForward = wideFromEnv(System.getenv("CCE4J_ATTN_FWD"));
 
+    /** CCE4J_ATTN_FWD: pair (the default), pair64, 128 or 64, checked. */
+    private static String forwardFromEnv(String v) {
+        if (v == null || v.isEmpty()) return "pair";
+        if (v.equals("pair") || v.equals("pair64") || v.equals("128") || v.equals("64")) return v;
+        throw new InvalidInputException("CCE4J_ATTN_FWD must be pair or pair64 (32 rows per warp, steps of 32 or 64 keys), "
+                + "128 or 64 (queries per CTA, 16 rows per warp), not '" + v + "'");
+    }
+
+    static boolean pairFromEnv(String v) {
+        return forwardFromEnv(v).startsWith("pair");
+    }
+
+    static int pairKeysFromEnv(String v) {
+        return forwardFromEnv(v).equals("pair64") ? 64 : 32;
+    }
+
     static boolean wideFromEnv(String v) {
-        if (v == null || v.isEmpty() || v.equals("128")) return true;
-        if (v.equals("64")) return false;
-        throw new InvalidInputException("CCE4J_ATTN_FWD must be 128 or 64 (queries per CTA), not '" + v + "'");
+        return !forwardFromEnv(v).equals("64");
     }
 
     static boolean fusedFromEnv(String v) {
@@ -159,6 +191,15 @@ final class CudaAttention {
         int tiles = (s.seqLen() + 63) / 64;
         if (usesTensorCores(s, q, kk, v, out)) {
             Object[] mask = mmaMaskArgs(s);
+            Object[] args = concat(new Object[] {q.address(), kk.address(), v.address(), out.address(), lse.address(), s.seqLen(),
+                    s.heads(), s.kvHeads(), s.scale(), s.softcap()}, mask);
+            if (pairForward && s.headDim() <= PAIR_FORWARD_MAX_HEAD) {
+                // 128 queries per CTA, 4 warps of 32 rows; shared memory: Q (two tiles) and two stages of K, V
+                CudaKernel kernel = k.kernel("attention_fwd_pair.cu", DType.BF16, "attn_fwd_pair_mma", "HD=" + s.headDim(),
+                        "PAIR_KEYS=" + pairKeys);
+                kernel.launch((s.seqLen() + 127) / 128, s.heads() * s.batch(), 128, tileSmem(s, 2, 2, 2), args);
+                return;
+            }
             boolean wide = wideForward && wideForwardCovers(s.headDim());
             // above head size 128 the 8-warp kernel lives in a module built with two stages (one CTA per SM)
             boolean twoStages = wide && s.headDim() > FUSED_MAX_HEAD;
@@ -167,9 +208,7 @@ final class CudaAttention {
                     : mma("attn_fwd128_mma", s);
             int blocks = wide ? (s.seqLen() + 127) / 128 : tiles;
             int smem = twoStages ? tileSmem(s, 2, 2, 2, 2) : tileSmem(s, wide ? 2 : 1, 2, 2);
-            kernel.launch(blocks, s.heads() * s.batch(), wide ? 256 : 128, smem, concat(new Object[] {
-                    q.address(), kk.address(), v.address(), out.address(), lse.address(), s.seqLen(), s.heads(), s.kvHeads(),
-                    s.scale(), s.softcap()}, mask));
+            kernel.launch(blocks, s.heads() * s.batch(), wide ? 256 : 128, smem, args);
         } else {
             Object[] mask = maskArgs(s);
             simt("attn_fwd_simt").launch(CudaKernels.warpBlocks((long) s.tokens() * s.heads()), 1, CudaKernels.THREADS, 0,

@@ -63,6 +63,19 @@ public final class CudaBackend implements Backend {
         attention.wideForward = on;
     }
 
+    /**
+     * The paired tensor-core forward (32 rows per warp) with online-softmax steps of keysPerStep keys (32
+     * or 64) where it applies, or with 0 the one setWideAttentionForward picks (CCE4J_ATTN_FWD=pair|pair64;
+     * for tests).
+     */
+    void setPairAttentionForward(int keysPerStep) {
+        if (keysPerStep != 0 && keysPerStep != 32 && keysPerStep != 64) {
+            throw new IllegalArgumentException("the paired forward takes steps of 32 or 64 keys, not " + keysPerStep);
+        }
+        attention.pairForward = keysPerStep != 0;
+        if (keysPerStep != 0) attention.pairKeys = keysPerStep;
+    }
+
     @Override
     public Device device() {
         return dev.device();

@@ -42,6 +42,18 @@ __device__ __forceinline__ bool rows_see_tile(const int* docs, const int* blockD
     return !docs || __all_sync(0xffffffffu, rowDoc[0] == bd && rowDoc[1] == bd);
 }
 
+/**
+ * rows_see_tile for part of a tile: whether every query of rows [r0, r0 + 16) sees every key of
+ * [k0, k0 + n), keys that lie inside one 64-token block (whose document, as there, decides).
+ */
+__device__ __forceinline__ bool rows_see_keys(const int* docs, const int* blockDoc, int T, int window, int b, int r0, int k0, int n,
+                                              const int (&rowDoc)[2]) {
+    if (!(k0 + n - 1 <= r0 && r0 + 16 <= T && (window <= 0 || r0 + 15 - k0 < window))) return false;
+    const int bd = block_doc(blockDoc, T, b, k0 / 64);
+    if (bd < 0) return false;
+    return !docs || __all_sync(0xffffffffu, rowDoc[0] == bd && rowDoc[1] == bd);
+}
+
 #if HD % 16 != 0 || HD > 256
 #error "HD must be a multiple of 16, at most 256"
 #endif
@@ -100,6 +112,83 @@ __device__ __forceinline__ void mma_pb(float (&out)[NB][4], const float (&p)[8][
             ldsm_x4_t(smem_addr(B + (kb * 16 + (lane & 7) + ((lane >> 3) & 1) * 8) * LDS + nb * 8 + (lane >> 4) * 8), b0, b1, b2, b3);
             mma_bf16(out[nb], a0, a1, a2, a3, b0, b1);
             mma_bf16(out[nb + 1], a0, a1, a2, a3, b2, b3);
+        }
+    }
+}
+
+// The two-block products of attention_fwd_pair.cu (a warp owning 32 rows: two 16-row blocks that share
+// every K and V fragment).
+
+/**
+ * acc[i] (16 × 8·NJ) = A[aRow0 + 16·i .. +16, :HD] · B[0 .. 8·NJ, :HD]ᵀ for the two row blocks i = 0, 1 of
+ * a warp's 32 rows: each B fragment is loaded from shared memory once and feeds both blocks' mma. A and
+ * B are shared-memory addresses (smem_addr) of row-major tiles, B at the first key wanted: 32-bit
+ * arithmetic, the fragments' offsets constants of the ldmatrix, so that no 64-bit address stays live
+ * across the kernel's loop.
+ */
+template <int NJ>
+__device__ __forceinline__ void mma_abt2(float (&acc)[2][NJ][4], u32 A, int aRow0, u32 B, int lane) {
+    static_assert(NJ % 2 == 0, "key columns in pairs of 8");
+    const u32 aLane = A + ((aRow0 + (lane & 15)) * LDS + (lane >> 4) * 8) * 2;
+    const u32 bLane = B + (((lane & 7) + (lane >> 4) * 8) * LDS + ((lane >> 3) & 1) * 8) * 2;
+    #pragma unroll
+    for (int i = 0; i < 2; i++)
+        #pragma unroll
+        for (int j = 0; j < NJ; j++)
+            #pragma unroll
+            for (int e = 0; e < 4; e++) acc[i][j][e] = 0.f;
+    #pragma unroll
+    for (int kk = 0; kk < HD; kk += 16) {
+        u32 a[2][4];
+        #pragma unroll
+        for (int i = 0; i < 2; i++) ldsm_x4(aLane + (i * 16 * LDS + kk) * 2, a[i][0], a[i][1], a[i][2], a[i][3]);
+        #pragma unroll
+        for (int j = 0; j < NJ; j += 2) {
+            u32 b0, b1, b2, b3;
+            ldsm_x4(bLane + (j * 8 * LDS + kk) * 2, b0, b1, b2, b3);
+            #pragma unroll
+            for (int i = 0; i < 2; i++) {
+                mma_bf16(acc[i][j], a[i][0], a[i][1], a[i][2], a[i][3], b0, b1);
+                mma_bf16(acc[i][j + 1], a[i][0], a[i][1], a[i][2], a[i][3], b2, b3);
+            }
+        }
+    }
+}
+
+/**
+ * A 16 × 8·NJ accumulator tile rounded to bf16 as the A fragments of its 16×16 blocks (a[kb] covers
+ * columns 16·kb .. +16): the operand of P·V in half the registers of the floats.
+ */
+template <int NJ>
+__device__ __forceinline__ void pack_a(u32 (&a)[NJ / 2][4], const float (&p)[NJ][4]) {
+    #pragma unroll
+    for (int kb = 0; kb < NJ / 2; kb++) {
+        a[kb][0] = pack_bf16(p[2 * kb][0], p[2 * kb][1]);
+        a[kb][1] = pack_bf16(p[2 * kb][2], p[2 * kb][3]);
+        a[kb][2] = pack_bf16(p[2 * kb + 1][0], p[2 * kb + 1][1]);
+        a[kb][3] = pack_bf16(p[2 * kb + 1][2], p[2 * kb + 1][3]);
+    }
+}
+
+/**
+ * out[i] (16×HD) += P[i] (16 × 16·NKB, packed by pack_a) · B[0 .. 16·NKB, :HD] for two row blocks
+ * i = 0, 1: each B fragment is loaded once and feeds both. B: the shared-memory address of a row-major
+ * tile at its first key wanted.
+ */
+template <int NKB>
+__device__ __forceinline__ void mma_pb2(float (&out)[2][NB][4], const u32 (&p)[2][NKB][4], u32 B, int lane) {
+    const u32 bLane = B + (((lane & 7) + ((lane >> 3) & 1) * 8) * LDS + (lane >> 4) * 8) * 2;
+    #pragma unroll
+    for (int kb = 0; kb < NKB; kb++) {
+        #pragma unroll
+        for (int nb = 0; nb < NB; nb += 2) {
+            u32 b0, b1, b2, b3;
+            ldsm_x4_t(bLane + (kb * 16 * LDS + nb * 8) * 2, b0, b1, b2, b3);
+            #pragma unroll
+            for (int i = 0; i < 2; i++) {
+                mma_bf16(out[i][nb], p[i][kb][0], p[i][kb][1], p[i][kb][2], p[i][kb][3], b0, b1);
+                mma_bf16(out[i][nb + 1], p[i][kb][0], p[i][kb][1], p[i][kb][2], p[i][kb][3], b2, b3);
+            }
         }
     }
 }

@@ -24,12 +24,24 @@ class CudaAttentionSwitchesTest {
     }
 
     @Test
-    void forwardTakes128QueriesUnless64IsAsked() {
-        assertTrue(CudaAttention.wideFromEnv(null));
+    void forwardIsPairedUnless128Or64IsAsked() {
+        for (String v : new String[] {null, "", "pair"}) {
+            assertTrue(CudaAttention.pairFromEnv(v), String.valueOf(v));
+            assertEquals(32, CudaAttention.pairKeysFromEnv(v), String.valueOf(v));
+            assertTrue(CudaAttention.wideFromEnv(v), String.valueOf(v)); // where the paired kernel does not apply: 128 queries
+        }
+        assertTrue(CudaAttention.pairFromEnv("pair64"));
+        assertEquals(64, CudaAttention.pairKeysFromEnv("pair64"));
+        assertFalse(CudaAttention.pairFromEnv("128"));
         assertTrue(CudaAttention.wideFromEnv("128"));
+        assertFalse(CudaAttention.pairFromEnv("64"));
         assertFalse(CudaAttention.wideFromEnv("64"));
-        InvalidInputException e = assertThrows(InvalidInputException.class, () -> CudaAttention.wideFromEnv("256"));
-        assertTrue(e.getMessage().contains("CCE4J_ATTN_FWD"), e.getMessage());
+        for (String bad : new String[] {"256", "Pair", "pair32"}) {
+            InvalidInputException e = assertThrows(InvalidInputException.class, () -> CudaAttention.pairFromEnv(bad));
+            assertTrue(e.getMessage().contains("CCE4J_ATTN_FWD") && e.getMessage().contains(bad), e.getMessage());
+            assertThrows(InvalidInputException.class, () -> CudaAttention.wideFromEnv(bad));
+            assertThrows(InvalidInputException.class, () -> CudaAttention.pairKeysFromEnv(bad));
+        }
     }
 
     @Test

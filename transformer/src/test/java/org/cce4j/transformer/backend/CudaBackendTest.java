@@ -210,6 +210,8 @@ class CudaBackendTest {
                 new Case("packed+padded+window gqa2 hd96 T400", 2, 400, 4, 2, 96, 0, 70, 90, true),
                 new Case("gqa2 softcap hd256 T300 (Gemma's heads)", 2, 300, 4, 2, 256, 2f, 0, 0, false),
                 new Case("packed+padded gqa3 hd192 T200", 1, 200, 3, 1, 192, 0, 0, 60, true),
+                new Case("packed hd32 T200", 1, 200, 2, 1, 32, 0, 0, 40, false),
+                new Case("softcap+window+padded gqa2 hd48 T270", 2, 270, 4, 2, 48, 2f, 80, 0, true),
                 new Case("simt head 8", 2, 45, 4, 2, 8, 0, 5, 25, true),
                 new Case("simt head 24", 1, 40, 2, 1, 24, 2f, 0, 0, false));
         List<Arguments> args = new ArrayList<>();
@@ -218,6 +220,10 @@ class CudaBackendTest {
                 if (m == Mode.BF16 && c.headDim() % 16 == 0) {
                     if (CudaAttention.fusedCovers(c.headDim())) args.add(Arguments.of(m, c, Kernels.FUSED_BACKWARD));
                     args.add(Arguments.of(m, c, Kernels.WIDE_FORWARD));
+                    if (c.headDim() <= CudaAttention.PAIR_FORWARD_MAX_HEAD) {
+                        args.add(Arguments.of(m, c, Kernels.PAIR_FORWARD));
+                        args.add(Arguments.of(m, c, Kernels.PAIR64_FORWARD));
+                    }
                     args.add(Arguments.of(m, c, Kernels.SIMT));
                 } else {
                     args.add(Arguments.of(m, c, Kernels.FUSED_BACKWARD)); // f32 and odd heads: the SIMT kernels whatever is asked
@@ -230,11 +236,12 @@ class CudaBackendTest {
     /**
      * The attention kernels a case runs: tensor cores with the fused backward (where it applies) after the
      * 64-query forward, tensor cores with the split backward after the 128-query forward (where it
-     * applies), or SIMT. Each new kernel is paired with an established one, so that a fault in one cannot
-     * hide the other (the backward reads the forward's output).
+     * applies), the paired forward (32 rows per warp, up to head size 64) in steps of 32 keys before the
+     * fused backward or of 64 keys before the split one, or SIMT. Each new kernel is paired with an
+     * established one, so that a fault in one cannot hide the other (the backward reads the forward's output).
      */
     enum Kernels {
-        FUSED_BACKWARD, WIDE_FORWARD, SIMT
+        FUSED_BACKWARD, WIDE_FORWARD, PAIR_FORWARD, PAIR64_FORWARD, SIMT
     }
 
     private AttentionShape shape(Case c) {
@@ -267,8 +274,9 @@ class CudaBackendTest {
     void attentionForwardAndBackward(Mode mode, Case c, Kernels kernels) {
         CudaBackend be = backend(mode);
         be.setTensorCoreAttention(kernels != Kernels.SIMT);
-        be.setFusedAttentionBackward(kernels == Kernels.FUSED_BACKWARD);
+        be.setFusedAttentionBackward(kernels == Kernels.FUSED_BACKWARD || kernels == Kernels.PAIR_FORWARD);
         be.setWideAttentionForward(kernels == Kernels.WIDE_FORWARD);
+        be.setPairAttentionForward(kernels == Kernels.PAIR_FORWARD ? 32 : kernels == Kernels.PAIR64_FORWARD ? 64 : 0);
         DType s = mode.dtype;
         AttentionShape sh = shape(c);
         long m = sh.tokens(), qw = (long) c.heads() * c.headDim(), kw = (long) c.kvHeads() * c.headDim();

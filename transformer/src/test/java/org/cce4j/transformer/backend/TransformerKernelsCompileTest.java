@@ -38,6 +38,13 @@ class TransformerKernelsCompileTest {
         for (int hd : new int[] {160, 192, 256}) jobs.add(new Job("attention_bwd_fused_wide.cu", "90a", List.of("CCE_ELEM=1", "HD=" + hd)));
         jobs.add(new Job("attention_bwd_fused_wide.cu", "80", List.of("CCE_ELEM=1", "HD=256")));
         jobs.add(new Job("attention_mma.cu", "90a", List.of("CCE_ELEM=1", "HD=256", "STAGES=2")));
+        // the paired forward with the defines CudaAttention passes: HD up to 64, steps of 32 or 64 keys
+        for (int hd : new int[] {16, 32, 48, 64}) {
+            for (int keys : new int[] {32, 64}) {
+                jobs.add(new Job("attention_fwd_pair.cu", "90a", List.of("CCE_ELEM=1", "HD=" + hd, "PAIR_KEYS=" + keys)));
+            }
+        }
+        jobs.add(new Job("attention_fwd_pair.cu", "80", List.of("CCE_ELEM=1", "HD=64", "PAIR_KEYS=32")));
         return jobs;
     }
 
