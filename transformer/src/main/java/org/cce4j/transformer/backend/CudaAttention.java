@@ -21,19 +21,21 @@ import org.cce4j.core.tensor.Tensor;
  *   attention_bwd_fused_wide.cu  the same for heads above 128 that are a multiple of 32 (Gemma's 256,
  *                      the default there): 8 warps share the dK/dV columns, P and dS go through
  *                      shared memory
- *   attention_fwd_pair.cu  the forward up to head size 64 (the default there): 128 queries per CTA, 4
- *                      warps of 32 rows, so that each K and V fragment a warp loads from shared memory
- *                      feeds two mma (FlashAttention-2's layout); online softmax in steps of 32 keys
- *                      (three CTAs per SM in 168 registers) or 64 (two CTAs, Q read half as often)
+ *   attention_fwd_pair.cu  a forward up to head size 64 (on request): 128 queries per CTA, 4 warps of
+ *                      32 rows, so that each K and V fragment a warp loads from shared memory feeds two
+ *                      mma (FlashAttention-2's layout); online softmax in steps of 32 keys (three CTAs
+ *                      per SM in 168 registers) or 64 (two CTAs). Measured on the H200 (Llama-3.2-1B,
+ *                      batch 16): 32.8 ms (33.6 with 64-key steps) against the 8-warp kernel's 31.3, so
+ *                      not the default: that forward is not bound by shared-memory reads
  *   attention_simt.cu  f32 (parity mode) and any other head size up to 256: a warp per row; and
  *                      generation's decode attention (one query over a KV cache) in both dtypes
  * </pre>
  * Neither stores anything of size T×T; the backward recomputes probabilities from the saved lse.
  * Switches, so that old and new kernels can be measured (and are tested) in one build:
- * CCE4J_ATTN_FWD=pair|pair64|128|64 picks the forward: up to head size 64 the paired kernel (32 rows per
- * warp; steps of 32 keys, the default, or 64); with 128, or above head size 64, the 16-rows-per-warp
+ * CCE4J_ATTN_FWD=128|64|pair|pair64 picks the forward: with 128 (the default) the 16-rows-per-warp
  * kernel with 128 queries per CTA (8 warps, so that each K/V tile in shared memory serves twice the
- * queries) where it applies, else 64 (4 warps); with 64, 64 everywhere; CCE4J_ATTN_BWD=fused|split
+ * queries) where it applies, else 64 (4 warps); with 64, 64 everywhere; with pair or pair64, up to head
+ * size 64, the paired kernel (32 rows per warp; steps of 32 or 64 keys), elsewhere as with 128; CCE4J_ATTN_BWD=fused|split
  * picks the tensor-core backward (fused where it applies, by default); CCE4J_ATTN_BWD_CTAS=N asks the
  * compiler to fit N CTAs of the narrow fused kernel per SM (default 3 up to head size 64, where a few spilled bytes buy 12
  * warps per SM instead of 8; else 1).
@@ -84,12 +86,12 @@ final class CudaAttention {
      */
     boolean wideForward = wideFromEnv(System.getenv("CCE4J_ATTN_FWD"));
 
-    /** CCE4J_ATTN_FWD: pair (the default), pair64, 128 or 64, checked. */
+    /** CCE4J_ATTN_FWD: 128 (the default), 64, pair or pair64, checked. */
     private static String forwardFromEnv(String v) {
-        if (v == null || v.isEmpty()) return "pair";
+        if (v == null || v.isEmpty()) return "128";
         if (v.equals("pair") || v.equals("pair64") || v.equals("128") || v.equals("64")) return v;
-        throw new InvalidInputException("CCE4J_ATTN_FWD must be pair or pair64 (32 rows per warp, steps of 32 or 64 keys), "
-                + "128 or 64 (queries per CTA, 16 rows per warp), not '" + v + "'");
+        throw new InvalidInputException("CCE4J_ATTN_FWD must be 128 or 64 (queries per CTA, 16 rows per warp), "
+                + "pair or pair64 (32 rows per warp, steps of 32 or 64 keys), not '" + v + "'");
     }
 
     static boolean pairFromEnv(String v) {

@@ -24,16 +24,16 @@ class CudaAttentionSwitchesTest {
     }
 
     @Test
-    void forwardIsPairedUnless128Or64IsAsked() {
-        for (String v : new String[] {null, "", "pair"}) {
-            assertTrue(CudaAttention.pairFromEnv(v), String.valueOf(v));
-            assertEquals(32, CudaAttention.pairKeysFromEnv(v), String.valueOf(v));
-            assertTrue(CudaAttention.wideFromEnv(v), String.valueOf(v)); // where the paired kernel does not apply: 128 queries
+    void forwardTakes128QueriesUnless64OrPairedIsAsked() {
+        for (String v : new String[] {null, "", "128"}) {
+            assertFalse(CudaAttention.pairFromEnv(v), String.valueOf(v));
+            assertTrue(CudaAttention.wideFromEnv(v), String.valueOf(v));
         }
+        assertTrue(CudaAttention.pairFromEnv("pair"));
+        assertEquals(32, CudaAttention.pairKeysFromEnv("pair"));
+        assertTrue(CudaAttention.wideFromEnv("pair")); // where the paired kernel does not apply: 128 queries
         assertTrue(CudaAttention.pairFromEnv("pair64"));
         assertEquals(64, CudaAttention.pairKeysFromEnv("pair64"));
-        assertFalse(CudaAttention.pairFromEnv("128"));
-        assertTrue(CudaAttention.wideFromEnv("128"));
         assertFalse(CudaAttention.pairFromEnv("64"));
         assertFalse(CudaAttention.wideFromEnv("64"));
         for (String bad : new String[] {"256", "Pair", "pair32"}) {
