@@ -5,6 +5,9 @@ import org.cce4j.core.cuda.CudaKernel;
 import org.cce4j.core.tensor.DType;
 import org.cce4j.core.tensor.Tensor;
 
+import java.util.ArrayList;
+import java.util.List;
+
 /**
  * Attention on the GPU, choosing between tensor-core and SIMT kernels with the same contract as
  * {@link CpuAttention} (see attention_common.cuh for the mask rule):
@@ -38,7 +41,8 @@ import org.cce4j.core.tensor.Tensor;
  * size 64, the paired kernel (32 rows per warp; steps of 32 or 64 keys), elsewhere as with 128; CCE4J_ATTN_BWD=fused|split
  * picks the tensor-core backward (fused where it applies, by default); CCE4J_ATTN_BWD_CTAS=N asks the
  * compiler to fit N CTAs of the narrow fused kernel per SM (default 3 up to head size 64, where a few spilled bytes buy 12
- * warps per SM instead of 8; else 1).
+ * warps per SM instead of 8, 2 with more than two stages; else 1); CCE4J_ATTN_STAGES=2|3|4 sets the buffers
+ * of the streamed tiles up to head size 128 (default 2: one tile in flight while one is computed).
  */
 final class CudaAttention {
     private static final int MAX_HEAD = 256;
@@ -76,6 +80,8 @@ final class CudaAttention {
     /** Whether the tensor-core backward takes the fused kernel where it applies (tests set it). */
     boolean fusedBackward = fusedFromEnv(System.getenv("CCE4J_ATTN_BWD"));
     private final int fusedCtas = ctasFromEnv(System.getenv("CCE4J_ATTN_BWD_CTAS"));
+    /** Buffers of the streamed tiles up to head size 128 (STAGES in attention_mma.cuh; tests set it). */
+    int stages = stagesFromEnv(System.getenv("CCE4J_ATTN_STAGES"));
     /** Whether the tensor-core forward takes the paired kernel (32 rows per warp) where it applies (tests set it). */
     boolean pairForward = pairFromEnv(System.getenv("CCE4J_ATTN_FWD"));
     /** The paired forward's keys per online-softmax step, 32 or 64 (PAIR_KEYS in attention_fwd_pair.cu; tests set it). */
@@ -110,6 +116,12 @@ final class CudaAttention {
         if (v == null || v.isEmpty() || v.equals("fused")) return true;
         if (v.equals("split")) return false;
         throw new InvalidInputException("CCE4J_ATTN_BWD must be fused or split, not '" + v + "'");
+    }
+
+    static int stagesFromEnv(String v) {
+        if (v == null || v.isEmpty()) return 2;
+        if (v.equals("2") || v.equals("3") || v.equals("4")) return Integer.parseInt(v);
+        throw new InvalidInputException("CCE4J_ATTN_STAGES must be 2, 3 or 4 (buffers of the streamed attention tiles), not '" + v + "'");
     }
 
     /** 0: the default per head size. */
@@ -160,20 +172,29 @@ final class CudaAttention {
     }
 
     private CudaKernel mma(String name, AttentionShape s) {
-        return k.kernel("attention_mma.cu", DType.BF16, name, "HD=" + s.headDim());
+        return kernel("attention_mma.cu", name, s);
+    }
+
+    /** A kernel of a module built for head size HD and, where it differs from the module's default, this.stages. */
+    private CudaKernel kernel(String file, String name, AttentionShape s, String... defines) {
+        List<String> d = new ArrayList<>();
+        d.add("HD=" + s.headDim());
+        d.addAll(List.of(defines));
+        if (s.headDim() <= FUSED_MAX_HEAD && stages != 2) d.add("STAGES=" + stages);
+        return k.kernel(file, DType.BF16, name, d.toArray(String[]::new));
     }
 
     private CudaKernel simt(String name) {
         return k.kernel("attention_simt.cu", dtype, name);
     }
 
-    /** Buffers of the streamed tiles in attention_mma.cu's default module (STAGES in attention_mma.cuh): two up to head size 128, one above. */
-    private static int stages(AttentionShape s) {
-        return s.headDim() <= 128 ? 2 : 1;
+    /** Buffers of the streamed tiles in attention_mma.cu's modules (STAGES in attention_mma.cuh): {@link #stages} up to head size 128, one above. */
+    private int stages(AttentionShape s) {
+        return s.headDim() <= FUSED_MAX_HEAD ? stages : 1;
     }
 
     /** Dynamic shared memory: {@code fixed} resident tiles, {@code streamed} tiles and {@code meta} words per stage. */
-    private static int tileSmem(AttentionShape s, int fixed, int streamed, int meta) {
+    private int tileSmem(AttentionShape s, int fixed, int streamed, int meta) {
         return tileSmem(s, stages(s), fixed, streamed, meta);
     }
 
@@ -197,8 +218,7 @@ final class CudaAttention {
                     s.heads(), s.kvHeads(), s.scale(), s.softcap()}, mask);
             if (pairForward && s.headDim() <= PAIR_FORWARD_MAX_HEAD) {
                 // 128 queries per CTA, 4 warps of 32 rows; shared memory: Q (two tiles) and two stages of K, V
-                CudaKernel kernel = k.kernel("attention_fwd_pair.cu", DType.BF16, "attn_fwd_pair_mma", "HD=" + s.headDim(),
-                        "PAIR_KEYS=" + pairKeys);
+                CudaKernel kernel = kernel("attention_fwd_pair.cu", "attn_fwd_pair_mma", s, "PAIR_KEYS=" + pairKeys);
                 kernel.launch((s.seqLen() + 127) / 128, s.heads() * s.batch(), 128, tileSmem(s, 2, 2, 2), args);
                 return;
             }
@@ -238,10 +258,10 @@ final class CudaAttention {
     private void fusedBackward(AttentionShape s, int tiles, Object[] common, Object[] mask, Tensor q, Tensor kk, Tensor v, Tensor dOut,
                                Tensor lse, Tensor delta, Tensor dq, Tensor dk, Tensor dv) {
         boolean wide = s.headDim() > FUSED_MAX_HEAD;
-        int ctas = fusedCtas > 0 ? fusedCtas : s.headDim() <= 64 ? 3 : 1;
+        int ctas = fusedCtas > 0 ? fusedCtas : s.headDim() <= 64 ? (stages == 2 ? 3 : 2) : 1;
         CudaKernel kernel = wide ? k.kernel("attention_bwd_fused_wide.cu", DType.BF16, "attn_bwd_fused_wide_mma", "HD=" + s.headDim())
-                : k.kernel("attention_bwd_fused.cu", DType.BF16, "attn_bwd_fused_mma", "HD=" + s.headDim(), "MIN_CTAS=" + ctas);
-        int smem = tileSmem(s, 2, 2, 2, 3) + (wide ? 2 : 1) * 64 * 72 * 2;
+                : kernel("attention_bwd_fused.cu", "attn_bwd_fused_mma", s, "MIN_CTAS=" + ctas);
+        int smem = tileSmem(s, wide ? 2 : stages(s), 2, 2, 3) + (wide ? 2 : 1) * 64 * 72 * 2;
         try (Tensor acc = k.device().zeros(DType.F32, s.tokens(), (long) s.heads() * s.headDim())) {
             kernel.launch(tiles, s.kvHeads() * s.batch(), wide ? 256 : 128, smem, concat(concat(new Object[] {
                     q.address(), kk.address(), v.address(), dOut.address(), lse.address(), delta.address(), acc.address(), dk.address(),

@@ -63,6 +63,11 @@ public final class CudaBackend implements Backend {
         attention.wideForward = on;
     }
 
+    /** Buffers of the attention kernels' streamed tiles up to head size 128, 2 to 4 (CCE4J_ATTN_STAGES; for tests). */
+    void setAttentionStages(int stages) {
+        attention.stages = stages;
+    }
+
     /**
      * The paired tensor-core forward (32 rows per warp) with online-softmax steps of keysPerStep keys (32
      * or 64) where it applies, or with 0 the one setWideAttentionForward picks (CCE4J_ATTN_FWD=pair|pair64;

@@ -107,7 +107,7 @@ extern "C" __global__ void __launch_bounds__(128, MIN_CTAS) attn_bwd_fused_mma(
         }
         mma_pb(dv, st, tdO, lane);
         mma_pb(dk, dpt, tQ, lane);
-        __syncthreads(); // dSᵀ complete (the pipeline's barrier after compute keeps it until every warp is done)
+        __syncthreads(); // dSᵀ complete (the pipeline's barrier before the next tile keeps it until every warp is done)
         add_dq<DQ_NC, NB / DQ_NC>(dQacc + tok0 * qW + h * HD, qW, sdS, sK, q0, warp * 16, 0, T, lane);
     };
     pipeline(groups * qTiles, issue, compute);

@@ -158,7 +158,7 @@ extern "C" __global__ void __launch_bounds__(256, 1) attn_bwd_fused_wide_mma(
                 *(u32*)(sdSt + at) = pack_bf16(dpt[j][hh * 2], dpt[j][hh * 2 + 1]);
             }
         }
-        __syncthreads(); // Pᵀ and dSᵀ complete (the pipeline's barrier after compute keeps them until every warp is done)
+        __syncthreads(); // Pᵀ and dSᵀ complete (the pipeline's barrier before the next tile keeps them until every warp is done)
         // 2. dV and dK for this warp's keys and columns
         mma_tb_half(dv, sPt, kw * 16, tdO, c0, lane);
         mma_tb_half(dk, sdSt, kw * 16, tQ, c0, lane);

@@ -15,14 +15,14 @@
 //        of each diagonal tile for even warps) is skipped.
 //     64: 64 score floats, ~240 registers, two CTAs (8 warps) per SM; Q read once per tile: 5/9 of the bytes.
 //   ldmatrix x4 per warp, 32 rows × 64 keys at HD 64: Q 8·64/PAIR_KEYS, K 16, V 16 (16-row kernel: 72).
-//   shared: Q [128][HD + 8] | K[2] | V[2] [64][HD + 8] | doc[2][64] | ok[2][64]  (55 KB at HD 64)
+//   shared: Q [128][HD + 8] | K[STAGES] | V[STAGES] [64][HD + 8] | doc, ok [STAGES][64]  (55 KB at HD 64, 2 stages)
 #include "attention_mma.cuh"
 
 #if HD > 64
 #error "the paired forward is built for heads up to 64 (CudaAttention.PAIR_FORWARD_MAX_HEAD): its accumulators would not fit"
 #endif
-#if STAGES != 2
-#error "the paired forward double-buffers K and V (CudaAttention sizes its shared memory so)"
+#if STAGES < 2
+#error "the paired forward streams K and V through at least two buffers (CudaAttention sizes its shared memory so)"
 #endif
 
 #ifndef PAIR_KEYS

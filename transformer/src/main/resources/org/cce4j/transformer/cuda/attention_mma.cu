@@ -14,8 +14,8 @@
 //
 //   shared memory (attention_mma.cuh): tiles [64][HD + 8] bf16 (rows padded by 16 bytes, so the 8 rows one ldmatrix reads
 //   fall in distinct banks), loaded by cp.async with zero fill past the sequence's end. The streamed
-//   tiles (K, V in the forward and dQ; Q, dO in dK/dV) are double-buffered where shared memory allows
-//   (STAGES = 2 up to HD 128): tile t+1 is in flight while tile t is computed.
+//   tiles (K, V in the forward and dQ; Q, dO in dK/dV) go through STAGES buffers (2 up to HD 128 by
+//   default, CCE4J_ATTN_STAGES=3 or 4 on request; 1 above): tiles t+1 .. t+STAGES−1 load while t is computed.
 //
 //   Tiles start at multiples of 64 within the sequence. A warp's 16×64 tile that lies wholly inside
 //   the visible region (below the diagonal, inside the window, keys of one document with no padding:

@@ -15,8 +15,13 @@
 #define LDS (HD + 8)
 #define TILE (64 * LDS)
 #define NB (HD / 8)
-#ifndef STAGES // a module may ask for two above HD 128 (attention_bwd_fused_wide.cu, the 8-warp forward: one CTA per SM)
+// buffers of the streamed tiles: a module may ask for others (CCE4J_ATTN_STAGES up to HD 128; two above for
+// attention_bwd_fused_wide.cu and the 8-warp forward, one CTA per SM)
+#ifndef STAGES
 #define STAGES (HD <= 128 ? 2 : 1)
+#endif
+#if STAGES < 1 || STAGES > 4
+#error "STAGES must be 1 to 4"
 #endif
 
 /**
@@ -245,30 +250,47 @@ __device__ __forceinline__ int block_key_lo(const AttnMask& m, long long tok0, i
     return *sLo;
 }
 
+/** Waits until at most N of this thread's cp.async groups are still in flight. */
+template <int N>
+__device__ __forceinline__ void cp_async_wait_n() {
+    asm volatile("cp.async.wait_group %0;" :: "n"(N) : "memory");
+}
+
 /**
  * The pipelined loop over n streamed tiles: issue(t, buf) starts tile t's cp.async loads (and writes its
- * metadata) into buffer buf, compute(t, buf) uses it. With two stages tile t+1 loads during tile t.
+ * metadata) into buffer buf, compute(t, buf) uses it. With STAGES buffers, tiles t+1 .. t+STAGES−1 load
+ * while tile t is computed: one barrier per tile, after which tile t is visible to every warp and every
+ * warp is done with tile t−1, whose buffer the next load then takes. With one buffer, load and compute
+ * alternate.
  */
 template <typename Issue, typename Compute>
 __device__ __forceinline__ void pipeline(int n, Issue issue, Compute compute) {
+#if STAGES == 1
     issue(0, 0);
     cp_async_commit();
     for (int t = 0; t < n; t++) {
-        const int buf = STAGES == 2 ? (t & 1) : 0;
-        if (STAGES == 2) {
-            if (t + 1 < n) issue(t + 1, buf ^ 1); // the buffer tile t − 1 used; freed by the barrier ending it
-            cp_async_commit();
-            cp_async_wait_one();
-        } else {
-            cp_async_wait_all();
-        }
+        cp_async_wait_all();
         __syncthreads();
-        compute(t, buf);
-        __syncthreads(); // every warp is done with buf before it is loaded again
-        if (STAGES == 1 && t + 1 < n) {
+        compute(t, 0);
+        __syncthreads(); // every warp is done with the buffer before it is loaded again
+        if (t + 1 < n) {
             issue(t + 1, 0);
             cp_async_commit();
         }
     }
+#else
+    #pragma unroll
+    for (int s = 0; s < STAGES - 1; s++) {
+        if (s < n) issue(s, s);
+        cp_async_commit(); // empty groups keep the count: tile t is group t
+    }
+    for (int t = 0; t < n; t++) {
+        cp_async_wait_n<STAGES - 2>();
+        __syncthreads();
+        if (t + STAGES - 1 < n) issue(t + STAGES - 1, (t + STAGES - 1) % STAGES);
+        cp_async_commit();
+        compute(t, t % STAGES);
+    }
+#endif
     cp_async_wait_all();
 }

@@ -45,6 +45,18 @@ class CudaAttentionSwitchesTest {
     }
 
     @Test
+    void streamedTilesTakeTwoBuffersUnlessThreeOrFourAreAsked() {
+        assertEquals(2, CudaAttention.stagesFromEnv(null));
+        assertEquals(2, CudaAttention.stagesFromEnv(""));
+        assertEquals(3, CudaAttention.stagesFromEnv("3"));
+        assertEquals(4, CudaAttention.stagesFromEnv("4"));
+        for (String bad : new String[] {"1", "5", "three"}) {
+            InvalidInputException e = assertThrows(InvalidInputException.class, () -> CudaAttention.stagesFromEnv(bad));
+            assertTrue(e.getMessage().contains("CCE4J_ATTN_STAGES") && e.getMessage().contains(bad), e.getMessage());
+        }
+    }
+
+    @Test
     void ctasPerSmAreACountOrTheDefault() {
         assertEquals(0, CudaAttention.ctasFromEnv(null));
         assertEquals(2, CudaAttention.ctasFromEnv("2"));

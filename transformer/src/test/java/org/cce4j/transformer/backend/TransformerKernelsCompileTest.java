@@ -38,6 +38,11 @@ class TransformerKernelsCompileTest {
         for (int hd : new int[] {160, 192, 256}) jobs.add(new Job("attention_bwd_fused_wide.cu", "90a", List.of("CCE_ELEM=1", "HD=" + hd)));
         jobs.add(new Job("attention_bwd_fused_wide.cu", "80", List.of("CCE_ELEM=1", "HD=256")));
         jobs.add(new Job("attention_mma.cu", "90a", List.of("CCE_ELEM=1", "HD=256", "STAGES=2")));
+        // CCE4J_ATTN_STAGES=3|4 up to head size 128
+        for (int st : new int[] {3, 4}) {
+            jobs.add(new Job("attention_mma.cu", "90a", List.of("CCE_ELEM=1", "HD=128", "STAGES=" + st)));
+            jobs.add(new Job("attention_bwd_fused.cu", "90a", List.of("CCE_ELEM=1", "HD=64", "MIN_CTAS=2", "STAGES=" + st)));
+        }
         // the paired forward with the defines CudaAttention passes: HD up to 64, steps of 32 or 64 keys
         for (int hd : new int[] {16, 32, 48, 64}) {
             for (int keys : new int[] {32, 64}) {
