@@ -16,6 +16,7 @@
 // Accumulator layout (wgmma m64nN f32): thread t of the warpgroup, warp w = t/32, lane l:
 //   d[4j + 2h + c] = row 16w + l/4 + 8h, column 8j + 2(l%4) + c      (j < 32, h, c ∈ {0, 1})
 #include "cce_common.cuh"
+#include "wgmma.cuh"
 
 #define WG_BM 128
 #define WG_BN 256
@@ -36,11 +37,6 @@
 #define WG_B_BYTES (WG_BN * WG_BK * 2)
 
 struct __align__(64) TmaDesc { u64 v[16]; };
-
-// CCE_SM90A: set by the host when NVRTC compiles for sm_90a (nvcc defines __CUDA_ARCH_FEAT_SM90_ALL)
-#if defined(__CUDA_ARCH_FEAT_SM90_ALL) || defined(CCE_SM90A)
-#define CCE_HAS_WGMMA 1
-#endif
 
 #if defined(CCE_HAS_WGMMA)
 
@@ -70,14 +66,6 @@ __device__ __forceinline__ void tma_load_2d(u32 dst, const TmaDesc* map, u32 bar
     asm volatile("cp.async.bulk.tensor.2d.shared::cluster.global.tile.mbarrier::complete_tx::bytes [%0], [%1, {%2, %3}], [%4];"
                  :: "r"(dst), "l"((u64)map), "r"(c0), "r"(c1), "r"(bar) : "memory");
 }
-/** K-major operand tile with 128-byte swizzle: rows of 64 elements, 8-row groups 1024 bytes apart. */
-__device__ __forceinline__ u64 smem_desc(u32 addr) {
-    u64 d = (u64)((addr & 0x3FFFF) >> 4);
-    d |= (u64)1 << 16;            // leading byte offset (unused with 128B swizzle, K-major)
-    d |= (u64)(1024 >> 4) << 32;  // stride byte offset: 8 rows × 128 B
-    d |= (u64)1 << 62;            // 128-byte swizzle
-    return d;
-}
 /** The same C rows into the same smem offset of every CTA of the cluster, completing on each CTA's barrier. */
 __device__ __forceinline__ void tma_load_2d_multicast(u32 dst, const TmaDesc* map, u32 bar, int c0, int c1, u16 mask) {
     asm volatile("cp.async.bulk.tensor.2d.shared::cluster.global.tile.mbarrier::complete_tx::bytes.multicast::cluster [%0], [%1, {%2, %3}], [%4], %5;"
@@ -96,10 +84,6 @@ __device__ __forceinline__ u32 cluster_rank() {
 __device__ __forceinline__ void cluster_sync() {
     asm volatile("barrier.cluster.arrive.release.aligned;\nbarrier.cluster.wait.acquire.aligned;" ::: "memory");
 }
-__device__ __forceinline__ void wgmma_fence() { asm volatile("wgmma.fence.sync.aligned;" ::: "memory"); }
-__device__ __forceinline__ void wgmma_commit() { asm volatile("wgmma.commit_group.sync.aligned;" ::: "memory"); }
-__device__ __forceinline__ void wgmma_wait0() { asm volatile("wgmma.wait_group.sync.aligned 0;" ::: "memory"); }
-__device__ __forceinline__ void wgmma_wait1() { asm volatile("wgmma.wait_group.sync.aligned 1;" ::: "memory"); }
 __device__ __forceinline__ void fence_acc(float* d) {
     #pragma unroll
     for (int i = 0; i < 128; i++) asm volatile("" : "+f"(d[i]) :: "memory");
