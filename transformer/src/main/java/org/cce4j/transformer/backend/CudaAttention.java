@@ -30,12 +30,15 @@ import java.util.List;
  *                      per SM in 168 registers) or 64 (two CTAs). Measured on the H200 (Llama-3.2-1B,
  *                      batch 16): 32.8 ms (33.6 with 64-key steps) against the 8-warp kernel's 31.3, so
  *                      not the default: that forward is not bound by shared-memory reads
+ *   attention_fwd_wgmma.cu  the forward on Hopper's warpgroup tensor cores (sm_90a; head sizes 64, 128,
+ *                      256; CCE4J_ATTN_FWD=wgmma): Q, K and Vᵀ read by wgmma from swizzled shared memory
  *   attention_simt.cu  f32 (parity mode) and any other head size up to 256: a warp per row; and
  *                      generation's decode attention (one query over a KV cache) in both dtypes
  * </pre>
  * Neither stores anything of size T×T; the backward recomputes probabilities from the saved lse.
  * Switches, so that old and new kernels can be measured (and are tested) in one build:
- * CCE4J_ATTN_FWD=128|64|pair|pair64 picks the forward: with 128 (the default) the 16-rows-per-warp
+ * CCE4J_ATTN_FWD=128|64|pair|pair64|wgmma picks the forward: with wgmma, on sm_90 at head sizes 64, 128
+ * and 256, the warpgroup kernel, elsewhere as with 128; with 128 (the default) the 16-rows-per-warp
  * kernel with 128 queries per CTA (8 warps, so that each K/V tile in shared memory serves twice the
  * queries) where it applies, else 64 (4 warps); with 64, 64 everywhere; with pair or pair64, up to head
  * size 64, the paired kernel (32 rows per warp; steps of 32 or 64 keys), elsewhere as with 128; CCE4J_ATTN_BWD=fused|split
@@ -84,6 +87,8 @@ final class CudaAttention {
     int stages = stagesFromEnv(System.getenv("CCE4J_ATTN_STAGES"));
     /** Whether the tensor-core forward takes the paired kernel (32 rows per warp) where it applies (tests set it). */
     boolean pairForward = pairFromEnv(System.getenv("CCE4J_ATTN_FWD"));
+    /** Whether the forward takes the wgmma kernel where it applies (tests set it). */
+    boolean wgmmaForward = wgmmaFromEnv(System.getenv("CCE4J_ATTN_FWD"));
     /** The paired forward's keys per online-softmax step, 32 or 64 (PAIR_KEYS in attention_fwd_pair.cu; tests set it). */
     int pairKeys = pairKeysFromEnv(System.getenv("CCE4J_ATTN_FWD"));
     /**
@@ -92,12 +97,30 @@ final class CudaAttention {
      */
     boolean wideForward = wideFromEnv(System.getenv("CCE4J_ATTN_FWD"));
 
-    /** CCE4J_ATTN_FWD: 128 (the default), 64, pair or pair64, checked. */
+    /** CCE4J_ATTN_FWD: 128 (the default), 64, pair, pair64 or wgmma, checked. */
     private static String forwardFromEnv(String v) {
         if (v == null || v.isEmpty()) return "128";
-        if (v.equals("pair") || v.equals("pair64") || v.equals("128") || v.equals("64")) return v;
+        if (v.equals("pair") || v.equals("pair64") || v.equals("128") || v.equals("64") || v.equals("wgmma")) return v;
         throw new InvalidInputException("CCE4J_ATTN_FWD must be 128 or 64 (queries per CTA, 16 rows per warp), "
-                + "pair or pair64 (32 rows per warp, steps of 32 or 64 keys), not '" + v + "'");
+                + "pair or pair64 (32 rows per warp, steps of 32 or 64 keys) or wgmma (Hopper's warpgroup products), not '" + v + "'");
+    }
+
+    static boolean wgmmaFromEnv(String v) {
+        return forwardFromEnv(v).equals("wgmma");
+    }
+
+    /** Whether the wgmma forward covers a head size (on a device that has wgmma: sm_90). */
+    static boolean wgmmaCovers(int headDim) {
+        return headDim == 64 || headDim == 128 || headDim == 256;
+    }
+
+    /**
+     * attention_fwd_wgmma.cu's dynamic shared memory: Q (128 rows), two K tiles and Vᵀ in the swizzled layout,
+     * the row-major V tiles (two up to head size 128, one above), key words, and 1,024 bytes to align to.
+     */
+    static int wgmmaSmem(int hd) {
+        int vStages = hd <= 128 ? 2 : 1;
+        return 128 * hd * 2 + 2 * 64 * hd * 2 + hd * 128 + vStages * 64 * (hd + 8) * 2 + 4 * 64 * 4 + 1024;
     }
 
     static boolean pairFromEnv(String v) {
@@ -216,6 +239,11 @@ final class CudaAttention {
             Object[] mask = mmaMaskArgs(s);
             Object[] args = concat(new Object[] {q.address(), kk.address(), v.address(), out.address(), lse.address(), s.seqLen(),
                     s.heads(), s.kvHeads(), s.scale(), s.softcap()}, mask);
+            if (wgmmaForward && wgmmaCovers(s.headDim()) && k.device().architecture().equals("sm_90a")) {
+                CudaKernel kernel = k.kernel("attention_fwd_wgmma.cu", DType.BF16, "attn_fwd_wgmma", "HD=" + s.headDim());
+                kernel.launch((s.seqLen() + 127) / 128, s.heads() * s.batch(), 256, wgmmaSmem(s.headDim()), args);
+                return;
+            }
             if (pairForward && s.headDim() <= PAIR_FORWARD_MAX_HEAD) {
                 // 128 queries per CTA, 4 warps of 32 rows; shared memory: Q (two tiles) and two stages of K, V
                 CudaKernel kernel = kernel("attention_fwd_pair.cu", "attn_fwd_pair_mma", s, "PAIR_KEYS=" + pairKeys);

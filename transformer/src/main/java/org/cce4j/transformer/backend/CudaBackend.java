@@ -63,6 +63,11 @@ public final class CudaBackend implements Backend {
         attention.wideForward = on;
     }
 
+    /** The wgmma forward where it applies (sm_90, head sizes 64, 128, 256), or the others' choice (CCE4J_ATTN_FWD=wgmma; for tests). */
+    void setWgmmaAttentionForward(boolean on) {
+        attention.wgmmaForward = on;
+    }
+
     /** Buffers of the attention kernels' streamed tiles up to head size 128, 2 to 4 (CCE4J_ATTN_STAGES; for tests). */
     void setAttentionStages(int stages) {
         attention.stages = stages;

@@ -38,6 +38,7 @@ class TransformerKernelsNvrtcTest {
             }
             for (int hd : new int[] {192, 256}) compile("attention_bwd_fused_wide.cu", List.of("CCE_ELEM=1", "HD=" + hd), arch, failures);
             compile("attention_mma.cu", List.of("CCE_ELEM=1", "HD=256", "STAGES=2"), arch, failures);
+            for (int hd : new int[] {64, 128, 256}) compile("attention_fwd_wgmma.cu", List.of("CCE_ELEM=1", "HD=" + hd), arch, failures);
         }
         assertEquals(List.of(), failures, "NVRTC failures");
     }

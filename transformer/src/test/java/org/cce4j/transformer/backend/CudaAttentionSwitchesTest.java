@@ -32,6 +32,11 @@ class CudaAttentionSwitchesTest {
         assertTrue(CudaAttention.pairFromEnv("pair"));
         assertEquals(32, CudaAttention.pairKeysFromEnv("pair"));
         assertTrue(CudaAttention.wideFromEnv("pair")); // where the paired kernel does not apply: 128 queries
+        assertTrue(CudaAttention.wgmmaFromEnv("wgmma"));
+        assertFalse(CudaAttention.pairFromEnv("wgmma"));
+        assertTrue(CudaAttention.wideFromEnv("wgmma")); // where the wgmma kernel does not apply: 128 queries
+        assertFalse(CudaAttention.wgmmaFromEnv(null));
+        assertFalse(CudaAttention.wgmmaFromEnv("pair"));
         assertTrue(CudaAttention.pairFromEnv("pair64"));
         assertEquals(64, CudaAttention.pairKeysFromEnv("pair64"));
         assertFalse(CudaAttention.pairFromEnv("64"));

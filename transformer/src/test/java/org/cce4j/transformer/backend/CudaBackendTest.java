@@ -224,6 +224,7 @@ class CudaBackendTest {
                         args.add(Arguments.of(m, c, Kernels.PAIR_FORWARD));
                         args.add(Arguments.of(m, c, Kernels.PAIR64_FORWARD));
                     }
+                    if (CudaAttention.wgmmaCovers(c.headDim())) args.add(Arguments.of(m, c, Kernels.WGMMA_FORWARD));
                     if (c.headDim() <= CudaAttention.FUSED_MAX_HEAD) {
                         args.add(Arguments.of(m, c, Kernels.THREE_STAGES_FUSED));
                         args.add(Arguments.of(m, c, Kernels.FOUR_STAGES_SPLIT));
@@ -242,12 +243,13 @@ class CudaBackendTest {
      * 64-query forward, tensor cores with the split backward after the 128-query forward (where it
      * applies), the paired forward (32 rows per warp, up to head size 64) in steps of 32 keys before the
      * fused backward or of 64 keys before the split one, the first two pairings again with three and
-     * four buffers of streamed tiles (CCE4J_ATTN_STAGES, up to head size 128), or SIMT. Each new kernel is
+     * four buffers of streamed tiles (CCE4J_ATTN_STAGES, up to head size 128), the wgmma forward (sm_90; head
+     * sizes 64, 128, 256; elsewhere the 128-query kernel) before the fused backward, or SIMT. Each new kernel is
      * paired with an established one, so that a fault in one cannot hide the other (the backward reads the
      * forward's output).
      */
     enum Kernels {
-        FUSED_BACKWARD, WIDE_FORWARD, PAIR_FORWARD, PAIR64_FORWARD, THREE_STAGES_FUSED, FOUR_STAGES_SPLIT, SIMT
+        FUSED_BACKWARD, WIDE_FORWARD, PAIR_FORWARD, PAIR64_FORWARD, THREE_STAGES_FUSED, FOUR_STAGES_SPLIT, WGMMA_FORWARD, SIMT
     }
 
     private AttentionShape shape(Case c) {
@@ -281,7 +283,8 @@ class CudaBackendTest {
         CudaBackend be = backend(mode);
         be.setTensorCoreAttention(kernels != Kernels.SIMT);
         be.setFusedAttentionBackward(kernels == Kernels.FUSED_BACKWARD || kernels == Kernels.PAIR_FORWARD
-                || kernels == Kernels.THREE_STAGES_FUSED);
+                || kernels == Kernels.THREE_STAGES_FUSED || kernels == Kernels.WGMMA_FORWARD);
+        be.setWgmmaAttentionForward(kernels == Kernels.WGMMA_FORWARD);
         be.setWideAttentionForward(kernels == Kernels.WIDE_FORWARD || kernels == Kernels.FOUR_STAGES_SPLIT);
         be.setAttentionStages(kernels == Kernels.THREE_STAGES_FUSED ? 3 : kernels == Kernels.FOUR_STAGES_SPLIT ? 4 : 2);
         be.setPairAttentionForward(kernels == Kernels.PAIR_FORWARD ? 32 : kernels == Kernels.PAIR64_FORWARD ? 64 : 0);

@@ -38,6 +38,9 @@ class TransformerKernelsCompileTest {
         for (int hd : new int[] {160, 192, 256}) jobs.add(new Job("attention_bwd_fused_wide.cu", "90a", List.of("CCE_ELEM=1", "HD=" + hd)));
         jobs.add(new Job("attention_bwd_fused_wide.cu", "80", List.of("CCE_ELEM=1", "HD=256")));
         jobs.add(new Job("attention_mma.cu", "90a", List.of("CCE_ELEM=1", "HD=256", "STAGES=2")));
+        // the wgmma forward (its body is for sm_90a; elsewhere it compiles to an empty kernel the host never picks)
+        for (int hd : new int[] {64, 128, 256}) jobs.add(new Job("attention_fwd_wgmma.cu", "90a", List.of("CCE_ELEM=1", "HD=" + hd)));
+        jobs.add(new Job("attention_fwd_wgmma.cu", "80", List.of("CCE_ELEM=1", "HD=64")));
         // CCE4J_ATTN_STAGES=3|4 up to head size 128
         for (int st : new int[] {3, 4}) {
             jobs.add(new Job("attention_mma.cu", "90a", List.of("CCE_ELEM=1", "HD=128", "STAGES=" + st)));

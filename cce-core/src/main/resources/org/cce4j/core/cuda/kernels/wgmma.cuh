@@ -23,6 +23,8 @@ __device__ __forceinline__ u64 smem_desc(u32 addr) {
     d |= (u64)1 << 62;            // 128-byte swizzle
     return d;
 }
+/** Makes this thread's generic-proxy writes to shared memory (st.shared, completed cp.async) visible to wgmma's reads. */
+__device__ __forceinline__ void fence_async_smem() { asm volatile("fence.proxy.async.shared::cta;" ::: "memory"); }
 __device__ __forceinline__ void wgmma_fence() { asm volatile("wgmma.fence.sync.aligned;" ::: "memory"); }
 __device__ __forceinline__ void wgmma_commit() { asm volatile("wgmma.commit_group.sync.aligned;" ::: "memory"); }
 __device__ __forceinline__ void wgmma_wait0() { asm volatile("wgmma.wait_group.sync.aligned 0;" ::: "memory"); }
