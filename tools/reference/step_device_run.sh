@@ -68,7 +68,7 @@ for model in $MODELS; do
     done
   fi
   if has ab; then
-    echo "== cce4j $model full with $AB_ENV (the earlier kernels)"
+    echo "== cce4j $model full with $AB_ENV (the variant beside the default)"
     env $AB_ENV timeout 200 bash .gpu/run java org.cce4j.examples.ModelBenchmark --config $cfg --batch $eq \
         --steps 3 --warmup 1 --optim adamw --profile 2>&1 | tee $OUT/ours-$model-full-split.txt | grep -E '^\{' | cut -c1-600
   fi

@@ -28,26 +28,6 @@
 // dQ columns per pass, in 8-column blocks (an even divisor of NBH): 32 accumulators live at HD 256
 #define DQ_PASS (NBH % 8 == 0 ? 8 : NBH % 4 == 0 ? 4 : NBH)
 
-/** acc (16×32) = A[aRow0 .. +16, :HD] · B[bRow0 .. +32, :HD]ᵀ, both row-major tiles in shared memory. */
-__device__ __forceinline__ void mma_abt_16x32(float (&acc)[4][4], const u16* A, int aRow0, const u16* B, int bRow0, int lane) {
-    #pragma unroll
-    for (int j = 0; j < 4; j++)
-        #pragma unroll
-        for (int e = 0; e < 4; e++) acc[j][e] = 0.f;
-    #pragma unroll
-    for (int kk = 0; kk < HD; kk += 16) {
-        u32 a0, a1, a2, a3;
-        ldsm_x4(smem_addr(A + (aRow0 + (lane & 15)) * LDS + kk + (lane >> 4) * 8), a0, a1, a2, a3);
-        #pragma unroll
-        for (int j = 0; j < 4; j += 2) {
-            u32 b0, b1, b2, b3;
-            ldsm_x4(smem_addr(B + (bRow0 + j * 8 + (lane & 7) + (lane >> 4) * 8) * LDS + kk + ((lane >> 3) & 1) * 8), b0, b1, b2, b3);
-            mma_bf16(acc[j], a0, a1, a2, a3, b0, b1);
-            mma_bf16(acc[j + 1], a0, a1, a2, a3, b2, b3);
-        }
-    }
-}
-
 /**
  * out (16 × HALF) += At[aRow0 .. +16, 0 .. 64] · B[0 .. 64, c0 .. c0 + HALF]: At a key-major bf16 tile
  * (Pᵀ or dSᵀ, DS_LD), B a row-major tile (dO or Q) read transposed by ldmatrix.trans.
@@ -125,8 +105,8 @@ extern "C" __global__ void __launch_bounds__(256, 1) attn_bwd_fused_wide_mma(
         const int* qDoc = sDoc + buf * 64;
         // 1. this warp's 16 keys × 32 queries of Pᵀ and dSᵀ
         float st[4][4], dpt[4][4];
-        mma_abt_16x32(st, sK, kw * 16, tQ, qs0, lane);
-        mma_abt_16x32(dpt, sV, kw * 16, tdO, qs0, lane);
+        mma_abt<4>(st, sK, kw * 16, tQ, lane, qs0);
+        mma_abt<4>(dpt, sV, kw * 16, tdO, lane, qs0);
         auto grad = [&](const bool full) {
             #pragma unroll
             for (int j = 0; j < 4; j++) {

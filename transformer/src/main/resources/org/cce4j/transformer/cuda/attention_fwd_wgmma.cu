@@ -164,33 +164,7 @@ extern "C" __global__ void __launch_bounds__(256, HD <= 64 ? 2 : 1) attn_fwd_wgm
                 tileMax[hh] = fmax_(tileMax[hh], s[j][e]);
             }
         }
-        float corr[2], mUse[2], rowSum[2] = {0.f, 0.f};
-        #pragma unroll
-        for (int hh = 0; hh < 2; hh++) {
-            float tm = tileMax[hh];
-            tm = fmax_(tm, __shfl_xor_sync(0xffffffffu, tm, 1));
-            tm = fmax_(tm, __shfl_xor_sync(0xffffffffu, tm, 2));
-            const float mNew = fmax_(mRow[hh], tm);
-            corr[hh] = mNew == CCE_NEG_INF ? 1.f : ex2_approx((mRow[hh] - mNew) * CCE_LOG2E);
-            mUse[hh] = mNew == CCE_NEG_INF ? 0.f : mNew;
-            mRow[hh] = mNew;
-        }
-        #pragma unroll
-        for (int j = 0; j < 8; j++) {
-            #pragma unroll
-            for (int e = 0; e < 4; e++) {
-                const float p = ex2_approx((s[j][e] - mUse[e >> 1]) * CCE_LOG2E);
-                s[j][e] = p;
-                rowSum[e >> 1] += p;
-            }
-        }
-        #pragma unroll
-        for (int hh = 0; hh < 2; hh++) lRow[hh] = lRow[hh] * corr[hh] + rowSum[hh];
-        #pragma unroll
-        for (int nb = 0; nb < NB; nb++) {
-            #pragma unroll
-            for (int e = 0; e < 4; e++) o[nb][e] *= corr[e >> 1];
-        }
+        online_softmax(s, tileMax, mRow, lRow, o);
         u32 pa[4][4]; // P as the A fragments of the four 16-key steps, all packed before the fence
         #pragma unroll
         for (int kk = 0; kk < 4; kk++) {
@@ -226,15 +200,6 @@ extern "C" __global__ void __launch_bounds__(256, HD <= 64 ? 2 : 1) attn_fwd_wgm
     }
     cp_async_wait_all();
 
-    float inv[2];
-    #pragma unroll
-    for (int hh = 0; hh < 2; hh++) {
-        float l = lRow[hh];
-        l += __shfl_xor_sync(0xffffffffu, l, 1);
-        l += __shfl_xor_sync(0xffffffffu, l, 2);
-        inv[hh] = l > 0.f ? 1.f / l : 0.f;
-        if ((lane & 3) == 0 && row[hh] < T) LSE[(tok0 + row[hh]) * H + h] = l > 0.f ? mRow[hh] + logf(l) : CCE_NEG_INF;
-    }
-    store_rows(O + tok0 * qW + h * HD, qW, row, inv, o, T, lane);
+    finish_rows(O, LSE, tok0, H, h, row, mRow, lRow, o, T, lane);
 #endif
 }

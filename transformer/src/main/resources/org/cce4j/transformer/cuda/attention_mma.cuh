@@ -85,10 +85,14 @@ __device__ __forceinline__ void load_tile(u16* s, const u16* g, int stride, int 
     }
 }
 
-/** acc (16×64) = A[aRow0 .. +16, :HD] · B[0 .. 64, :HD]ᵀ, both row-major tiles in shared memory. */
-__device__ __forceinline__ void mma_abt(float (&acc)[8][4], const u16* A, int aRow0, const u16* B, int lane) {
+/**
+ * acc (16×8·NJ) = A[aRow0 .. +16, :HD] · B[bRow0 .. bRow0 + 8·NJ, :HD]ᵀ, both row-major tiles in shared memory
+ * (NJ even; 8: a whole 64-row tile).
+ */
+template <int NJ>
+__device__ __forceinline__ void mma_abt(float (&acc)[NJ][4], const u16* A, int aRow0, const u16* B, int lane, int bRow0 = 0) {
     #pragma unroll
-    for (int j = 0; j < 8; j++)
+    for (int j = 0; j < NJ; j++)
         #pragma unroll
         for (int e = 0; e < 4; e++) acc[j][e] = 0.f;
     #pragma unroll
@@ -96,9 +100,9 @@ __device__ __forceinline__ void mma_abt(float (&acc)[8][4], const u16* A, int aR
         u32 a0, a1, a2, a3;
         ldsm_x4(smem_addr(A + (aRow0 + (lane & 15)) * LDS + kk + (lane >> 4) * 8), a0, a1, a2, a3);
         #pragma unroll
-        for (int j = 0; j < 8; j += 2) {
+        for (int j = 0; j < NJ; j += 2) {
             u32 b0, b1, b2, b3;
-            ldsm_x4(smem_addr(B + (j * 8 + (lane & 7) + (lane >> 4) * 8) * LDS + kk + ((lane >> 3) & 1) * 8), b0, b1, b2, b3);
+            ldsm_x4(smem_addr(B + (bRow0 + j * 8 + (lane & 7) + (lane >> 4) * 8) * LDS + kk + ((lane >> 3) & 1) * 8), b0, b1, b2, b3);
             mma_bf16(acc[j], a0, a1, a2, a3, b0, b1);
             mma_bf16(acc[j + 1], a0, a1, a2, a3, b2, b3);
         }
@@ -230,6 +234,61 @@ __device__ __forceinline__ void zero(float (&acc)[NB][4]) {
     for (int nb = 0; nb < NB; nb++)
         #pragma unroll
         for (int e = 0; e < 4; e++) acc[nb][e] = 0.f;
+}
+
+/**
+ * One online-softmax step of the forward over a tile of scores s (16 rows × 64 keys per warp, accumulator
+ * layout, masked entries −inf; tileMax: each lane's row maxima over its entries): the running maxima m and
+ * sums l of the lane's two rows move on, s becomes P = exp(s − m), and the output accumulator o is rescaled
+ * by the step's correction.
+ */
+__device__ __forceinline__ void online_softmax(float (&s)[8][4], const float (&tileMax)[2], float (&mRow)[2], float (&lRow)[2],
+                                               float (&o)[NB][4]) {
+    float corr[2], mUse[2], rowSum[2] = {0.f, 0.f};
+    #pragma unroll
+    for (int hh = 0; hh < 2; hh++) {
+        float tm = tileMax[hh];
+        tm = fmax_(tm, __shfl_xor_sync(0xffffffffu, tm, 1));
+        tm = fmax_(tm, __shfl_xor_sync(0xffffffffu, tm, 2));
+        const float mNew = fmax_(mRow[hh], tm);
+        corr[hh] = mNew == CCE_NEG_INF ? 1.f : ex2_approx((mRow[hh] - mNew) * CCE_LOG2E);
+        mUse[hh] = mNew == CCE_NEG_INF ? 0.f : mNew;
+        mRow[hh] = mNew;
+    }
+    #pragma unroll
+    for (int j = 0; j < 8; j++) {
+        #pragma unroll
+        for (int e = 0; e < 4; e++) {
+            const float p = ex2_approx((s[j][e] - mUse[e >> 1]) * CCE_LOG2E);
+            s[j][e] = p;
+            rowSum[e >> 1] += p;
+        }
+    }
+    #pragma unroll
+    for (int hh = 0; hh < 2; hh++) lRow[hh] = lRow[hh] * corr[hh] + rowSum[hh];
+    #pragma unroll
+    for (int nb = 0; nb < NB; nb++) {
+        #pragma unroll
+        for (int e = 0; e < 4; e++) o[nb][e] *= corr[e >> 1];
+    }
+}
+
+/**
+ * The forward's end for a lane's two rows: lse = m + log l (−inf for a row that saw no key) into LSE, and the
+ * rows of o divided by l into O.
+ */
+__device__ __forceinline__ void finish_rows(u16* O, float* LSE, long long tok0, int H, int h, const int (&row)[2], const float (&mRow)[2],
+                                            const float (&lRow)[2], const float (&o)[NB][4], int T, int lane) {
+    float inv[2];
+    #pragma unroll
+    for (int hh = 0; hh < 2; hh++) {
+        float l = lRow[hh];
+        l += __shfl_xor_sync(0xffffffffu, l, 1);
+        l += __shfl_xor_sync(0xffffffffu, l, 2);
+        inv[hh] = l > 0.f ? 1.f / l : 0.f;
+        if ((lane & 3) == 0 && row[hh] < T) LSE[(tok0 + row[hh]) * H + h] = l > 0.f ? mRow[hh] + logf(l) : CCE_NEG_INF;
+    }
+    store_rows(O + tok0 * (H * HD) + h * HD, H * HD, row, inv, o, T, lane);
 }
 
 /** Key-tile metadata of keys [k0, k0 + 64): document and whether it may be attended to at all. */
