@@ -119,12 +119,24 @@ public final class CudaLossBenchmark {
         double extraMB = Math.max(0, alloc.peakBytes() - base - grads) / 1e6;
         String kernels = dev.name() + ", " + dev.architecture();
         if (loss instanceof CudaCutCrossEntropy cce) {
-            kernels += ", backward " + (cce.lastDense ? "dense (cuBLAS chunks), " : "") + "tiles " + cce.lastActiveTiles + "/" + cce.lastTotalTiles;
+            kernels += ", backward " + backwardPath(cce) + "tiles " + cce.lastActiveTiles + "/" + cce.lastTotalTiles;
         } else {
             kernels += ", cuBLAS";
         }
         return new LossBenchmarkResult(impl.cliName(), device.toString(), n, d, v, dtype.shortName(), softcap, iters,
                 median(fwd), median(both), extraMB, lossValue, kernels, o.accuracy(), o.filterEGrad(), o.filterCGrad());
+    }
+
+    /** Which path the last backward took: the entry lists (what they kept), the dense chunks, or the tiles. */
+    private static String backwardPath(CudaCutCrossEntropy cce) {
+        org.cce4j.core.loss.cuda.EntryListOutcome lists = cce.lastEntries;
+        String s = "";
+        if (lists != null) {
+            s += String.format(java.util.Locale.ROOT, "entry lists (%.1f kept per row over %d rows%s), ", lists.keptPerRow(),
+                    lists.rowsApplied(), lists.fellBack() ? ", the rest dense" : "");
+        }
+        if (cce.lastDense && (lists == null || !lists.fellBack())) s += "dense (cuBLAS chunks), ";
+        return s;
     }
 
     static double median(List<Float> xs) {

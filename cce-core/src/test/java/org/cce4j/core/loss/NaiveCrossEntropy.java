@@ -31,6 +31,16 @@ public final class NaiveCrossEntropy {
      */
     public NaiveCrossEntropy(double[][] e, double[][] c, double[] bias, long[] targets, double[] weights, int seqLen,
                       CceOptions o, double[] upstream) {
+        this(e, c, bias, targets, weights, seqLen, o, upstream, 0, 0);
+    }
+
+    /**
+     * The same with the gradient filter applied entry by entry (what the CUDA entry-list backward
+     * computes): in the first {@code filteredRows} rows, every softmax part |p·(1+2λ·lse) − α/V|
+     * below {@code entryFilterEps} is dropped from the gradients; the one-hot part is always kept.
+     */
+    public NaiveCrossEntropy(double[][] e, double[][] c, double[] bias, long[] targets, double[] weights, int seqLen,
+                      CceOptions o, double[] upstream, double entryFilterEps, int filteredRows) {
         int n = e.length, v = c.length, d = c[0].length;
         double a = o.labelSmoothing(), lam = o.zLossWeight(), cap = o.softcap();
         double[][] z = new double[n][v];
@@ -100,7 +110,9 @@ public final class NaiveCrossEntropy {
             } * w[r];
             for (int j = 0; j < v; j++) {
                 double p = Math.exp(z[r][j] - lse[r]);
-                double g = p * (1 + 2 * lam * lse[r]) - a / v - (j == target[r] ? 1 - a : 0);
+                double part = p * (1 + 2 * lam * lse[r]) - a / v;
+                if (r < filteredRows && Math.abs(part) < entryFilterEps) part = 0;
+                double g = part - (j == target[r] ? 1 - a : 0);
                 g *= scale * capDeriv[r][j];
                 dBias[j] += g;
                 for (int k = 0; k < d; k++) {

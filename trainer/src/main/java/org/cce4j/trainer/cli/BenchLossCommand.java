@@ -77,6 +77,9 @@ public final class BenchLossCommand implements Callable<Integer>, MemoryHint {
     @Option(names = "--no-filter-c-grad", description = "cce: compute dC from every block (the CCE paper's full C).")
     boolean noFilterCGrad;
 
+    @Option(names = "--filter-eps", paramLabel = "EPS", description = "cce: the gradient filter's threshold (default: the input type's epsilon / 32, 2^-12 for bf16; 0 = off).")
+    Float filterEps;
+
     @Option(names = "--iters", defaultValue = "10", paramLabel = "K", converter = Converters.PositiveInt.class, description = "Timed iterations; the median is reported (default: ${DEFAULT-VALUE}).")
     int iters;
 
@@ -104,6 +107,10 @@ public final class BenchLossCommand implements Callable<Integer>, MemoryHint {
             throw new InvalidInputException("--softcap" + String.valueOf(e.getMessage()).replaceFirst("^softcap", ""));
         }
         options = options.withAccuracy(accuracy).withFilterEGrad(!noFilterEGrad).withFilterCGrad(!noFilterCGrad);
+        if (filterEps != null) {
+            if (!(filterEps >= 0) || Float.isInfinite(filterEps)) throw new InvalidInputException("--filter-eps must be a number >= 0, got " + filterEps);
+            options = options.withFilterEps(filterEps);
+        }
         CceInputs host = fromFile ? fileInputs(Path.of(inputs)) : null;
         Device device;
         try {
@@ -153,7 +160,8 @@ public final class BenchLossCommand implements Callable<Integer>, MemoryHint {
 
     /** The options that change the work, as the readable line names them. */
     private String variant() {
-        return (accuracy ? " accuracy" : "") + (noFilterEGrad ? " no-filter-e-grad" : "") + (noFilterCGrad ? " no-filter-c-grad" : "");
+        return (accuracy ? " accuracy" : "") + (noFilterEGrad ? " no-filter-e-grad" : "") + (noFilterCGrad ? " no-filter-c-grad" : "")
+                + (filterEps != null ? " filter-eps " + filterEps : "");
     }
 
     /** The benchmark inputs are drawn into Java arrays: --n × --d and --v × --d must each fit one. */

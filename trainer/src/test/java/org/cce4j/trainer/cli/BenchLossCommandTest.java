@@ -53,6 +53,12 @@ class BenchLossCommandTest {
         CliRun badCap = CliRun.of("bench-loss", "--n", "16", "--d", "8", "--v", "100", "--device", "cpu", "--softcap", "-1");
         assertEquals(2, badCap.status(), badCap.err());
         assertEquals("bench-loss: error: --softcap must be a finite number >= 0, got -1.0", badCap.errorLine());
+        CliRun eps = CliRun.of("bench-loss", "--n", "16", "--d", "8", "--v", "100", "--iters", "1", "--device", "cpu", "--filter-eps", "0");
+        assertEquals(0, eps.status(), eps.err());
+        assertTrue(eps.out().contains(" filter-eps 0.0: forward "), eps.out());
+        CliRun badEps = CliRun.of("bench-loss", "--n", "16", "--d", "8", "--v", "100", "--device", "cpu", "--filter-eps", "-1");
+        assertEquals(2, badEps.status(), badEps.err());
+        assertEquals("bench-loss: error: --filter-eps must be a number >= 0, got -1.0", badEps.errorLine());
     }
 
     @Test

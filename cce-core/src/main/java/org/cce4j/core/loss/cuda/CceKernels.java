@@ -15,6 +15,7 @@ import java.util.List;
  *   cce_simt.cu            anything else (f32 exact, odd D, other GPUs): CTA = 64 rows × a vocab split
  *   cce_rows.cu            merge, plan, one-hot backward
  *   cce_dense.cu           the gradient block of the dense (cuBLAS) backward
+ *   cce_entries.cu         the entry-list backward: each row's kept entries, then dE, dC, dBias from them
  * </pre>
  * The vocabulary is cut into S splits of whole 256-entry tiles, S chosen so that the CTAs fill
  * whole waves of the device ({@link #splits}). The forwards that also find each row's argmax
@@ -28,7 +29,7 @@ final class CceKernels {
     static final int BACKWARD_SMEM = (64 * 257 + 256 * 32) * 4;
     static final int BACKWARD_MMA_SMEM = 64 * 264 * 2 + 2 * (64 + 256) * 40 * 2;
 
-    final CudaModule simt, rows, dense, wgmma, mma;
+    final CudaModule simt, rows, dense, entries, wgmma, mma;
     final DType elem;
     private final CudaDevice dev;
     private volatile CudaModule wgmmaCluster;
@@ -40,6 +41,7 @@ final class CceKernels {
         simt = dev.module("cce_simt.cu", defs);
         rows = dev.module("cce_rows.cu", defs);
         dense = dev.module("cce_dense.cu", defs);
+        entries = dev.module("cce_entries.cu", defs);
         wgmma = tensorCoresAvailable(dev, elem) ? dev.module("cce_forward_wgmma.cu", defs) : null;
         mma = elem != DType.F32 && dev.computeCapability() >= 80 && !"1".equals(System.getenv("CCE4J_FORCE_SIMT"))
                 ? dev.module("cce_backward_mma.cu", defs) : null;

@@ -28,6 +28,9 @@ import java.util.concurrent.ConcurrentHashMap;
  *           (from the forward's tile maxima: skipped tiles are never recomputed), then either
  *           tiled:  cce_backward_mma (bf16/f16, tensor cores) or cce_backward_simt over those tiles
  *                   → dE, dC, dBias (+=, f32 atomics)
+ *           entries: {@link CceEntryBackward}, each row's kept entries as a list (one logits product,
+ *                   then work in proportion to what is kept), when at least {@link #ENTRIES_FRACTION}
+ *                   of the tiles are active and the lists apply (a threshold whose per-row bound is small)
  *           dense:  {@link CceDenseBackward}, chunks of cuBLAS products, when at least
  *                   {@link #DENSE_FRACTION} of the tiles are active (always in exact mode)
  *           cce_target_backward → the one-hot part, O(N·D)
@@ -39,7 +42,7 @@ import java.util.concurrent.ConcurrentHashMap;
  * sorting is not needed on this path: the skip test works per tile from what the forward measured,
  * whatever the order; the option is accepted and has no effect. With accuracy the forward kernel
  * is the CCE_ACCURACY=1 build, which also keeps each (row, split)'s first maximal index for cce_merge. Extra device memory: O(S·N + (N/64)·(V/256)) floats, plus the dense path's chunk
- * of logits (128 MiB at most by default).
+ * of logits (128 MiB at most by default) and the entry path's lists (128 MiB at most by default).
  */
 public final class CudaCutCrossEntropy implements LinearCrossEntropy {
     /** How the backward computes the active part of the gradient. */
@@ -49,7 +52,9 @@ public final class CudaCutCrossEntropy implements LinearCrossEntropy {
         /** the planned 64×256 tiles, recomputed on tensor cores, atomics into the gradients */
         TILES,
         /** chunks of cuBLAS products over every row and entry */
-        DENSE
+        DENSE,
+        /** each row's kept entries as a list; where the lists do not apply (f32, exact), DENSE */
+        ENTRIES
     }
 
     /**
@@ -60,10 +65,17 @@ public final class CudaCutCrossEntropy implements LinearCrossEntropy {
      */
     public static final double DENSE_FRACTION = 0.11;
 
+    /**
+     * The share of active tiles from which the entry lists win over the tiles: the lists cost one
+     * logits product whatever is active (about 0.15 µs per tile's worth at D = 2304 on the H200), the
+     * tiles 3.3 µs per active tile, so the lists win from about 5% active.
+     */
+    public static final double ENTRIES_FRACTION = 0.05;
+
     private final boolean exact;
     private final Device device;
     private final BackwardPath path;
-    private final long denseWorkspaceBytes;
+    private final long denseWorkspaceBytes, entryListBytes;
     private final ConcurrentHashMap<DType, CceKernels> kernels = new ConcurrentHashMap<>();
 
     public CudaCutCrossEntropy(boolean exact, Device device) {
@@ -76,13 +88,19 @@ public final class CudaCutCrossEntropy implements LinearCrossEntropy {
 
     /** With the dense backward's chunk workspace in bytes (tests use small ones to exercise the chunking). */
     public CudaCutCrossEntropy(boolean exact, Device device, BackwardPath path, long denseWorkspaceBytes) {
+        this(exact, device, path, denseWorkspaceBytes, CceEntryBackward.listBytes());
+    }
+
+    /** With the entry path's list budget in bytes as well (small ones cut the rows into many chunks). */
+    public CudaCutCrossEntropy(boolean exact, Device device, BackwardPath path, long denseWorkspaceBytes, long entryListBytes) {
         this.exact = exact;
         this.device = device;
         this.path = path;
         this.denseWorkspaceBytes = denseWorkspaceBytes;
+        this.entryListBytes = entryListBytes;
     }
 
-    /** {@code CCE4J_CCE_BACKWARD=tiles|dense|auto} (for measurements), else AUTO. */
+    /** {@code CCE4J_CCE_BACKWARD=tiles|dense|entries|auto} (for measurements), else AUTO. */
     private static BackwardPath pathFromEnvironment() {
         String env = System.getenv("CCE4J_CCE_BACKWARD");
         if (env == null || env.isBlank()) return BackwardPath.AUTO;
@@ -250,34 +268,45 @@ public final class CudaCutCrossEntropy implements LinearCrossEntropy {
             DeviceBuffer list = null;
             try {
                 int count = tiles;
+                float mulMax = 1f;
                 if (eps > 0) {
-                    try (DeviceBuffer lseMin = dev.buffer(4L * sv.groups()); DeviceBuffer mulMax = dev.buffer(4L * sv.groups());
+                    try (DeviceBuffer lseMin = dev.buffer(4L * sv.groups()); DeviceBuffer groupMul = dev.buffer(4L * sv.groups());
                          DeviceBuffer counter = dev.buffer(4)) {
                         list = dev.buffer(4L * tiles);
                         dev.memset(counter.pointer(), (byte) 0, 4);
                         k.rows.kernel("cce_group_stats").launch(sv.groups(), 1, 64, 0,
-                                sv.lseAll().pointer(), sc.pointer(), n, o.zLossWeight(), lseMin.pointer(), mulMax.pointer());
+                                sv.lseAll().pointer(), sc.pointer(), n, o.zLossWeight(), lseMin.pointer(), groupMul.pointer());
                         k.rows.kernel("cce_plan").launch(CceKernels.ceilDiv(tiles, 256), 1, 256, 0,
-                                sv.tileMax().pointer(), lseMin.pointer(), mulMax.pointer(), sv.groups(), sv.vocabTiles(),
+                                sv.tileMax().pointer(), lseMin.pointer(), groupMul.pointer(), sv.groups(), sv.vocabTiles(),
                                 eps, alphaOverV, counter.pointer(), list.pointer());
                         count = dev.downloadInts(counter.pointer(), 1)[0];
+                        if (o.zLossWeight() != 0) mulMax = largest(dev.downloadFloats(groupMul.pointer(), sv.groups()));
                     }
                 }
                 StageTimer.mark(trace, "plan");
-                BackwardPlan plan = BackwardPlan.of(path, exact, filterE, filterC, count, tiles, dE, dC, dB);
+                long cap = CceEntryBackward.capacity(eps, alphaOverV, mulMax, v);
+                BackwardPlan plan = BackwardPlan.of(path, exact, filterE, filterC, count, tiles,
+                        CceEntryBackward.applies(eps, alphaOverV, mulMax, v), dE, dC, dB);
                 lastActiveTiles = count;
                 lastTotalTiles = tiles;
                 lastDense = plan.anyDense();
+                lastEntries = null;
                 float gScale = CudaOperands.largestScale(scale);
                 if (gScale != 0f) { // else every row's upstream is 0: the tiles contribute nothing
-                    BackwardPass pass = new BackwardPass(dev, k, ops, sv, sc.pointer(), o, n, v, d, alphaOverV, gScale,
-                            denseWorkspaceBytes);
+                    BackwardPass pass = new BackwardPass(path, dev, k, ops, sv, sc.pointer(), o, n, v, d, alphaOverV, gScale,
+                            eps, cap, denseWorkspaceBytes, entryListBytes);
                     for (BackwardPlan.Pass p : plan.passes()) {
-                        if (p.everyTile() || list == null) pass.run(p.sides(), p.dense(), 0L, tiles);
-                        else pass.run(p.sides(), p.dense(), list.pointer(), count);
+                        if (p.method() == BackwardPlan.Method.ENTRIES) {
+                            lastEntries = pass.entries(p.sides());
+                            if (lastEntries.fellBack()) lastDense = true;
+                        } else if (p.everyTile() || list == null) {
+                            pass.run(p.sides(), p.method(), 0L, tiles);
+                        } else {
+                            pass.run(p.sides(), p.method(), list.pointer(), count);
+                        }
                     }
                 }
-                if (trace != null) StageTimer.mark(trace, (lastDense ? "dense " : "tiles ") + count + "/" + tiles);
+                if (trace != null) StageTimer.mark(trace, (lastEntries != null ? "entries " : lastDense ? "dense " : "tiles ") + count + "/" + tiles);
                 k.rows.kernel("cce_target_backward").launch(CceKernels.ceilDiv(n, 8), 1, 256, 0,
                         ops.e, ops.c, ops.target, sv.targetZ().pointer(), sc.pointer(), n, d, o.softcap(),
                         1f - o.labelSmoothing(), dE, dC, dB);
@@ -292,10 +321,17 @@ public final class CudaCutCrossEntropy implements LinearCrossEntropy {
     }
 
     /** What every pass of one backward shares, and one pass over the active tiles (a list, or every tile). */
-    private record BackwardPass(CudaDevice dev, CceKernels k, CudaOperands ops, Saved sv, long scale, CceOptions o,
-                                int n, int v, int d, float alphaOverV, float gScale, long denseWorkspaceBytes) {
-        void run(BackwardPlan.Sides sides, boolean dense, long tileList, int tileCount) {
-            if (dense) {
+    private record BackwardPass(BackwardPath path, CudaDevice dev, CceKernels k, CudaOperands ops, Saved sv, long scale, CceOptions o,
+                                int n, int v, int d, float alphaOverV, float gScale, float eps, long cap,
+                                long denseWorkspaceBytes, long entryListBytes) {
+        EntryListOutcome entries(BackwardPlan.Sides sides) {
+            return CceEntryBackward.run(dev, k, ops.elem, ops.e, ops.c, ops.bias, sv.lseAll().pointer(), scale,
+                    n, v, d, o.softcap(), o.zLossWeight(), alphaOverV, eps, cap, gScale, sides.dE(), sides.dC(), sides.dB(),
+                    denseWorkspaceBytes, entryListBytes, path == BackwardPath.AUTO);
+        }
+
+        void run(BackwardPlan.Sides sides, BackwardPlan.Method method, long tileList, int tileCount) {
+            if (method == BackwardPlan.Method.DENSE) {
                 CceDenseBackward.run(dev, k, ops.elem, ops.e, ops.c, ops.bias, sv.lseAll().pointer(), scale,
                         n, v, d, o.softcap(), o.zLossWeight(), alphaOverV, gScale, sides.dE(), sides.dC(), sides.dB(),
                         denseWorkspaceBytes);
@@ -316,6 +352,14 @@ public final class CudaCutCrossEntropy implements LinearCrossEntropy {
     public volatile int lastActiveTiles, lastTotalTiles;
     /** Whether the last backward took the dense (cuBLAS) path for some gradient. */
     public volatile boolean lastDense;
+    /** What the last backward's entry lists kept (null: it did not take them). */
+    public volatile EntryListOutcome lastEntries;
+
+    private static float largest(float[] xs) {
+        float m = 1f;
+        for (float x : xs) if (x > m) m = x; // groups with no counting row hold −inf or 0
+        return m;
+    }
 
     private void requireDevice(CceInputs in) {
         if (in.embeddings() != null && !in.embeddings().device().equals(device)) {

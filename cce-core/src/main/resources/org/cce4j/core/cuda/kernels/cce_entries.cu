@@ -1,0 +1,144 @@
+// cce_entries.cu: the entry-list CCE backward (CceEntryBackward.java). Where the filter keeps only a
+// few entries of each row (a trained model's softmax: tens of probabilities above 2⁻¹² in 256,000),
+// the gradient is a sparse N×V matrix: cuBLAS recomputes a chunk of raw logits S = E·Cᵀ in f32,
+// cce_entries_grad keeps each row's entries whose softmax part |p·(1+2λ·lse) − α/V| reaches
+// filterEps as (column, gradient) pairs, and cce_entries_apply adds them into the gradients:
+//
+//   g       = (p·(1+2λ·lse) − α/V)·s·softcap'(x),   p = exp(x − lse),  x = softcap(S + bias)
+//   dE[r]  += Σ_k g_k·C[col_k]        one CTA per row, in column order: the same sum run to run
+//   dC[c]  += g·E[r],  dBias[c] += g  f32 atomics (rows meet in the same columns)
+//
+// A row keeps at most ⌊mul/filterEps⌋+1 entries (the p sum to 1), so each row's list has a fixed
+// capacity chosen on the host. The one-hot part of the gradient stays with cce_target_backward.
+#include "cce_common.cuh"
+
+#define ENTRY_THREADS 256
+#define ENTRY_WARPS (ENTRY_THREADS / 32)
+#define APPLY_PER_THREAD 8 // dimensions per thread per pass: 2048 per pass
+
+/**
+ * One CTA per row of a chunk of rows × {@code cols} entries (from vocabulary entry v0): appends the
+ * row's kept entries after the {@code counts[lrow]} it already holds, in column order (a block-wide
+ * prefix over each 256-column step), so the list and every sum over it are the same run to run.
+ * An entry past the capacity sets {@code overflow} (the host's capacity bound makes that impossible
+ * short of a rounding error in Σp, and the host refuses the result if it happens).
+ */
+extern "C" __global__ void __launch_bounds__(ENTRY_THREADS) cce_entries_grad(
+        const float* __restrict__ S, int cols, int ldS, int r0, int v0, const float* __restrict__ bias,
+        const float* __restrict__ lse, const float* __restrict__ scale, float softcap, float zLoss,
+        float alphaOverV, float eps, int cap, int* __restrict__ counts, int* __restrict__ entryCol,
+        float* __restrict__ entryG, int* __restrict__ overflow) {
+    const int lrow = blockIdx.x, row = r0 + lrow, tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
+    const float s = scale[row];
+    if (s == 0.f) return; // rows that do not count (or whose upstream is 0) keep nothing
+    __shared__ int warpKept[ENTRY_WARPS];
+    __shared__ int base;
+    if (tid == 0) base = counts[lrow];
+    __syncthreads();
+    const float* in = S + (size_t)lrow * ldS;
+    int* outCol = entryCol + (size_t)lrow * cap;
+    float* outG = entryG + (size_t)lrow * cap;
+    const float l = lse[row], mul = 1.f + 2.f * zLoss * l, invCap = softcap > 0.f ? 1.f / softcap : 0.f;
+    for (int c0 = 0; c0 < cols; c0 += ENTRY_THREADS) {
+        const int c = c0 + tid;
+        bool keep = false;
+        float g = 0.f;
+        if (c < cols) {
+            float z = in[c];
+            if (bias) z += bias[v0 + c];
+            float f = 1.f;
+            if (softcap > 0.f) {
+                z = softcap_fast(z, invCap, softcap);
+                const float u = z * invCap;
+                f = 1.f - u * u;
+            }
+            const float part = __expf(z - l) * mul - alphaOverV;
+            keep = fabsf(part) >= eps;
+            g = part * s * f;
+        }
+        const unsigned kept = __ballot_sync(0xffffffffu, keep);
+        if (lane == 0) warpKept[warp] = __popc(kept);
+        __syncthreads();
+        int before = base, total = 0;
+        #pragma unroll
+        for (int w = 0; w < ENTRY_WARPS; w++) {
+            const int kw = warpKept[w];
+            if (w < warp) before += kw;
+            total += kw;
+        }
+        if (keep) {
+            const int k = before + __popc(kept & ((1u << lane) - 1u));
+            if (k < cap) {
+                outCol[k] = v0 + c;
+                outG[k] = g;
+            } else {
+                *overflow = 1;
+            }
+        }
+        __syncthreads(); // every thread has read base and warpKept before they change
+        if (tid == 0) base += total;
+    }
+    if (tid == 0) counts[lrow] = min(base, cap);
+}
+
+/**
+ * One CTA per row of the chunk (rows from r0): dE[r] += Σ g·C[col] over the row's list, in list
+ * order, and dC[col] += g·E[r], dBias[col] += g with atomics. The list is staged through shared
+ * memory 256 entries at a time; D is covered in passes of 2048 dimensions, E's row held in
+ * registers during a pass. Any gradient may be 0 (not asked for).
+ */
+extern "C" __global__ void __launch_bounds__(ENTRY_THREADS) cce_entries_apply(
+        const elem_t* __restrict__ E, const elem_t* __restrict__ C, int D, int r0,
+        const int* __restrict__ counts, int cap, const int* __restrict__ entryCol,
+        const float* __restrict__ entryG, float* __restrict__ dE, float* __restrict__ dC,
+        float* __restrict__ dBias) {
+    const int lrow = blockIdx.x, row = r0 + lrow, tid = threadIdx.x;
+    const int kept = counts[lrow];
+    if (kept == 0) return;
+    __shared__ int sCol[ENTRY_THREADS];
+    __shared__ float sG[ENTRY_THREADS];
+    const int* rowCol = entryCol + (size_t)lrow * cap;
+    const float* rowG = entryG + (size_t)lrow * cap;
+    const elem_t* e = E + (size_t)row * D;
+    for (int d0 = 0; d0 < D; d0 += ENTRY_THREADS * APPLY_PER_THREAD) {
+        float acc[APPLY_PER_THREAD], ev[APPLY_PER_THREAD];
+        #pragma unroll
+        for (int q = 0; q < APPLY_PER_THREAD; q++) {
+            const int dd = d0 + q * ENTRY_THREADS + tid;
+            acc[q] = 0.f;
+            ev[q] = dC && dd < D ? elem_to_f32(e[dd]) : 0.f;
+        }
+        for (int k0 = 0; k0 < kept; k0 += ENTRY_THREADS) {
+            __syncthreads(); // the previous batch is no longer read
+            if (k0 + tid < kept) {
+                sCol[tid] = rowCol[k0 + tid];
+                sG[tid] = rowG[k0 + tid];
+            }
+            __syncthreads();
+            const int m = min(ENTRY_THREADS, kept - k0);
+            for (int j = 0; j < m; j++) {
+                const int col = sCol[j];
+                const float g = sG[j];
+                const elem_t* cr = C + (size_t)col * D;
+                float* dcr = dC ? dC + (size_t)col * D : 0;
+                #pragma unroll
+                for (int q = 0; q < APPLY_PER_THREAD; q++) {
+                    const int dd = d0 + q * ENTRY_THREADS + tid;
+                    if (dd < D) {
+                        if (dE) acc[q] += g * elem_to_f32(cr[dd]);
+                        if (dcr) atomicAdd(dcr + dd, g * ev[q]);
+                    }
+                }
+                if (dBias && d0 == 0 && tid == 0) atomicAdd(dBias + col, g);
+            }
+        }
+        if (dE) {
+            float* out = dE + (size_t)row * D;
+            #pragma unroll
+            for (int q = 0; q < APPLY_PER_THREAD; q++) {
+                const int dd = d0 + q * ENTRY_THREADS + tid;
+                if (dd < D) out[dd] += acc[q];
+            }
+        }
+    }
+}

@@ -1,0 +1,193 @@
+package org.cce4j.core.loss;
+
+import org.cce4j.core.bench.InputKind;
+import org.cce4j.core.bench.LossBenchmarkInputs;
+import org.cce4j.core.cuda.CudaDevice;
+import org.cce4j.core.cuda.GpuAvailability;
+import org.cce4j.core.loss.cuda.CudaCutCrossEntropy;
+import org.cce4j.core.loss.cuda.EntryListOutcome;
+import org.cce4j.core.tensor.DType;
+import org.cce4j.core.tensor.Device;
+import org.cce4j.core.tensor.Tensor;
+import org.cce4j.core.testing.RelativeError;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+
+import java.util.SplittableRandom;
+
+import static org.cce4j.core.loss.LossCase.assertClose;
+import static org.cce4j.core.loss.LossCase.flat;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The CUDA cce backward's entry lists against float64. What the lists drop is defined entry by entry
+ * (every softmax part below filterEps), so the reference applies exactly that filter
+ * ({@link NaiveCrossEntropy} with an entry threshold) and the gradients must match it to f32
+ * accuracy (1e-4) — bf16 and f16 inputs included, since the logits, the kept gradients and their
+ * sums are f32. Small budgets cut every case into many chunks of rows (16 at a time) and of
+ * vocabulary entries. Also: the automatic path hands spread-out rows to the dense products (and only
+ * those rows), and on trained-like inputs it keeps what the filter says while staying as close to
+ * the exact gradient as the tiled filter. Skipped where no CUDA device is usable.
+ */
+@Tag("gpu")
+class CudaEntryListBackwardTest {
+    private static final double TOL = 1e-4;
+    /** 64 KiB of logits and 16 rows of lists per chunk at most (the lists of 4,102 entries per row: 525 KiB). */
+    private static final long WORKSPACE = 64 << 10, LISTS = 16L * 4102 * 8;
+
+    private static CudaCutCrossEntropy lists(CudaCutCrossEntropy.BackwardPath path) {
+        GpuAvailability.require();
+        return new CudaCutCrossEntropy(false, new Device.Cuda(0), path, WORKSPACE, LISTS);
+    }
+
+    /** Forward and backward on the GPU; every output against {@code ref}. */
+    private static void check(LossCase c, CudaCutCrossEntropy impl, NaiveCrossEntropy ref, double tol, String what) {
+        CudaDevice dev = GpuAvailability.require();
+        CceInputs host = c.inputs();
+        CceInputs in = new CceInputs(dev.upload(host.embeddings()), dev.upload(host.classifier()), host.targets(),
+                host.bias() == null ? null : dev.upload(host.bias()), host.tokenWeights());
+        what += " " + c.dtype + " n=" + c.n + " v=" + c.v + " d=" + c.d + " " + c.options;
+        try (CceForward f = impl.forward(in, c.options); Tensor up = c.upstreamTensor();
+             CceGradients g = impl.backward(f, up, null)) {
+            assertClose(ref.loss, f.lossValue(), TOL, "loss " + what);
+            try (Tensor dE = dev.download(g.dEmbeddings()); Tensor dC = dev.download(g.dClassifier())) {
+                assertClose(flat(ref.dE), dE.toDoubleArray(), tol, "dE " + what);
+                assertClose(flat(ref.dC), dC.toDoubleArray(), tol, "dC " + what);
+            }
+            if (c.bias != null) {
+                try (Tensor dB = dev.download(g.dBias())) {
+                    assertClose(ref.dBias, dB.toDoubleArray(), tol, "dBias " + what);
+                }
+            }
+        } finally {
+            in.embeddings().close();
+            in.classifier().close();
+            if (in.bias() != null) in.bias().close();
+            LossCase.close(host);
+        }
+    }
+
+    /** The reference with the entry filter on every row, at the threshold the loss uses for these inputs. */
+    private static NaiveCrossEntropy entryFiltered(LossCase c, int filteredRows) {
+        double eps = c.options.effectiveFilterEps(c.dtype == DType.F32 ? 0x1p-23 : c.dtype == DType.F16 ? 0x1p-10 : 0x1p-7);
+        return new NaiveCrossEntropy(c.e, c.c, c.bias, c.targets, c.weights, c.seqLen, c.options, c.upstream, eps, filteredRows);
+    }
+
+    private static void checkForced(LossCase c) {
+        CudaCutCrossEntropy impl = lists(CudaCutCrossEntropy.BackwardPath.ENTRIES);
+        check(c, impl, entryFiltered(c, c.n), TOL, "entries");
+        EntryListOutcome out = impl.lastEntries;
+        assertNotNull(out, "the lists were taken");
+        assertTrue(!out.fellBack(), "a forced path keeps the lists");
+    }
+
+    private static CceOptions base() {
+        return CceOptions.defaults();
+    }
+
+    @Test
+    void f32WithAnExplicitThreshold() {
+        checkForced(new LossCase(101, new long[] {50}, 300, 37, DType.F32, 9, 0, false, false, base().withFilterEps(2e-3f)));
+        checkForced(new LossCase(102, new long[] {70}, 260, 48, DType.F32, 9, 0.3, true, false,
+                base().withFilterEps(1e-3f).withReduction(Reduction.SUM)));
+        checkForced(new LossCase(103, new long[] {45}, 333, 33, DType.F32, 400, 0.2, false, false,
+                base().withFilterEps(1e-3f).withSoftcap(5f).withReduction(Reduction.NONE)));
+    }
+
+    @Test
+    void bf16AndF16AtTheirAutomaticThresholds() {
+        checkForced(new LossCase(104, new long[] {3, 17}, 129, 64, DType.BF16, 9, 0.2, false, false,
+                base().withShift(1).withIgnoreIndex(-1)));
+        checkForced(new LossCase(105, new long[] {77}, 611, 45, DType.BF16, 9, 0.2, true, true,
+                base().withLabelSmoothing(0.05f).withZLossWeight(1e-3f).withSoftcap(20f)));
+        checkForced(new LossCase(106, new long[] {130}, 700, 136, DType.F16, 9, 0.1, true, true,
+                base().withZLossWeight(1e-3f).withReduction(Reduction.NONE)));
+    }
+
+    /** D above one pass of the apply kernel (2048 dimensions), and a vocabulary of several chunks. */
+    @Test
+    void largeDimension() {
+        checkForced(new LossCase(107, new long[] {4, 40}, 1100, 2304, DType.BF16, 9, 0.05, false, false,
+                base().withShift(1).withSoftcap(30f)));
+    }
+
+    /**
+     * 64 rows, the first 32 sure of one entry (e = 14·C[i], so p ≈ 0.99 on it and one or two others
+     * above 2⁻¹²), the last 32 almost uniform over 3,000 entries (every p ≈ 1/3000, all above 2⁻¹²).
+     * The automatic path takes the lists, applies the first two chunks of 16 rows and hands rows 32-63
+     * to the dense products, which skip nothing: the reference filters the first 32 rows only.
+     */
+    @Test
+    void spreadRowsGoToTheDenseProducts() {
+        int n = 64, v = 3000, d = 64;
+        LossCase c = new LossCase(108, new long[] {n}, v, d, DType.BF16, 1, 0, false, false, base().withReduction(Reduction.SUM));
+        SplittableRandom rnd = new SplittableRandom(109);
+        for (double[] row : c.c) for (int k = 0; k < d; k++) row[k] = bf16(rnd.nextGaussian() / Math.sqrt(d));
+        for (int i = 0; i < n; i++) {
+            for (int k = 0; k < d; k++) c.e[i][k] = bf16(i < 32 ? 14 * c.c[i][k] : 0.01 * rnd.nextGaussian());
+        }
+        CudaCutCrossEntropy impl = lists(CudaCutCrossEntropy.BackwardPath.AUTO);
+        check(c, impl, entryFiltered(c, 32), TOL, "auto");
+        EntryListOutcome out = impl.lastEntries;
+        assertNotNull(out, "every tile is active: the lists were taken");
+        assertTrue(out.fellBack() && impl.lastDense, "the spread rows went dense");
+        assertEquals(32, out.rowsApplied(), "rows applied from the lists");
+        assertTrue(out.keptPerRow() < 10, "sure rows keep few entries, kept " + out.keptPerRow());
+    }
+
+    /**
+     * Trained-like inputs (bf16, N 256, D 256, V 8192: about 100 entries above 2⁻¹² per row): the lists
+     * keep exactly what the filter says, and against the exact gradient they are as close as the tiled
+     * filter (which keeps whole tiles, so more), both within the filtered loss's 2e-2.
+     */
+    @Test
+    void trainedInputsAgainstTheExactGradient() {
+        CudaDevice dev = GpuAvailability.require();
+        int n = 256, d = 256, v = 8192;
+        CceInputs host = LossBenchmarkInputs.create(InputKind.TRAINED, n, d, v, DType.BF16, 1234);
+        try {
+            double[][] e = rows(host.embeddings(), n, d), c = rows(host.classifier(), v, d);
+            long[] targets = host.targets().toLongArray();
+            CceOptions o = base();
+            NaiveCrossEntropy exact = new NaiveCrossEntropy(e, c, null, targets, null, n, o, new double[] {1});
+            NaiveCrossEntropy filtered = new NaiveCrossEntropy(e, c, null, targets, null, n, o, new double[] {1}, 0x1p-12, n);
+            double[] listErr = errors(dev, host, lists(CudaCutCrossEntropy.BackwardPath.ENTRIES), o, filtered, exact, "entries");
+            double[] tileErr = errors(dev, host, lists(CudaCutCrossEntropy.BackwardPath.TILES), o, null, exact, "tiles");
+            System.out.printf("trained inputs N %d D %d V %d: error vs exact  dE %.3e (tiles %.3e)  dC %.3e (tiles %.3e)%n",
+                    n, d, v, listErr[0], tileErr[0], listErr[1], tileErr[1]);
+            for (int k = 0; k < 2; k++) {
+                assertTrue(listErr[k] <= 2e-2 && tileErr[k] <= 2e-2, "filtered gradients within 2e-2 of the exact ones");
+            }
+        } finally {
+            LossBenchmarkInputs.close(host);
+        }
+    }
+
+    /** The relative errors of dE and dC against {@code exact}; asserts them against {@code same} (1e-4) when given. */
+    private static double[] errors(CudaDevice dev, CceInputs host, CudaCutCrossEntropy impl, CceOptions o,
+                                   NaiveCrossEntropy same, NaiveCrossEntropy exact, String what) {
+        try (Tensor ed = dev.upload(host.embeddings()); Tensor cd = dev.upload(host.classifier());
+             CceForward f = impl.forward(CceInputs.of(ed, cd, host.targets()), o); CceGradients g = impl.backward(f, 1f);
+             Tensor dE = dev.download(g.dEmbeddings()); Tensor dC = dev.download(g.dClassifier())) {
+            double[] de = dE.toDoubleArray(), dc = dC.toDoubleArray();
+            if (same != null) {
+                assertClose(flat(same.dE), de, TOL, "dE " + what + " vs the entry-filtered float64");
+                assertClose(flat(same.dC), dc, TOL, "dC " + what + " vs the entry-filtered float64");
+            }
+            return new double[] {RelativeError.of(flat(exact.dE), de), RelativeError.of(flat(exact.dC), dc)};
+        }
+    }
+
+    private static double[][] rows(Tensor t, int n, int d) {
+        double[] flat = t.toDoubleArray();
+        double[][] m = new double[n][d];
+        for (int i = 0; i < n; i++) System.arraycopy(flat, i * d, m[i], 0, d);
+        return m;
+    }
+
+    private static double bf16(double x) {
+        return org.cce4j.core.tensor.FloatFormats.bf16ToF32(org.cce4j.core.tensor.FloatFormats.f32ToBf16((float) x));
+    }
+}
