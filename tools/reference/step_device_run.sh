@@ -14,7 +14,9 @@
 #   train  train itself (tools/reference/train_big_run.sh without its torch part): full and LoRA, Llama-3.2-1B, batch 16,
 #          its metrics' tokens_per_s beside ModelBenchmark's, the outputs loaded back by transformers and peft
 #   loss   the CCE loss on trained-like inputs (cce_loss_bench.py --inputs trained: Apple's CCE and torch on them, saved),
-#          then cce4j's bench-loss on the same file: Gemma 2 2B's head (with and without softcap 30) and Llama 3 8B's
+#          then cce4j's bench-loss on the same file: Gemma 2 2B's head (with and without softcap 30) and Llama 3 8B's;
+#          LOSS_SHAPES="8192,2304,256000" picks heads (N,D,V; default both); LOSS_PATHS="tiles dense entries" also times cce with its backward forced to each path, LOSS_EPS="6.1e-5 1.5e-5"
+#          the entry lists (forced, and AUTO) at lower filter thresholds
 # Logs and JSON lines go to $OUT.
 set +e
 export CCE4J_KERNEL_CACHE=/tmp/cce4j-kernels PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1 PYTHONPATH=$PWD/.anchors
@@ -45,12 +47,22 @@ if has train; then
   MODEL=llama-3.2-1b BATCH=16 STEPS=${TRAIN_STEPS:-8} WHAT=full,lora OUT=$OUT/train timeout 300 bash $R/train_big_run.sh 2>&1 | tail -20
 fi
 if has loss; then
-  for shape in "8192 2304 256000" "8192 4096 128256"; do
-    set -- $shape; f=/tmp/trained-$3.safetensors
+  for shape in ${LOSS_SHAPES:-8192,2304,256000 8192,4096,128256}; do
+    set -- ${shape//,/ }; f=/tmp/trained-$3.safetensors
     echo "== loss on trained inputs, N $1 D $2 V $3: Apple's CCE, cce_exact, torch.compile and materialized (the anchor; softcap none and 30 at V 256000), then cce4j on the same file"
     timeout 200 python3 $R/cce_loss_bench.py $1 $2 $3 --inputs trained --save $f 2>&1 | tee $OUT/loss-torch-$3.txt | grep -E '^\{' | cut -c1-400
     timeout 150 bash .gpu/run jar bench-loss --inputs $f --impl cce,cce-exact,baseline --device cuda --iters 20 --json 2>&1 \
         | tee $OUT/loss-ours-$3.txt | grep -E '^\{' | cut -c1-400
+    for path in ${LOSS_PATHS:-}; do  # cce's backward forced to one path (tiles, dense, entries), beside AUTO's choice
+      CCE4J_CCE_BACKWARD=$path timeout 100 bash .gpu/run jar bench-loss --inputs $f --impl cce --device cuda --iters 20 2>&1 \
+          | tee $OUT/loss-ours-$3-$path.txt | grep -E 'forward' | cut -c1-300
+    done
+    for eps in ${LOSS_EPS:-}; do     # lower thresholds keep more entries per row: the lists forced, and AUTO (which may hand rows to dense)
+      for path in entries auto; do
+        CCE4J_CCE_BACKWARD=$path timeout 100 bash .gpu/run jar bench-loss --inputs $f --impl cce --filter-eps $eps --device cuda --iters 10 --json 2>&1 \
+            | tee $OUT/loss-ours-$3-eps$eps-$path.txt | grep -E '^\{' | grep -oE '"forward_ms[^}]*kernels":"[^"]*"'
+      done
+    done
     [[ $3 == 256000 ]] && timeout 150 bash .gpu/run jar bench-loss --inputs $f --softcap 30 --impl cce,cce-exact,baseline --device cuda --iters 20 --json 2>&1 \
         | tee $OUT/loss-ours-$3-softcap.txt | grep -E '^\{' | cut -c1-400
     rm -f $f
