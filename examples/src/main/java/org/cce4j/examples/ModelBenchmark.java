@@ -38,8 +38,8 @@ import java.util.SplittableRandom;
  *   ModelBenchmark --config tools/reference/model_configs/llama-3.2-1b.json [--seq 2048] [--batch auto,4,...]
  *                  [--steps 5] [--warmup 2] [--dtype bf16] [--optim adamw|adamw-in-backward|none] [--lora R] [--recompute] [--profile]
  * </pre>
- * One JSON line per batch size of the list. {@code auto} measures one sequence, predicts the largest
- * batch the card holds from the per-sequence memory and runs that (an out-of-memory error ends the
+ * One JSON line per batch size of the list. {@code auto} measures one and four sequences, predicts the
+ * largest batch the card holds from the growth of the peak per sequence and runs that (an out-of-memory error ends the
  * program with exit code 3, so a script can retry smaller). {@code --optim none} is forward and backward
  * alone (the anchor's hf_step_bench.py). {@code --profile} adds, after the first batch size, one step in
  * which every backend operation is synchronized and timed, and prints the time per operation.
@@ -93,14 +93,17 @@ public final class ModelBenchmark {
                 for (String arg : batchArg.split(",")) {
                     int b;
                     if (arg.trim().equals("auto")) {
-                        Result one = run(step, dev, 1, seq, 1, 1);
+                        // two probes: the peak's growth from 1 to 4 sequences is the memory per sequence, whatever
+                        // the step keeps whole (weights, optimizer state, gradients or, in the backward, one layer's)
+                        Result one = run(step, dev, 1, seq, 1, 1), four = run(step, dev, 4, seq, 1, 1);
                         System.out.println(one.json(setup, "probe"));
+                        System.out.println(four.json(setup, "probe"));
                         long budget = dev.totalMemory() - (3L << 30);
-                        long grads = step.transientGradBytes();
-                        long perSeq = Math.max(1, one.peakBytes - one.fixedBytes - grads);
-                        b = (int) Math.max(1, (budget - one.fixedBytes - grads) / perSeq);
-                        System.err.printf(Locale.ROOT, "fixed %.0f MiB, %.0f MiB per sequence: batch %d%n", one.fixedBytes / 1048576.0,
-                                perSeq / 1048576.0, b);
+                        long perSeq = Math.max(1, (four.peakBytes - one.peakBytes) / 3);
+                        long base = one.peakBytes - perSeq;
+                        b = (int) Math.max(1, (budget - base) / perSeq);
+                        System.err.printf(Locale.ROOT, "peak %.0f MiB at 1 sequence, %.0f MiB at 4: %.0f MiB per sequence, batch %d%n",
+                                one.peakBytes / 1048576.0, four.peakBytes / 1048576.0, perSeq / 1048576.0, b);
                     } else {
                         b = ExampleArgs.positive(arg);
                     }
