@@ -12,6 +12,8 @@ import org.cce4j.core.tensor.Tensor;
 import org.cce4j.core.testing.RelativeError;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 import java.util.SplittableRandom;
 
@@ -26,8 +28,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * (every softmax part below filterEps), so the reference applies exactly that filter
  * ({@link NaiveCrossEntropy} with an entry threshold) and the gradients must match it to f32
  * accuracy (1e-4) — bf16 and f16 inputs included, since the logits, the kept gradients and their
- * sums are f32. Small budgets cut every case into many chunks of rows (16 at a time) and of
- * vocabulary entries. Also: the automatic path hands spread-out rows to the dense products (and only
+ * sums are f32. Small budgets cut every case into many chunks of rows (16 at a time through cuBLAS,
+ * 128 on tensor cores, which bf16/f16 with D % 8 == 0 take on Hopper) and of vocabulary entries. Also: the automatic path hands spread-out rows to the dense products (and only
  * those rows), and on trained-like inputs it keeps what the filter says while staying as close to
  * the exact gradient as the tiled filter. Skipped where no CUDA device is usable.
  */
@@ -114,26 +116,27 @@ class CudaEntryListBackwardTest {
     }
 
     /**
-     * 64 rows, the first 32 sure of one entry (e = 14·C[i], so p ≈ 0.99 on it and one or two others
-     * above 2⁻¹²), the last 32 almost uniform over 3,000 entries (every p ≈ 1/3000, all above 2⁻¹²).
-     * The automatic path takes the lists, applies the first two chunks of 16 rows and hands rows 32-63
-     * to the dense products, which skip nothing: the reference filters the first 32 rows only.
+     * 384 rows, the first 256 sure of one entry (e = 14·C[i], so p ≈ 0.99 on it and one or two others
+     * above 2⁻¹²), the last 128 almost uniform over 3,000 entries (every p ≈ 1/3000, all above 2⁻¹²).
+     * The automatic path takes the lists, applies the chunks of the first 256 rows (128 rows at a
+     * time on tensor cores with D = 64, 16 through cuBLAS with D = 60) and hands rows 256-383 to the
+     * dense products, which skip nothing: the reference filters the first 256 rows only.
      */
-    @Test
-    void spreadRowsGoToTheDenseProducts() {
-        int n = 64, v = 3000, d = 64;
+    @ParameterizedTest @ValueSource(ints = {64, 60})
+    void spreadRowsGoToTheDenseProducts(int d) {
+        int n = 384, sure = 256, v = 3000;
         LossCase c = new LossCase(108, new long[] {n}, v, d, DType.BF16, 1, 0, false, false, base().withReduction(Reduction.SUM));
         SplittableRandom rnd = new SplittableRandom(109);
         for (double[] row : c.c) for (int k = 0; k < d; k++) row[k] = bf16(rnd.nextGaussian() / Math.sqrt(d));
         for (int i = 0; i < n; i++) {
-            for (int k = 0; k < d; k++) c.e[i][k] = bf16(i < 32 ? 14 * c.c[i][k] : 0.01 * rnd.nextGaussian());
+            for (int k = 0; k < d; k++) c.e[i][k] = bf16(i < sure ? 14 * c.c[i][k] : 0.01 * rnd.nextGaussian());
         }
         CudaCutCrossEntropy impl = lists(CudaCutCrossEntropy.BackwardPath.AUTO);
-        check(c, impl, entryFiltered(c, 32), TOL, "auto");
+        check(c, impl, entryFiltered(c, sure), TOL, "auto");
         EntryListOutcome out = impl.lastEntries;
         assertNotNull(out, "every tile is active: the lists were taken");
         assertTrue(out.fellBack() && impl.lastDense, "the spread rows went dense");
-        assertEquals(32, out.rowsApplied(), "rows applied from the lists");
+        assertEquals(sure, out.rowsApplied(), "rows applied from the lists");
         assertTrue(out.keptPerRow() < 10, "sure rows keep few entries, kept " + out.keptPerRow());
     }
 

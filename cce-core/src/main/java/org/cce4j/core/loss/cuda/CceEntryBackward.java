@@ -6,6 +6,9 @@ import org.cce4j.core.cuda.CudaKernel;
 import org.cce4j.core.cuda.DeviceBuffer;
 import org.cce4j.core.tensor.DType;
 
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+
 /**
  * The filtered CCE backward at the finest unit: each row's entries whose softmax part reaches
  * filterEps, as a list, instead of the 64×256 tiles that hold one. On a trained model's softmax a row
@@ -86,51 +89,65 @@ final class CceEntryBackward {
     }
 
     /**
+     * One filtered backward's problem: operands and options as the loss has them on the device, and
+     * the forward's plan inputs (tile maxima, each group's smallest lse and largest multiplier) that
+     * the tensor-core path plans its tiles from.
+     */
+    record Problem(CudaDevice dev, CceKernels k, DType elem, long e, long c, long bias, long lse, long scale,
+                   int n, int v, int d, float softcap, float zLoss, float alphaOverV, float eps, long cap, float gScale,
+                   long tileMax, long lseMin, long groupMul) {}
+
+    /** Whether the tensor-core kernel computes the lists ({@code CCE4J_ENTRIES_LOGITS=cublas} forces the cuBLAS chunks). */
+    static boolean onTensorCores(Problem p) {
+        return p.k().useWgmma(p.e(), p.c(), p.d()) && !"cublas".equals(System.getenv("CCE4J_ENTRIES_LOGITS"));
+    }
+
+    /**
      * Adds the softmax part of the filtered gradient into dE, dC and dBias (any 0 to skip it).
      * {@code scale} holds each row's upstream × weight; {@code gScale} is only for the dense path
      * this may hand rows to, which it does only when {@code mayFallBack} (a forced path keeps the lists).
      */
-    static EntryListOutcome run(CudaDevice dev, CceKernels k, DType elem, long e, long c, long bias, long lse, long scale,
-                       int n, int v, int d, float softcap, float zLoss, float alphaOverV, float eps, long cap, float gScale,
-                       long dE, long dC, long dB, long workspaceBytes, long listBytes,
-                                boolean mayFallBack) {
-        int[] ch = chunk(n, v, cap, workspaceBytes, listBytes);
-        int rowsPer = ch[0], colsPer = ch[1];
-        int esz = elem.byteSize();
-        double limit = entriesPerRowLimit(v);
-        Cublas blas = dev.cublas();
-        CudaKernel grad = k.entries.kernel("cce_entries_grad");
-        CudaKernel apply = k.entries.kernel("cce_entries_apply");
+    static EntryListOutcome run(Problem p, long dE, long dC, long dB, long workspaceBytes, long listBytes, boolean mayFallBack) {
+        boolean tc = onTensorCores(p);
+        int[] ch = chunk(p.n(), p.v(), p.cap(), workspaceBytes, listBytes);
+        int rowsPer = tc ? Math.max(WG_ROWS, ch[0] / WG_ROWS * WG_ROWS) : ch[0], colsPer = ch[1];
+        int esz = p.elem().byteSize(), n = p.n(), d = p.d();
+        long cap = p.cap();
+        CudaDevice dev = p.dev();
+        double limit = entriesPerRowLimit(p.v());
+        CudaKernel apply = p.k().entries.kernel("cce_entries_apply");
         long kept = 0;
         int applied = 0;
-        try (DeviceBuffer s = dev.buffer(4L * rowsPer * colsPer);
+        int blocksPer = CceKernels.ceilDiv(rowsPer, WG_ROWS), vt = CceKernels.ceilDiv(p.v(), CceKernels.TILE_VOCAB);
+        try (DeviceBuffer s = tc ? null : dev.buffer(4L * rowsPer * colsPer);
+             DeviceBuffer plan = tc ? dev.buffer(4L * blocksPer * vt) : null;
+             DeviceBuffer planCount = tc ? dev.buffer(4L * blocksPer) : null;
              DeviceBuffer counts = dev.buffer(4L * rowsPer);
              DeviceBuffer cols = dev.buffer(4L * rowsPer * cap);
              DeviceBuffer gs = dev.buffer(4L * rowsPer * cap);
-             DeviceBuffer overflow = dev.buffer(4)) {
+             DeviceBuffer overflow = dev.buffer(4);
+             Arena arena = Arena.ofConfined()) {
+            Lists lists = new Lists(counts.pointer(), cols.pointer(), gs.pointer(), overflow.pointer());
+            MemorySegment mapE = tc ? dev.tensorMap2d(arena, p.elem(), p.e(), n, d, WG_ROWS, 64) : null;
+            MemorySegment mapC = tc ? dev.tensorMap2d(arena, p.elem(), p.c(), p.v(), d, CceKernels.TILE_VOCAB, 64) : null;
             dev.memset(overflow.pointer(), (byte) 0, 4);
             int r0 = 0;
             while (r0 < n) {
                 int rows = Math.min(r0 == 0 ? Math.min(rowsPer, PROBE_ROWS) : rowsPer, n - r0);
-                long er = e + (long) r0 * d * esz;
                 dev.memset(counts.pointer(), (byte) 0, 4L * rows);
-                for (int v0 = 0; v0 < v; v0 += colsPer) {
-                    int cs = Math.min(colsPer, v - v0);
-                    long cv = c + (long) v0 * d * esz;
-                    blas.gemm(false, true, rows, cs, d, 1f, er, elem, d, cv, elem, d, 0f, s.pointer(), DType.F32, colsPer);
-                    grad.launch(rows, 1, 256, 0, s.pointer(), cs, colsPer, r0, v0, bias, lse, scale, softcap, zLoss,
-                            alphaOverV, eps, (int) cap, counts.pointer(), cols.pointer(), gs.pointer(), overflow.pointer());
-                }
+                if (tc) fillOnTensorCores(p, r0, rows, mapE, mapC, plan.pointer(), planCount.pointer(), lists);
+                else fillByCublas(p, r0, rows, colsPer, s.pointer(), lists);
                 long chunkKept = 0;
-                for (int x : dev.downloadInts(counts.pointer(), rows)) chunkKept += x;
+                for (int x : dev.downloadInts(counts.pointer(), rows)) chunkKept += Math.min(x, cap);
                 if (mayFallBack && chunkKept > limit * rows) {
                     // a spread-out softmax: the dense products are faster for these rows and, most likely, the rest
-                    CceDenseBackward.run(dev, k, elem, er, c, bias, lse + 4L * r0, scale + 4L * r0, n - r0, v, d,
-                            softcap, zLoss, alphaOverV, gScale, dE == 0 ? 0 : dE + 4L * r0 * d, dC, dB, workspaceBytes);
+                    CceDenseBackward.run(dev, p.k(), p.elem(), p.e() + (long) r0 * d * esz, p.c(), p.bias(), p.lse() + 4L * r0,
+                            p.scale() + 4L * r0, n - r0, p.v(), d, p.softcap(), p.zLoss(), p.alphaOverV(), p.gScale(),
+                            dE == 0 ? 0 : dE + 4L * r0 * d, dC, dB, workspaceBytes);
                     checkOverflow(dev, overflow);
                     return new EntryListOutcome(kept, applied, true);
                 }
-                apply.launch(rows, 1, 256, 0, e, c, d, r0, counts.pointer(), (int) cap, cols.pointer(), gs.pointer(),
+                apply.launch(rows, 1, 256, 0, p.e(), p.c(), d, r0, counts.pointer(), (int) cap, cols.pointer(), gs.pointer(),
                         dE, dC, dB);
                 kept += chunkKept;
                 applied += rows;
@@ -139,6 +156,48 @@ final class CceEntryBackward {
             checkOverflow(dev, overflow);
         }
         return new EntryListOutcome(kept, applied, false);
+    }
+
+    private static final int WG_ROWS = CceKernels.WG_ROWS;
+
+    /** The lists of one chunk of rows: per-row counts, columns, gradients, and the overflow flag. */
+    private record Lists(long counts, long cols, long gs, long overflow) {}
+
+    /** Rows [r0, r0 + rows): cuBLAS computes each chunk of logits into {@code s}, cce_entries_grad keeps the entries. */
+    private static void fillByCublas(Problem p, int r0, int rows, int colsPer, long s, Lists out) {
+        Cublas blas = p.dev().cublas();
+        CudaKernel grad = p.k().entries.kernel("cce_entries_grad");
+        int esz = p.elem().byteSize(), d = p.d();
+        long er = p.e() + (long) r0 * d * esz;
+        for (int v0 = 0; v0 < p.v(); v0 += colsPer) {
+            int cs = Math.min(colsPer, p.v() - v0);
+            long cv = p.c() + (long) v0 * d * esz;
+            blas.gemm(false, true, rows, cs, d, 1f, er, p.elem(), d, cv, p.elem(), d, 0f, s, DType.F32, colsPer);
+            grad.launch(rows, 1, 256, 0, s, cs, colsPer, r0, v0, p.bias(), p.lse(), p.scale(), p.softcap(), p.zLoss(),
+                    p.alphaOverV(), p.eps(), (int) p.cap(), out.counts(), out.cols(), out.gs(), out.overflow());
+        }
+    }
+
+    /**
+     * Rows [r0, r0 + rows), r0 a multiple of 128: cce_block_plan lists each 128-row block's tiles that can
+     * reach eps, and cce_entries_wgmma recomputes only those, keeping the entries in its epilogue. The
+     * list's longest block decides the vocabulary splits (read back: one small copy).
+     */
+    private static void fillOnTensorCores(Problem p, int r0, int rows, MemorySegment mapE, MemorySegment mapC,
+                                          long plan, long planCount, Lists out) {
+        CudaDevice dev = p.dev();
+        int blocks = CceKernels.ceilDiv(rows, WG_ROWS), rb0 = r0 / WG_ROWS;
+        int vt = CceKernels.ceilDiv(p.v(), CceKernels.TILE_VOCAB), ng = CceKernels.ceilDiv(p.n(), CceKernels.TILE_ROWS);
+        p.k().entries.kernel("cce_block_plan").launch(blocks, 1, 256, 0, p.tileMax(), p.lseMin(), p.groupMul(), ng, vt, rb0,
+                p.eps(), p.alphaOverV(), plan, planCount);
+        int longest = 0;
+        for (int x : dev.downloadInts(planCount, blocks)) longest = Math.max(longest, x);
+        if (longest == 0) return;
+        int splits = CceKernels.splits(blocks, longest, dev.multiprocessors());
+        int per = CceKernels.ceilDiv(longest, splits);
+        p.k().entriesWgmma().kernel("cce_entries_wgmma").launch(blocks, CceKernels.ceilDiv(longest, per), CceKernels.WG_THREADS,
+                CceKernels.WG_SMEM, mapE, mapC, p.bias(), p.n(), p.v(), p.d(), p.softcap(), per, rb0, plan, planCount, p.lse(),
+                p.scale(), p.zLoss(), p.alphaOverV(), p.eps(), (int) p.cap(), out.counts(), out.cols(), out.gs(), out.overflow());
     }
 
     private static void checkOverflow(CudaDevice dev, DeviceBuffer overflow) {

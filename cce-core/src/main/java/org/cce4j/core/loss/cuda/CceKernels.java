@@ -32,7 +32,7 @@ final class CceKernels {
     final CudaModule simt, rows, dense, entries, wgmma, mma;
     final DType elem;
     private final CudaDevice dev;
-    private volatile CudaModule wgmmaCluster;
+    private volatile CudaModule wgmmaCluster, entriesWgmma;
 
     CceKernels(CudaDevice dev, DType elem) {
         this.dev = dev;
@@ -73,6 +73,15 @@ final class CceKernels {
         CudaModule m = wgmmaCluster;
         if (m == null) {
             m = wgmmaCluster = dev.module("cce_forward_wgmma.cu", List.of("CCE_ELEM=" + code(elem), "CCE_CLUSTER=2"));
+        }
+        return m;
+    }
+
+    /** The entry-list backward's logits kernel: cce_forward_wgmma.cu built with CCE_ENTRIES=1 (compiled on first use). */
+    CudaModule entriesWgmma() {
+        CudaModule m = entriesWgmma;
+        if (m == null) {
+            m = entriesWgmma = dev.module("cce_forward_wgmma.cu", List.of("CCE_ELEM=" + code(elem), "CCE_ENTRIES=1"));
         }
         return m;
     }

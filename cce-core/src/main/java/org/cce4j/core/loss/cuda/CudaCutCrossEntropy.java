@@ -265,13 +265,14 @@ public final class CudaCutCrossEntropy implements LinearCrossEntropy {
         CceKernels k = sv.k();
         int tiles = sv.groups() * sv.vocabTiles();
         try (DeviceBuffer sc = dev.uploadFloats(scale)) {
-            DeviceBuffer list = null;
+            DeviceBuffer list = null, lseMin = null, groupMul = null;
             try {
                 int count = tiles;
                 float mulMax = 1f;
                 if (eps > 0) {
-                    try (DeviceBuffer lseMin = dev.buffer(4L * sv.groups()); DeviceBuffer groupMul = dev.buffer(4L * sv.groups());
-                         DeviceBuffer counter = dev.buffer(4)) {
+                    lseMin = dev.buffer(4L * sv.groups());
+                    groupMul = dev.buffer(4L * sv.groups());
+                    try (DeviceBuffer counter = dev.buffer(4)) {
                         list = dev.buffer(4L * tiles);
                         dev.memset(counter.pointer(), (byte) 0, 4);
                         k.rows.kernel("cce_group_stats").launch(sv.groups(), 1, 64, 0,
@@ -294,7 +295,8 @@ public final class CudaCutCrossEntropy implements LinearCrossEntropy {
                 float gScale = CudaOperands.largestScale(scale);
                 if (gScale != 0f) { // else every row's upstream is 0: the tiles contribute nothing
                     BackwardPass pass = new BackwardPass(path, dev, k, ops, sv, sc.pointer(), o, n, v, d, alphaOverV, gScale,
-                            eps, cap, denseWorkspaceBytes, entryListBytes);
+                            eps, cap, lseMin == null ? 0L : lseMin.pointer(), groupMul == null ? 0L : groupMul.pointer(),
+                            denseWorkspaceBytes, entryListBytes);
                     for (BackwardPlan.Pass p : plan.passes()) {
                         if (p.method() == BackwardPlan.Method.ENTRIES) {
                             lastEntries = pass.entries(p.sides());
@@ -313,7 +315,7 @@ public final class CudaCutCrossEntropy implements LinearCrossEntropy {
                 dev.synchronize("the CCE backward");
                 StageTimer.mark(trace, "one-hot");
             } finally {
-                if (list != null) list.close();
+                for (DeviceBuffer b : new DeviceBuffer[] {list, lseMin, groupMul}) if (b != null) b.close();
                 if (trace != null) trace.close();
             }
         }
@@ -322,12 +324,14 @@ public final class CudaCutCrossEntropy implements LinearCrossEntropy {
 
     /** What every pass of one backward shares, and one pass over the active tiles (a list, or every tile). */
     private record BackwardPass(BackwardPath path, CudaDevice dev, CceKernels k, CudaOperands ops, Saved sv, long scale, CceOptions o,
-                                int n, int v, int d, float alphaOverV, float gScale, float eps, long cap,
+                                int n, int v, int d, float alphaOverV, float gScale, float eps, long cap, long lseMin, long groupMul,
                                 long denseWorkspaceBytes, long entryListBytes) {
         EntryListOutcome entries(BackwardPlan.Sides sides) {
-            return CceEntryBackward.run(dev, k, ops.elem, ops.e, ops.c, ops.bias, sv.lseAll().pointer(), scale,
-                    n, v, d, o.softcap(), o.zLossWeight(), alphaOverV, eps, cap, gScale, sides.dE(), sides.dC(), sides.dB(),
-                    denseWorkspaceBytes, entryListBytes, path == BackwardPath.AUTO);
+            CceEntryBackward.Problem p = new CceEntryBackward.Problem(dev, k, ops.elem, ops.e, ops.c, ops.bias,
+                    sv.lseAll().pointer(), scale, n, v, d, o.softcap(), o.zLossWeight(), alphaOverV, eps, cap, gScale,
+                    sv.tileMax().pointer(), lseMin, groupMul);
+            return CceEntryBackward.run(p, sides.dE(), sides.dC(), sides.dB(), denseWorkspaceBytes, entryListBytes,
+                    path == BackwardPath.AUTO);
         }
 
         void run(BackwardPlan.Sides sides, BackwardPlan.Method method, long tileList, int tileCount) {

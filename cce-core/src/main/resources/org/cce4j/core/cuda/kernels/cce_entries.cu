@@ -10,6 +10,9 @@
 //
 // A row keeps at most ⌊mul/filterEps⌋+1 entries (the p sum to 1), so each row's list has a fixed
 // capacity chosen on the host. The one-hot part of the gradient stays with cce_target_backward.
+// On Hopper with bf16/f16 the logits and the lists come instead from cce_entries_wgmma
+// (cce_forward_wgmma.cu built with CCE_ENTRIES=1) over the tiles cce_block_plan lists: no logits
+// in memory, and the tiles whose gradient cannot reach filterEps are not recomputed at all.
 #include "cce_common.cuh"
 
 #define ENTRY_THREADS 256
@@ -93,7 +96,7 @@ extern "C" __global__ void __launch_bounds__(ENTRY_THREADS) cce_entries_apply(
         const float* __restrict__ entryG, float* __restrict__ dE, float* __restrict__ dC,
         float* __restrict__ dBias) {
     const int lrow = blockIdx.x, row = r0 + lrow, tid = threadIdx.x;
-    const int kept = counts[lrow];
+    const int kept = min(counts[lrow], cap); // the tensor-core kernel counts past the capacity (and flags it)
     if (kept == 0) return;
     __shared__ int sCol[ENTRY_THREADS];
     __shared__ float sG[ENTRY_THREADS];
@@ -141,4 +144,46 @@ extern "C" __global__ void __launch_bounds__(ENTRY_THREADS) cce_entries_apply(
             }
         }
     }
+}
+
+/**
+ * One CTA per 128-row block of a chunk (blocks from rowBlock0): the vocabulary tiles, in order, where
+ * either of the block's two 64-row groups can reach eps — the test of cce_plan,
+ * exp(tileMax − lse_min)·mul_max + α/V ≥ eps — for cce_entries_wgmma to visit.
+ */
+extern "C" __global__ void __launch_bounds__(ENTRY_THREADS) cce_block_plan(const float* __restrict__ tileMax,
+        const float* __restrict__ lseMin, const float* __restrict__ mulMax, int NG, int VT, int rowBlock0, float eps,
+        float alphaOverV, int* __restrict__ blockTiles, int* __restrict__ blockCount) {
+    const int b = blockIdx.x, tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
+    const int g0 = 2 * (rowBlock0 + b), g1 = g0 + 1;
+    const float inf = __int_as_float(0x7f800000);
+    const float lo0 = g0 < NG ? lseMin[g0] : inf, lo1 = g1 < NG ? lseMin[g1] : inf;
+    const float mu0 = g0 < NG ? mulMax[g0] : 0.f, mu1 = g1 < NG ? mulMax[g1] : 0.f;
+    __shared__ int warpActive[ENTRY_WARPS];
+    __shared__ int base;
+    if (tid == 0) base = 0;
+    __syncthreads();
+    int* out = blockTiles + (size_t)b * VT;
+    for (int v0 = 0; v0 < VT; v0 += ENTRY_THREADS) {
+        const int vt = v0 + tid;
+        bool active = false;
+        if (vt < VT) {
+            active = (lo0 < inf && __expf(tileMax[(size_t)g0 * VT + vt] - lo0) * mu0 + alphaOverV >= eps)
+                  || (lo1 < inf && __expf(tileMax[(size_t)g1 * VT + vt] - lo1) * mu1 + alphaOverV >= eps);
+        }
+        const unsigned act = __ballot_sync(0xffffffffu, active);
+        if (lane == 0) warpActive[warp] = __popc(act);
+        __syncthreads();
+        int before = base, total = 0;
+        #pragma unroll
+        for (int w = 0; w < ENTRY_WARPS; w++) {
+            if (w < warp) before += warpActive[w];
+            total += warpActive[w];
+        }
+        if (active) out[before + __popc(act & ((1u << lane) - 1u))] = vt;
+        __syncthreads();
+        if (tid == 0) base += total;
+    }
+    __syncthreads();
+    if (tid == 0) blockCount[b] = base;
 }

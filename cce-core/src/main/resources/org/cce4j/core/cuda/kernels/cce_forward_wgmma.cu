@@ -122,12 +122,29 @@ __device__ __forceinline__ void wgmma_m64n256k16_f16(float* d, u64 descA, u64 de
 
 #endif // CCE_HAS_WGMMA
 
+// CCE_ENTRIES=1 builds, from the same main loop, the entry-list backward's logits kernel
+// cce_entries_wgmma (CceEntryBackward): a CTA visits only the vocabulary tiles its row block's
+// plan lists (cce_block_plan), and its epilogue keeps the entries whose softmax part reaches
+// filterEps as (column, gradient) pairs in each row's list instead of the forward's statistics
+#ifndef CCE_ENTRIES
+#define CCE_ENTRIES 0
+#endif
+
+#if CCE_ENTRIES
+extern "C" __global__ void __launch_bounds__(384, 1) cce_entries_wgmma(
+        const __grid_constant__ TmaDesc tmE, const __grid_constant__ TmaDesc tmC,
+        const float* __restrict__ bias, int N, int V, int D, float softcap, int vtPerSplit, int rowBlock0,
+        const int* __restrict__ blockTiles, const int* __restrict__ blockCount, const float* __restrict__ lse,
+        const float* __restrict__ scale, float zLoss, float alphaOverV, float eps, int cap, int* __restrict__ counts,
+        int* __restrict__ entryCol, float* __restrict__ entryG, int* __restrict__ overflow) {
+#else
 extern "C" __global__ void WG_CLUSTER_ATTR __launch_bounds__(384, 1) cce_forward_wgmma(
         const __grid_constant__ TmaDesc tmE, const __grid_constant__ TmaDesc tmC,
         const float* __restrict__ bias, const int* __restrict__ target, int N, int V, int D, float softcap,
         int smoothing, int vtPerSplit, float* __restrict__ partMax, float* __restrict__ partSum,
         float* __restrict__ partLsum, float* __restrict__ targetZ, float* __restrict__ tileMax,
         int* __restrict__ partArg) {
+#endif
 #if defined(CCE_HAS_WGMMA)
     extern __shared__ unsigned char smemRaw[];
     const u32 base = (smem_u32(smemRaw) + 1023u) & ~1023u;
@@ -135,9 +152,19 @@ extern "C" __global__ void WG_CLUSTER_ATTR __launch_bounds__(384, 1) cce_forward
     const u32 barBase = bBase + WG_STAGES * WG_B_BYTES; // full[s] at +8s, empty[s] at +64+8s
     const int wg = threadIdx.x >> 7, t = threadIdx.x & 127;
     const int VT = (V + WG_BN - 1) / WG_BN;
+#if CCE_ENTRIES
+    // this CTA's part of its row block's list of active tiles (blocks of the chunk from rowBlock0)
+    const int* tileOf = blockTiles + (size_t)blockIdx.x * VT;
+    const int vt0 = blockIdx.y * vtPerSplit, vt1 = min(blockCount[blockIdx.x], vt0 + vtPerSplit);
+    const int KB = (D + WG_BK - 1) / WG_BK;
+    const int rowBlock = rowBlock0 + blockIdx.x;
+#define WG_TILE(i) tileOf[i]
+#else
     const int vt0 = blockIdx.y * vtPerSplit, vt1 = min(VT, vt0 + vtPerSplit);
     const int KB = (D + WG_BK - 1) / WG_BK;
     const int rowBlock = blockIdx.x;
+#define WG_TILE(i) (i)
+#endif
 
     if (threadIdx.x == 0) {
         for (int s = 0; s < WG_STAGES; s++) {
@@ -158,7 +185,8 @@ extern "C" __global__ void WG_CLUSTER_ATTR __launch_bounds__(384, 1) cce_forward
         if (t == 0) {
             int stage = 0;
             u32 phase = 0;
-            for (int vt = vt0; vt < vt1; vt++) {
+            for (int it = vt0; it < vt1; it++) {
+                const int vt = WG_TILE(it);
                 for (int kb = 0; kb < KB; kb++) {
                     mbar_wait(barBase + 64 + 8 * stage, phase ^ 1);
                     const u32 full = barBase + 8 * stage;
@@ -180,6 +208,17 @@ extern "C" __global__ void WG_CLUSTER_ATTR __launch_bounds__(384, 1) cce_forward
         const int warp = t >> 5, lane = t & 31, quad = lane & 3;
         const int rowLo = rowBlock * WG_BM + c * 64 + warp * 16 + (lane >> 2);
         const int rows[2] = {rowLo, rowLo + 8};
+#if CCE_ENTRIES
+        const float invCap = softcap > 0.f ? 1.f / softcap : 0.f;
+        float lse2[2], mul[2], sc[2];
+        for (int h = 0; h < 2; h++) {
+            const bool in = rows[h] < N;
+            const float l = in ? lse[rows[h]] : 0.f;
+            lse2[h] = l * CCE_LOG2E;
+            mul[h] = 1.f + 2.f * zLoss * l;
+            sc[h] = in ? scale[rows[h]] : 0.f; // 0: past N, or a row that does not count
+        }
+#else
         int tgt[2];
         float m[2], s[2], ls[2];
 #if CCE_ACCURACY
@@ -192,10 +231,12 @@ extern "C" __global__ void WG_CLUSTER_ATTR __launch_bounds__(384, 1) cce_forward
         const float invCap = softcap > 0.f ? 1.f / softcap : 0.f;
         const int group = rowBlock * 2 + c;
         const int NG = (N + 63) / 64;
+#endif
         int stage = 0;
         u32 phase = 0;
         float d[128];
-        for (int vt = vt0; vt < vt1; vt++) {
+        for (int it = vt0; it < vt1; it++) {
+            const int vt = WG_TILE(it);
             #pragma unroll
             for (int i = 0; i < 128; i++) d[i] = 0.f;
             // one batch of wgmmas stays in flight while the next is issued: a k-slice's stage is
@@ -251,6 +292,36 @@ extern "C" __global__ void WG_CLUSTER_ATTR __launch_bounds__(384, 1) cce_forward
                     if (col + 1 >= V) { d[4 * j + 1] = CCE_NEG_INF; d[4 * j + 3] = CCE_NEG_INF; }
                 }
             }
+#if CCE_ENTRIES
+            // the entries whose softmax part reaches eps go to their row's list (any order: atomics)
+            #pragma unroll
+            for (int h = 0; h < 2; h++) {
+                if (sc[h] == 0.f) continue;
+                const int lrow = rows[h] - rowBlock0 * WG_BM;
+                #pragma unroll
+                for (int j = 0; j < 32; j++) {
+                    #pragma unroll
+                    for (int cc = 0; cc < 2; cc++) {
+                        const float x = d[4 * j + 2 * h + cc];
+                        const float part = ex2_approx(fmaf(x, CCE_LOG2E, -lse2[h])) * mul[h] - alphaOverV;
+                        if (fabsf(part) >= eps) {
+                            float f = 1.f;
+                            if (softcap > 0.f) {
+                                const float u = x * invCap;
+                                f = 1.f - u * u;
+                            }
+                            const int k = atomicAdd(counts + lrow, 1);
+                            if (k < cap) {
+                                entryCol[(size_t)lrow * cap + k] = v0 + 8 * j + 2 * quad + cc;
+                                entryG[(size_t)lrow * cap + k] = part * sc[h] * f;
+                            } else {
+                                *overflow = 1;
+                            }
+                        }
+                    }
+                }
+            }
+#else
             float tmax = CCE_NEG_INF;
             #pragma unroll
             for (int h = 0; h < 2; h++) {
@@ -312,7 +383,9 @@ extern "C" __global__ void WG_CLUSTER_ATTR __launch_bounds__(384, 1) cce_forward
             tmax = fmax_(tmax, __shfl_xor_sync(0xffffffffu, tmax, 8));
             tmax = fmax_(tmax, __shfl_xor_sync(0xffffffffu, tmax, 16));
             if (lane == 0 && group < NG && tmax > CCE_NEG_INF) atomic_max_float(&tileMax[(size_t)group * VT + vt], tmax);
+#endif
         }
+#if !CCE_ENTRIES
         #pragma unroll
         for (int h = 0; h < 2; h++) {
             float sh = s[h], lh = ls[h];
@@ -329,6 +402,7 @@ extern "C" __global__ void WG_CLUSTER_ATTR __launch_bounds__(384, 1) cce_forward
 #endif
             }
         }
+#endif
     }
 #if CCE_CLUSTER == 2
     cluster_sync(); // no CTA leaves while its peer may still write into its shared memory
