@@ -15,7 +15,7 @@
 #          its metrics' tokens_per_s beside ModelBenchmark's, the outputs loaded back by transformers and peft
 #   loss   the CCE loss on trained-like inputs (cce_loss_bench.py --inputs trained: Apple's CCE and torch on them, saved),
 #          then cce4j's bench-loss on the same file: Gemma 2 2B's head (with and without softcap 30) and Llama 3 8B's;
-#          LOSS_SHAPES="8192,2304,256000" picks heads (N,D,V; default both); LOSS_PATHS="tiles dense entries" also times cce with its backward forced to each path, LOSS_EPS="6.1e-5 1.5e-5"
+#          LOSS_SHAPES="8192,2304,256000" picks heads (N,D,V; default both); LOSS_PATHS="tiles dense entries entries-cublas" also times cce with its backward forced to each path (entries-cublas: the lists from cuBLAS logits), LOSS_EPS="6.1e-5 1.5e-5"
 #          the entry lists (forced, and AUTO) at lower filter thresholds
 # Logs and JSON lines go to $OUT.
 set +e
@@ -54,7 +54,8 @@ if has loss; then
     timeout 150 bash .gpu/run jar bench-loss --inputs $f --impl cce,cce-exact,baseline --device cuda --iters 20 --json 2>&1 \
         | tee $OUT/loss-ours-$3.txt | grep -E '^\{' | cut -c1-400
     for path in ${LOSS_PATHS:-}; do  # cce's backward forced to one path (tiles, dense, entries), beside AUTO's choice
-      CCE4J_CCE_BACKWARD=$path timeout 100 bash .gpu/run jar bench-loss --inputs $f --impl cce --device cuda --iters 20 2>&1 \
+      env CCE4J_CCE_BACKWARD=${path%-cublas} CCE4J_ENTRIES_LOGITS=$([[ $path == *-cublas ]] && echo cublas) \
+          timeout 100 bash .gpu/run jar bench-loss --inputs $f --impl cce --device cuda --iters 20 2>&1 \
           | tee $OUT/loss-ours-$3-$path.txt | grep -E 'forward' | cut -c1-300
     done
     for eps in ${LOSS_EPS:-}; do     # lower thresholds keep more entries per row: the lists forced, and AUTO (which may hand rows to dense)
