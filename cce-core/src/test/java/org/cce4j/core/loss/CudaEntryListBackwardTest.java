@@ -24,14 +24,17 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * The CUDA cce backward's entry lists against float64. What the lists drop is defined entry by entry
- * (every softmax part below filterEps), so the reference applies exactly that filter
- * ({@link NaiveCrossEntropy} with an entry threshold) and the gradients must match it to f32
- * accuracy (1e-4) — bf16 and f16 inputs included, since the logits, the kept gradients and their
+ * The CUDA cce backward's entry lists against float64. What the lists keep is defined entry by entry
+ * (a softmax part below filterEps is dropped from dC and dBias; below filterEps/4 from dE, each
+ * tile's dropped parts coming back against the mean of its rows of C), so the reference applies
+ * exactly that ({@link NaiveCrossEntropy} with entry thresholds) and the gradients must match it to
+ * f32 accuracy (1e-4) — bf16 and f16 inputs included, since the logits, the kept gradients and their
  * sums are f32. Small budgets cut every case into many chunks of rows (16 at a time through cuBLAS,
- * 128 on tensor cores, which bf16/f16 with D % 8 == 0 take on Hopper) and of vocabulary entries. Also: the automatic path hands spread-out rows to the dense products (and only
- * those rows), and on trained-like inputs it keeps what the filter says while staying as close to
- * the exact gradient as the tiled filter. Skipped where no CUDA device is usable.
+ * 128 on tensor cores, which bf16/f16 with D % 8 == 0 take on Hopper) and of vocabulary entries; on
+ * these small problems the tensor-core plan visits every tile. Also: the automatic path hands
+ * spread-out rows to the dense products (and only those rows), and on trained-like inputs (where
+ * most tiles are not visited) the lists' gradients stay as close to the exact ones as the tiled
+ * filter's. Skipped where no CUDA device is usable.
  */
 @Tag("gpu")
 class CudaEntryListBackwardTest {
@@ -73,8 +76,9 @@ class CudaEntryListBackwardTest {
 
     /** The reference with the entry filter on every row, at the threshold the loss uses for these inputs. */
     private static NaiveCrossEntropy entryFiltered(LossCase c, int filteredRows) {
-        double eps = c.options.effectiveFilterEps(c.dtype == DType.F32 ? 0x1p-23 : c.dtype == DType.F16 ? 0x1p-10 : 0x1p-7);
-        return new NaiveCrossEntropy(c.e, c.c, c.bias, c.targets, c.weights, c.seqLen, c.options, c.upstream, eps, filteredRows);
+        float eps = c.options.effectiveFilterEps(c.dtype == DType.F32 ? 0x1p-23 : c.dtype == DType.F16 ? 0x1p-10 : 0x1p-7);
+        return new NaiveCrossEntropy(c.e, c.c, c.bias, c.targets, c.weights, c.seqLen, c.options, c.upstream,
+                CudaCutCrossEntropy.entriesEmbeddingEps(eps), eps, filteredRows);
     }
 
     private static void checkForced(LossCase c) {
@@ -116,8 +120,8 @@ class CudaEntryListBackwardTest {
     }
 
     /**
-     * 384 rows, the first 256 sure of one entry (e = 14·C[i], so p ≈ 0.99 on it and one or two others
-     * above 2⁻¹²), the last 128 almost uniform over 3,000 entries (every p ≈ 1/3000, all above 2⁻¹²).
+     * 384 rows, the first 256 sure of one entry (e = 20·C[i], so p ≈ 1 on it and at most a few others
+     * above the thresholds), the last 128 almost uniform over 3,000 entries (every p ≈ 1/3000, all above 2⁻¹²).
      * The automatic path takes the lists, applies the chunks of the first 256 rows (128 rows at a
      * time on tensor cores with D = 64, 16 through cuBLAS with D = 60) and hands rows 256-383 to the
      * dense products, which skip nothing: the reference filters the first 256 rows only.
@@ -129,7 +133,7 @@ class CudaEntryListBackwardTest {
         SplittableRandom rnd = new SplittableRandom(109);
         for (double[] row : c.c) for (int k = 0; k < d; k++) row[k] = bf16(rnd.nextGaussian() / Math.sqrt(d));
         for (int i = 0; i < n; i++) {
-            for (int k = 0; k < d; k++) c.e[i][k] = bf16(i < sure ? 14 * c.c[i][k] : 0.01 * rnd.nextGaussian());
+            for (int k = 0; k < d; k++) c.e[i][k] = bf16(i < sure ? 20 * c.c[i][k] : 0.01 * rnd.nextGaussian());
         }
         CudaCutCrossEntropy impl = lists(CudaCutCrossEntropy.BackwardPath.AUTO);
         check(c, impl, entryFiltered(c, sure), TOL, "auto");
@@ -137,7 +141,7 @@ class CudaEntryListBackwardTest {
         assertNotNull(out, "every tile is active: the lists were taken");
         assertTrue(out.fellBack() && impl.lastDense, "the spread rows went dense");
         assertEquals(sure, out.rowsApplied(), "rows applied from the lists");
-        assertTrue(out.keptPerRow() < 10, "sure rows keep few entries, kept " + out.keptPerRow());
+        assertTrue(out.keptPerRow() < 30, "sure rows keep few entries (and ≤ 12 tile entries), kept " + out.keptPerRow());
     }
 
     /**
@@ -155,30 +159,27 @@ class CudaEntryListBackwardTest {
             long[] targets = host.targets().toLongArray();
             CceOptions o = base();
             NaiveCrossEntropy exact = new NaiveCrossEntropy(e, c, null, targets, null, n, o, new double[] {1});
-            NaiveCrossEntropy filtered = new NaiveCrossEntropy(e, c, null, targets, null, n, o, new double[] {1}, 0x1p-12, n);
-            double[] listErr = errors(dev, host, lists(CudaCutCrossEntropy.BackwardPath.ENTRIES), o, filtered, exact, "entries");
-            double[] tileErr = errors(dev, host, lists(CudaCutCrossEntropy.BackwardPath.TILES), o, null, exact, "tiles");
+            double[] listErr = errors(dev, host, lists(CudaCutCrossEntropy.BackwardPath.ENTRIES), o, exact, "entries");
+            double[] tileErr = errors(dev, host, lists(CudaCutCrossEntropy.BackwardPath.TILES), o, exact, "tiles");
             System.out.printf("trained inputs N %d D %d V %d: error vs exact  dE %.3e (tiles %.3e)  dC %.3e (tiles %.3e)%n",
                     n, d, v, listErr[0], tileErr[0], listErr[1], tileErr[1]);
-            for (int k = 0; k < 2; k++) {
-                assertTrue(listErr[k] <= 2e-2 && tileErr[k] <= 2e-2, "filtered gradients within 2e-2 of the exact ones");
-            }
+            // a float64 simulation of the lists on these inputs (all tiles visited) gave dE 1.9e-3 and the
+            // plain drop at 2⁻¹² (no lower dE threshold, no tile means) 1.4e-1; the tiles keep more (1.6e-3)
+            assertTrue(listErr[0] <= 2 * tileErr[0], "dE of the lists as close to the exact one as the tiles' (within 2×)");
+            assertTrue(listErr[1] <= 4 * tileErr[1], "dC of the lists near the tiles' (they drop the tiles' small entries)");
+            assertTrue(listErr[0] <= 5e-3 && listErr[1] <= 5e-3, "within 5e-3 of the exact gradients");
         } finally {
             LossBenchmarkInputs.close(host);
         }
     }
 
-    /** The relative errors of dE and dC against {@code exact}; asserts them against {@code same} (1e-4) when given. */
+    /** The relative errors of dE and dC against {@code exact}. */
     private static double[] errors(CudaDevice dev, CceInputs host, CudaCutCrossEntropy impl, CceOptions o,
-                                   NaiveCrossEntropy same, NaiveCrossEntropy exact, String what) {
+                                   NaiveCrossEntropy exact, String what) {
         try (Tensor ed = dev.upload(host.embeddings()); Tensor cd = dev.upload(host.classifier());
              CceForward f = impl.forward(CceInputs.of(ed, cd, host.targets()), o); CceGradients g = impl.backward(f, 1f);
              Tensor dE = dev.download(g.dEmbeddings()); Tensor dC = dev.download(g.dClassifier())) {
             double[] de = dE.toDoubleArray(), dc = dC.toDoubleArray();
-            if (same != null) {
-                assertClose(flat(same.dE), de, TOL, "dE " + what + " vs the entry-filtered float64");
-                assertClose(flat(same.dC), dc, TOL, "dC " + what + " vs the entry-filtered float64");
-            }
             return new double[] {RelativeError.of(flat(exact.dE), de), RelativeError.of(flat(exact.dC), dc)};
         }
     }

@@ -31,16 +31,18 @@ public final class NaiveCrossEntropy {
      */
     public NaiveCrossEntropy(double[][] e, double[][] c, double[] bias, long[] targets, double[] weights, int seqLen,
                       CceOptions o, double[] upstream) {
-        this(e, c, bias, targets, weights, seqLen, o, upstream, 0, 0);
+        this(e, c, bias, targets, weights, seqLen, o, upstream, 0, 0, 0);
     }
 
     /**
-     * The same with the gradient filter applied entry by entry (what the CUDA entry-list backward
-     * computes): in the first {@code filteredRows} rows, every softmax part |p·(1+2λ·lse) − α/V|
-     * below {@code entryFilterEps} is dropped from the gradients; the one-hot part is always kept.
+     * The same with the gradient filter applied entry by entry, as the CUDA entry-list backward
+     * computes it: in the first {@code filteredRows} rows, a softmax part |p·(1+2λ·lse) − α/V| below
+     * {@code epsC} is dropped from dC and dBias; below {@code epsE} it is dropped from dE, where each
+     * 256-entry tile's dropped parts (× softcap') come back as their sum times the mean of the tile's
+     * rows of C. The one-hot part is always kept.
      */
     public NaiveCrossEntropy(double[][] e, double[][] c, double[] bias, long[] targets, double[] weights, int seqLen,
-                      CceOptions o, double[] upstream, double entryFilterEps, int filteredRows) {
+                      CceOptions o, double[] upstream, double epsE, double epsC, int filteredRows) {
         int n = e.length, v = c.length, d = c[0].length;
         double a = o.labelSmoothing(), lam = o.zLossWeight(), cap = o.softcap();
         double[][] z = new double[n][v];
@@ -101,6 +103,12 @@ public final class NaiveCrossEntropy {
         dE = new double[n][d];
         dC = new double[v][d];
         dBias = new double[v];
+        int tiles = (v + 255) / 256;
+        double[][] tileMean = new double[tiles][d];
+        for (int j = 0; j < v; j++) {
+            int count = Math.min(v, (j / 256 + 1) * 256) - j / 256 * 256;
+            for (int k = 0; k < d; k++) tileMean[j / 256][k] += c[j][k] / count;
+        }
         for (int r = 0; r < n; r++) {
             if (target[r] < 0) continue;
             double scale = switch (o.reduction()) {
@@ -108,17 +116,26 @@ public final class NaiveCrossEntropy {
                 case SUM -> upstream[0];
                 case NONE -> upstream[r];
             } * w[r];
+            boolean filtered = r < filteredRows;
+            double[] dropped = new double[tiles];
             for (int j = 0; j < v; j++) {
                 double p = Math.exp(z[r][j] - lse[r]);
-                double part = p * (1 + 2 * lam * lse[r]) - a / v;
-                if (r < filteredRows && Math.abs(part) < entryFilterEps) part = 0;
-                double g = part - (j == target[r] ? 1 - a : 0);
-                g *= scale * capDeriv[r][j];
-                dBias[j] += g;
-                for (int k = 0; k < d; k++) {
-                    dE[r][k] += g * c[j][k];
-                    dC[j][k] += g * e[r][k];
+                double part = p * (1 + 2 * lam * lse[r]) - a / v, partE = part, partC = part;
+                if (filtered && Math.abs(part) < epsE) {
+                    partE = 0;
+                    dropped[j / 256] += part * capDeriv[r][j];
                 }
+                if (filtered && Math.abs(part) < epsC) partC = 0;
+                double oneHot = j == target[r] ? 1 - a : 0;
+                double gE = (partE - oneHot) * scale * capDeriv[r][j], gC = (partC - oneHot) * scale * capDeriv[r][j];
+                dBias[j] += gC;
+                for (int k = 0; k < d; k++) {
+                    dE[r][k] += gE * c[j][k];
+                    dC[j][k] += gC * e[r][k];
+                }
+            }
+            for (int t = 0; t < tiles; t++) {
+                if (dropped[t] != 0) for (int k = 0; k < d; k++) dE[r][k] += scale * dropped[t] * tileMean[t][k];
             }
         }
     }

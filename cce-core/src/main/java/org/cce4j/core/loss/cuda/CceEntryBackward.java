@@ -25,17 +25,33 @@ import java.lang.foreign.MemorySegment;
  *     else (a spread-out softmax: thousands kept per row, where cuBLAS is faster):
  *       this chunk and all rows after it take {@link CceDenseBackward}
  * </pre>
- * What it drops is exactly what the filter says, entry by entry: every |p·(1+2λ·lse) − α/V| below
- * filterEps (the tiled path keeps those that share a tile with a larger one). A row keeps at most
- * mul/(filterEps + α/V) entries, because its p sum to 1; that bounds each row's list
- * ({@link #capacity}), so the path applies where the bound is small (bf16’s 2⁻¹²: 4,102 per row) and
- * not to f32 inputs or to label smoothing of a small vocabulary (α/V ≥ filterEps keeps every entry).
+ * What it drops is what the filter says, entry by entry: a softmax part |p·(1+2λ·lse) − α/V| below
+ * filterEps is dropped from dC and dBias (the tiled path keeps those that share a tile with a larger
+ * one). dE is kept to filterEps/4 ({@link CudaCutCrossEntropy#entriesEmbeddingEps}), and what a tile
+ * drops for it, Σ part·softcap', comes back against the mean of the tile's rows of C; the tiles the
+ * plan does not visit (every part below the threshold) give their part, (1 + 2λ·lse) − α − Σ visited
+ * parts, against the mean of all of C. Why: dE sums rows of C, which in a trained head share a
+ * component (the frequency direction), and a dropped tail — 5–10% of a row's probability — would
+ * take that component with it: a plain drop at 2⁻¹² put dE 14% off the exact gradient on trained-like
+ * inputs (N 256, V 8192), the tiles 0.16%, the lists as built here 0.19% (a float64 simulation).
+ * A row keeps at most mul/(eps + α/V) entries, because its p sum to 1; that bounds each row's list
+ * ({@link #capacity}), so the path applies where the bound is small (bf16's 2⁻¹⁴ for dE: 16,402 per
+ * row, plus one entry per tile) and not to f32 inputs or to label smoothing of a small vocabulary
+ * (α/V ≥ the threshold keeps every entry).
  */
 final class CceEntryBackward {
     /** Device memory for the lists of one chunk of rows (8 bytes per entry); {@code CCE4J_ENTRIES_LIST_MB} overrides it. */
     static final long DEFAULT_LIST_BYTES = 128L << 20;
-    /** The largest per-row capacity this path takes (f16's 2⁻¹⁵ gives 32,770); beyond it the backward stays dense. */
-    static final int MAX_CAPACITY = 1 << 16;
+    /** The largest per-row bound this path takes (bf16's dE threshold 2⁻¹⁴ gives 16,402, f16's 2⁻¹⁷ 131,205); beyond it the backward stays dense. */
+    static final int MAX_CAPACITY = 1 << 18;
+
+    /**
+     * The list's capacity per row: the entries the dE threshold can keep, plus one entry per vocabulary
+     * tile for the part of the row that tile drops.
+     */
+    static long listCapacity(float epsE, float alphaOverV, float mulMax, int v) {
+        return capacity(epsE, alphaOverV, mulMax, v) + CceKernels.ceilDiv(v, CceKernels.TILE_VOCAB);
+    }
     /** Rows of the first chunk, whose kept count decides whether the rest stays on this path. */
     static final int PROBE_ROWS = 1024;
 
@@ -52,9 +68,9 @@ final class CceEntryBackward {
         return (long) Math.min(v, bound);
     }
 
-    /** Whether the path applies: a threshold, and a per-row capacity within {@link #MAX_CAPACITY}. */
+    /** Whether the path applies: a threshold whose bound on a row's entries (whatever the vocabulary) is within {@link #MAX_CAPACITY}. */
     static boolean applies(float eps, float alphaOverV, float mulMax, int v) {
-        return eps > 0 && alphaOverV < eps && capacity(eps, alphaOverV, mulMax, v) <= MAX_CAPACITY;
+        return eps > 0 && alphaOverV < eps && capacity(eps, alphaOverV, mulMax, Integer.MAX_VALUE) <= MAX_CAPACITY;
     }
 
     /**
@@ -94,8 +110,8 @@ final class CceEntryBackward {
      * the tensor-core path plans its tiles from.
      */
     record Problem(CudaDevice dev, CceKernels k, DType elem, long e, long c, long bias, long lse, long scale,
-                   int n, int v, int d, float softcap, float zLoss, float alphaOverV, float eps, long cap, float gScale,
-                   long tileMax, long lseMin, long groupMul) {}
+                   int n, int v, int d, float softcap, float zLoss, float alpha, float alphaOverV, float epsE, float epsC,
+                   long cap, float gScale, long tileMax, long lseMin, long groupMul) {}
 
     /** Whether the tensor-core kernel computes the lists ({@code CCE4J_ENTRIES_LOGITS=cublas} forces the cuBLAS chunks). */
     static boolean onTensorCores(Problem p) {
@@ -126,8 +142,13 @@ final class CceEntryBackward {
              DeviceBuffer cols = dev.buffer(4L * rowsPer * cap);
              DeviceBuffer gs = dev.buffer(4L * rowsPer * cap);
              DeviceBuffer overflow = dev.buffer(4);
+             DeviceBuffer means = dev.buffer(4L * (vt + 1) * d);
+             DeviceBuffer visited = tc ? dev.buffer(4L * rowsPer) : null;
              Arena arena = Arena.ofConfined()) {
-            Lists lists = new Lists(counts.pointer(), cols.pointer(), gs.pointer(), overflow.pointer());
+            Lists lists = new Lists(counts.pointer(), cols.pointer(), gs.pointer(), overflow.pointer(),
+                    visited == null ? 0L : visited.pointer());
+            p.k().entries.kernel("cce_tile_means").launch(vt, 1, 256, 0, p.c(), p.v(), d, vt, means.pointer());
+            p.k().entries.kernel("cce_mean_of_means").launch(CceKernels.ceilDiv(d, 256), 1, 256, 0, means.pointer(), p.v(), d, vt);
             MemorySegment mapE = tc ? dev.tensorMap2d(arena, p.elem(), p.e(), n, d, WG_ROWS, 64) : null;
             MemorySegment mapC = tc ? dev.tensorMap2d(arena, p.elem(), p.c(), p.v(), d, CceKernels.TILE_VOCAB, 64) : null;
             dev.memset(overflow.pointer(), (byte) 0, 4);
@@ -135,6 +156,7 @@ final class CceEntryBackward {
             while (r0 < n) {
                 int rows = Math.min(r0 == 0 ? Math.min(rowsPer, PROBE_ROWS) : rowsPer, n - r0);
                 dev.memset(counts.pointer(), (byte) 0, 4L * rows);
+                if (visited != null) dev.memset(visited.pointer(), (byte) 0, 4L * rows);
                 if (tc) fillOnTensorCores(p, r0, rows, mapE, mapC, plan.pointer(), planCount.pointer(), lists);
                 else fillByCublas(p, r0, rows, colsPer, s.pointer(), lists);
                 long chunkKept = 0;
@@ -148,7 +170,7 @@ final class CceEntryBackward {
                     return new EntryListOutcome(kept, applied, true);
                 }
                 apply.launch(rows, 1, 256, 0, p.e(), p.c(), d, r0, counts.pointer(), (int) cap, cols.pointer(), gs.pointer(),
-                        dE, dC, dB);
+                        means.pointer(), vt, lists.visited(), p.lse(), p.scale(), p.zLoss(), p.alpha(), dE, dC, dB);
                 kept += chunkKept;
                 applied += rows;
                 r0 += rows;
@@ -161,7 +183,7 @@ final class CceEntryBackward {
     private static final int WG_ROWS = CceKernels.WG_ROWS;
 
     /** The lists of one chunk of rows: per-row counts, columns, gradients, and the overflow flag. */
-    private record Lists(long counts, long cols, long gs, long overflow) {}
+    private record Lists(long counts, long cols, long gs, long overflow, long visited) {}
 
     /** Rows [r0, r0 + rows): cuBLAS computes each chunk of logits into {@code s}, cce_entries_grad keeps the entries. */
     private static void fillByCublas(Problem p, int r0, int rows, int colsPer, long s, Lists out) {
@@ -174,7 +196,7 @@ final class CceEntryBackward {
             long cv = p.c() + (long) v0 * d * esz;
             blas.gemm(false, true, rows, cs, d, 1f, er, p.elem(), d, cv, p.elem(), d, 0f, s, DType.F32, colsPer);
             grad.launch(rows, 1, 256, 0, s, cs, colsPer, r0, v0, p.bias(), p.lse(), p.scale(), p.softcap(), p.zLoss(),
-                    p.alphaOverV(), p.eps(), (int) p.cap(), out.counts(), out.cols(), out.gs(), out.overflow());
+                    p.alphaOverV(), p.epsE(), p.epsC(), (int) p.cap(), out.counts(), out.cols(), out.gs(), out.overflow());
         }
     }
 
@@ -189,7 +211,7 @@ final class CceEntryBackward {
         int blocks = CceKernels.ceilDiv(rows, WG_ROWS), rb0 = r0 / WG_ROWS;
         int vt = CceKernels.ceilDiv(p.v(), CceKernels.TILE_VOCAB), ng = CceKernels.ceilDiv(p.n(), CceKernels.TILE_ROWS);
         p.k().entries.kernel("cce_block_plan").launch(blocks, 1, 256, 0, p.tileMax(), p.lseMin(), p.groupMul(), ng, vt, rb0,
-                p.eps(), p.alphaOverV(), plan, planCount);
+                p.epsE(), p.alphaOverV(), plan, planCount);
         int longest = 0;
         for (int x : dev.downloadInts(planCount, blocks)) longest = Math.max(longest, x);
         if (longest == 0) return;
@@ -197,7 +219,8 @@ final class CceEntryBackward {
         int per = CceKernels.ceilDiv(longest, splits);
         p.k().entriesWgmma().kernel("cce_entries_wgmma").launch(blocks, CceKernels.ceilDiv(longest, per), CceKernels.WG_THREADS,
                 CceKernels.WG_SMEM, mapE, mapC, p.bias(), p.n(), p.v(), p.d(), p.softcap(), per, rb0, plan, planCount, p.lse(),
-                p.scale(), p.zLoss(), p.alphaOverV(), p.eps(), (int) p.cap(), out.counts(), out.cols(), out.gs(), out.overflow());
+                p.scale(), p.zLoss(), p.alphaOverV(), p.epsE(), p.epsC(), (int) p.cap(), out.counts(), out.cols(), out.gs(),
+                out.visited(), out.overflow());
     }
 
     private static void checkOverflow(CudaDevice dev, DeviceBuffer overflow) {

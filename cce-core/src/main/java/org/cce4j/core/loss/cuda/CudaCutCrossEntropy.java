@@ -72,6 +72,18 @@ public final class CudaCutCrossEntropy implements LinearCrossEntropy {
      */
     public static final double ENTRIES_FRACTION = 0.05;
 
+    /**
+     * How much lower than filterEps the entry lists' threshold for dE is ({@code CCE4J_ENTRIES_E_FACTOR},
+     * default 4): dE sums C's rows, which share a component the dropped entries would take with them, so
+     * it keeps entries down to filterEps/4 (and each tile's dropped rest against the tile's mean row);
+     * dC and dBias keep filterEps.
+     */
+    public static float entriesEmbeddingEps(float eps) {
+        String env = System.getenv("CCE4J_ENTRIES_E_FACTOR");
+        double f = env == null || env.isBlank() ? 4.0 : Double.parseDouble(env.trim());
+        return (float) (eps / Math.max(1.0, f));
+    }
+
     private final boolean exact;
     private final Device device;
     private final BackwardPath path;
@@ -285,9 +297,10 @@ public final class CudaCutCrossEntropy implements LinearCrossEntropy {
                     }
                 }
                 StageTimer.mark(trace, "plan");
-                long cap = CceEntryBackward.capacity(eps, alphaOverV, mulMax, v);
+                float epsE = entriesEmbeddingEps(eps);
+                long cap = CceEntryBackward.listCapacity(epsE, alphaOverV, mulMax, v);
                 BackwardPlan plan = BackwardPlan.of(path, exact, filterE, filterC, count, tiles,
-                        CceEntryBackward.applies(eps, alphaOverV, mulMax, v), dE, dC, dB);
+                        CceEntryBackward.applies(epsE, alphaOverV, mulMax, v), dE, dC, dB);
                 lastActiveTiles = count;
                 lastTotalTiles = tiles;
                 lastDense = plan.anyDense();
@@ -328,7 +341,8 @@ public final class CudaCutCrossEntropy implements LinearCrossEntropy {
                                 long denseWorkspaceBytes, long entryListBytes) {
         EntryListOutcome entries(BackwardPlan.Sides sides) {
             CceEntryBackward.Problem p = new CceEntryBackward.Problem(dev, k, ops.elem, ops.e, ops.c, ops.bias,
-                    sv.lseAll().pointer(), scale, n, v, d, o.softcap(), o.zLossWeight(), alphaOverV, eps, cap, gScale,
+                    sv.lseAll().pointer(), scale, n, v, d, o.softcap(), o.zLossWeight(), o.labelSmoothing(), alphaOverV,
+                    entriesEmbeddingEps(eps), eps, cap, gScale,
                     sv.tileMax().pointer(), lseMin, groupMul);
             return CceEntryBackward.run(p, sides.dE(), sides.dC(), sides.dB(), denseWorkspaceBytes, entryListBytes,
                     path == BackwardPath.AUTO);

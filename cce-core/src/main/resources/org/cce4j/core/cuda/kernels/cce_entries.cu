@@ -19,22 +19,42 @@
 #define ENTRY_WARPS (ENTRY_THREADS / 32)
 #define APPLY_PER_THREAD 8 // dimensions per thread per pass: 2048 per pass
 
+// List entries: col ≥ 0 adds into dE, dC and dBias; col | ENTRY_E_ONLY (|part| between the dE and
+// the dC thresholds) into dE alone; col = −1 − t is the dropped part of tile t, Σ part·softcap',
+// which dE takes against the mean of that tile's rows of C (means[t]), so that what the filter drops
+// keeps its direction along what the tile's entries share (a trained head's tail has a common
+// component that a plain drop would turn into a bias of dE)
+#define ENTRY_E_ONLY 0x40000000
+
+__device__ __forceinline__ float block_sum_8warps(float x, float* warpSum) {
+    #pragma unroll
+    for (int o = 16; o > 0; o >>= 1) x += __shfl_xor_sync(0xffffffffu, x, o);
+    if ((threadIdx.x & 31) == 0) warpSum[threadIdx.x >> 5] = x;
+    __syncthreads();
+    float t = 0.f;
+    #pragma unroll
+    for (int w = 0; w < ENTRY_WARPS; w++) t += warpSum[w];
+    return t;
+}
+
 /**
- * One CTA per row of a chunk of rows × {@code cols} entries (from vocabulary entry v0): appends the
- * row's kept entries after the {@code counts[lrow]} it already holds, in column order (a block-wide
- * prefix over each 256-column step), so the list and every sum over it are the same run to run.
+ * One CTA per row of a chunk of rows × {@code cols} entries (from vocabulary entry v0, a multiple of
+ * 256, so each 256-column step is one tile): appends the row's kept entries after the
+ * {@code counts[lrow]} it already holds, in column order (a block-wide prefix per step), then the
+ * step's dropped part as one tile entry, so the list and every sum over it are the same run to run.
  * An entry past the capacity sets {@code overflow} (the host's capacity bound makes that impossible
  * short of a rounding error in Σp, and the host refuses the result if it happens).
  */
 extern "C" __global__ void __launch_bounds__(ENTRY_THREADS) cce_entries_grad(
         const float* __restrict__ S, int cols, int ldS, int r0, int v0, const float* __restrict__ bias,
         const float* __restrict__ lse, const float* __restrict__ scale, float softcap, float zLoss,
-        float alphaOverV, float eps, int cap, int* __restrict__ counts, int* __restrict__ entryCol,
+        float alphaOverV, float epsE, float epsC, int cap, int* __restrict__ counts, int* __restrict__ entryCol,
         float* __restrict__ entryG, int* __restrict__ overflow) {
     const int lrow = blockIdx.x, row = r0 + lrow, tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
     const float s = scale[row];
     if (s == 0.f) return; // rows that do not count (or whose upstream is 0) keep nothing
     __shared__ int warpKept[ENTRY_WARPS];
+    __shared__ float warpDrop[ENTRY_WARPS];
     __shared__ int base;
     if (tid == 0) base = counts[lrow];
     __syncthreads();
@@ -45,7 +65,8 @@ extern "C" __global__ void __launch_bounds__(ENTRY_THREADS) cce_entries_grad(
     for (int c0 = 0; c0 < cols; c0 += ENTRY_THREADS) {
         const int c = c0 + tid;
         bool keep = false;
-        float g = 0.f;
+        float g = 0.f, drop = 0.f;
+        int tag = 0;
         if (c < cols) {
             float z = in[c];
             if (bias) z += bias[v0 + c];
@@ -56,12 +77,17 @@ extern "C" __global__ void __launch_bounds__(ENTRY_THREADS) cce_entries_grad(
                 f = 1.f - u * u;
             }
             const float part = __expf(z - l) * mul - alphaOverV;
-            keep = fabsf(part) >= eps;
-            g = part * s * f;
+            keep = fabsf(part) >= epsE;
+            if (keep) {
+                g = part * s * f;
+                tag = fabsf(part) >= epsC ? 0 : ENTRY_E_ONLY;
+            } else {
+                drop = part * f;
+            }
         }
         const unsigned kept = __ballot_sync(0xffffffffu, keep);
         if (lane == 0) warpKept[warp] = __popc(kept);
-        __syncthreads();
+        const float dropped = block_sum_8warps(drop, warpDrop); // its __syncthreads also publishes warpKept
         int before = base, total = 0;
         #pragma unroll
         for (int w = 0; w < ENTRY_WARPS; w++) {
@@ -72,37 +98,53 @@ extern "C" __global__ void __launch_bounds__(ENTRY_THREADS) cce_entries_grad(
         if (keep) {
             const int k = before + __popc(kept & ((1u << lane) - 1u));
             if (k < cap) {
-                outCol[k] = v0 + c;
+                outCol[k] = (v0 + c) | tag;
                 outG[k] = g;
             } else {
                 *overflow = 1;
             }
         }
-        __syncthreads(); // every thread has read base and warpKept before they change
-        if (tid == 0) base += total;
+        const int extra = dropped != 0.f ? 1 : 0;
+        if (tid == 0 && extra) {
+            const int k = base + total;
+            if (k < cap) {
+                outCol[k] = -1 - (v0 + c0) / 256;
+                outG[k] = dropped * s;
+            } else {
+                *overflow = 1;
+            }
+        }
+        __syncthreads(); // every thread has read base, warpKept and warpDrop before they change
+        if (tid == 0) base += total + extra;
     }
     if (tid == 0) counts[lrow] = min(base, cap);
 }
 
 /**
  * One CTA per row of the chunk (rows from r0): dE[r] += Σ g·C[col] over the row's list, in list
- * order, and dC[col] += g·E[r], dBias[col] += g with atomics. The list is staged through shared
- * memory 256 entries at a time; D is covered in passes of 2048 dimensions, E's row held in
- * registers during a pass. Any gradient may be 0 (not asked for).
+ * order (a tile entry against means[t]), and dC[col] += g·E[r], dBias[col] += g with atomics for the
+ * entries above the dC threshold. With {@code visited} (the tensor-core path, which skips tiles whose
+ * every entry is below the dE threshold) the part of the row those tiles hold, (1 + 2λ·lse) − α −
+ * Σ visited parts, goes with the mean of all of C (means[VT]). The list is staged through shared
+ * memory 256 entries at a time; D is covered in passes of 2048 dimensions, E's row held in registers
+ * during a pass. Any gradient may be 0 (not asked for).
  */
 extern "C" __global__ void __launch_bounds__(ENTRY_THREADS) cce_entries_apply(
         const elem_t* __restrict__ E, const elem_t* __restrict__ C, int D, int r0,
         const int* __restrict__ counts, int cap, const int* __restrict__ entryCol,
-        const float* __restrict__ entryG, float* __restrict__ dE, float* __restrict__ dC,
-        float* __restrict__ dBias) {
+        const float* __restrict__ entryG, const float* __restrict__ means, int VT, const float* __restrict__ visited,
+        const float* __restrict__ lse, const float* __restrict__ scale, float zLoss, float alpha,
+        float* __restrict__ dE, float* __restrict__ dC, float* __restrict__ dBias) {
     const int lrow = blockIdx.x, row = r0 + lrow, tid = threadIdx.x;
     const int kept = min(counts[lrow], cap); // the tensor-core kernel counts past the capacity (and flags it)
-    if (kept == 0) return;
+    if (kept == 0 && !visited) return; // (with visited, a row may hold nothing but the unvisited tiles' part)
     __shared__ int sCol[ENTRY_THREADS];
     __shared__ float sG[ENTRY_THREADS];
     const int* rowCol = entryCol + (size_t)lrow * cap;
     const float* rowG = entryG + (size_t)lrow * cap;
     const elem_t* e = E + (size_t)row * D;
+    float rest = 0.f;
+    if (visited) rest = scale[row] * ((1.f + 2.f * zLoss * lse[row]) - alpha - visited[lrow]);
     for (int d0 = 0; d0 < D; d0 += ENTRY_THREADS * APPLY_PER_THREAD) {
         float acc[APPLY_PER_THREAD], ev[APPLY_PER_THREAD];
         #pragma unroll
@@ -120,10 +162,22 @@ extern "C" __global__ void __launch_bounds__(ENTRY_THREADS) cce_entries_apply(
             __syncthreads();
             const int m = min(ENTRY_THREADS, kept - k0);
             for (int j = 0; j < m; j++) {
-                const int col = sCol[j];
+                const int tagged = sCol[j];
                 const float g = sG[j];
+                if (tagged < 0) { // a tile's dropped part: dE only, against the tile's mean row
+                    if (!dE) continue;
+                    const float* mr = means + (size_t)(-1 - tagged) * D;
+                    #pragma unroll
+                    for (int q = 0; q < APPLY_PER_THREAD; q++) {
+                        const int dd = d0 + q * ENTRY_THREADS + tid;
+                        if (dd < D) acc[q] += g * mr[dd];
+                    }
+                    continue;
+                }
+                const int col = tagged & ~ENTRY_E_ONLY;
+                const bool toC = (tagged & ENTRY_E_ONLY) == 0;
                 const elem_t* cr = C + (size_t)col * D;
-                float* dcr = dC ? dC + (size_t)col * D : 0;
+                float* dcr = dC && toC ? dC + (size_t)col * D : 0;
                 #pragma unroll
                 for (int q = 0; q < APPLY_PER_THREAD; q++) {
                     const int dd = d0 + q * ENTRY_THREADS + tid;
@@ -132,18 +186,40 @@ extern "C" __global__ void __launch_bounds__(ENTRY_THREADS) cce_entries_apply(
                         if (dcr) atomicAdd(dcr + dd, g * ev[q]);
                     }
                 }
-                if (dBias && d0 == 0 && tid == 0) atomicAdd(dBias + col, g);
+                if (dBias && toC && d0 == 0 && tid == 0) atomicAdd(dBias + col, g);
             }
         }
         if (dE) {
             float* out = dE + (size_t)row * D;
+            const float* all = means + (size_t)VT * D;
             #pragma unroll
             for (int q = 0; q < APPLY_PER_THREAD; q++) {
                 const int dd = d0 + q * ENTRY_THREADS + tid;
-                if (dd < D) out[dd] += acc[q];
+                if (dd < D) out[dd] += acc[q] + rest * all[dd];
             }
         }
     }
+}
+
+/** One CTA per 256-entry tile t < VT: means[t] = the mean of the tile's rows of C; t = VT (one more CTA per 256 dims): the mean of all V rows. */
+extern "C" __global__ void __launch_bounds__(ENTRY_THREADS) cce_tile_means(const elem_t* __restrict__ C, int V, int D, int VT,
+        float* __restrict__ means) {
+    const int t = blockIdx.x;
+    const int j0 = t * 256, j1 = min(V, j0 + 256);
+    for (int dd = threadIdx.x; dd < D; dd += ENTRY_THREADS) {
+        float sum = 0.f;
+        for (int j = j0; j < j1; j++) sum += elem_to_f32(C[(size_t)j * D + dd]);
+        means[(size_t)t * D + dd] = sum / (float)(j1 - j0);
+    }
+}
+
+/** means[VT] = the mean of all V rows of C, from the tile means (weighted by their row counts). */
+extern "C" __global__ void cce_mean_of_means(float* __restrict__ means, int V, int D, int VT) {
+    const int dd = blockIdx.x * blockDim.x + threadIdx.x;
+    if (dd >= D) return;
+    double sum = 0.0;
+    for (int t = 0; t < VT; t++) sum += (double)means[(size_t)t * D + dd] * (double)(min(V, t * 256 + 256) - t * 256);
+    means[(size_t)VT * D + dd] = (float)(sum / V);
 }
 
 /**

@@ -135,8 +135,8 @@ extern "C" __global__ void __launch_bounds__(384, 1) cce_entries_wgmma(
         const __grid_constant__ TmaDesc tmE, const __grid_constant__ TmaDesc tmC,
         const float* __restrict__ bias, int N, int V, int D, float softcap, int vtPerSplit, int rowBlock0,
         const int* __restrict__ blockTiles, const int* __restrict__ blockCount, const float* __restrict__ lse,
-        const float* __restrict__ scale, float zLoss, float alphaOverV, float eps, int cap, int* __restrict__ counts,
-        int* __restrict__ entryCol, float* __restrict__ entryG, int* __restrict__ overflow) {
+        const float* __restrict__ scale, float zLoss, float alphaOverV, float eps, float epsC, int cap, int* __restrict__ counts,
+        int* __restrict__ entryCol, float* __restrict__ entryG, float* __restrict__ visited, int* __restrict__ overflow) {
 #else
 extern "C" __global__ void WG_CLUSTER_ATTR __launch_bounds__(384, 1) cce_forward_wgmma(
         const __grid_constant__ TmaDesc tmE, const __grid_constant__ TmaDesc tmC,
@@ -293,30 +293,56 @@ extern "C" __global__ void WG_CLUSTER_ATTR __launch_bounds__(384, 1) cce_forward
                 }
             }
 #if CCE_ENTRIES
-            // the entries whose softmax part reaches eps go to their row's list (any order: atomics)
+            // the entries whose softmax part reaches eps (dE's threshold) go to their row's list, tagged
+            // dE-only below epsC (any order: atomics); the rest of the tile's row, Σ part·softcap', goes as
+            // one tile entry (col −1 − vt), and Σ part of the whole visited tile into visited[row]
             #pragma unroll
             for (int h = 0; h < 2; h++) {
-                if (sc[h] == 0.f) continue;
                 const int lrow = rows[h] - rowBlock0 * WG_BM;
+                float drop = 0.f, seen = 0.f;
                 #pragma unroll
                 for (int j = 0; j < 32; j++) {
                     #pragma unroll
                     for (int cc = 0; cc < 2; cc++) {
+                        const int col = v0 + 8 * j + 2 * quad + cc;
                         const float x = d[4 * j + 2 * h + cc];
                         const float part = ex2_approx(fmaf(x, CCE_LOG2E, -lse2[h])) * mul[h] - alphaOverV;
-                        if (fabsf(part) >= eps) {
-                            float f = 1.f;
-                            if (softcap > 0.f) {
-                                const float u = x * invCap;
-                                f = 1.f - u * u;
-                            }
-                            const int k = atomicAdd(counts + lrow, 1);
-                            if (k < cap) {
-                                entryCol[(size_t)lrow * cap + k] = v0 + 8 * j + 2 * quad + cc;
-                                entryG[(size_t)lrow * cap + k] = part * sc[h] * f;
+                        float f = 1.f;
+                        if (softcap > 0.f) {
+                            const float u = x * invCap;
+                            f = 1.f - u * u;
+                        }
+                        if (col < V) {
+                            seen += part;
+                            if (fabsf(part) >= eps) {
+                                if (sc[h] != 0.f) {
+                                    const int k = atomicAdd(counts + lrow, 1);
+                                    if (k < cap) {
+                                        entryCol[(size_t)lrow * cap + k] = col | (fabsf(part) >= epsC ? 0 : 0x40000000);
+                                        entryG[(size_t)lrow * cap + k] = part * sc[h] * f;
+                                    } else {
+                                        *overflow = 1;
+                                    }
+                                }
                             } else {
-                                *overflow = 1;
+                                drop += part * f;
                             }
+                        }
+                    }
+                }
+                drop += __shfl_xor_sync(0xffffffffu, drop, 1);
+                drop += __shfl_xor_sync(0xffffffffu, drop, 2);
+                seen += __shfl_xor_sync(0xffffffffu, seen, 1);
+                seen += __shfl_xor_sync(0xffffffffu, seen, 2);
+                if (quad == 0 && sc[h] != 0.f) {
+                    atomicAdd(visited + lrow, seen);
+                    if (drop != 0.f) {
+                        const int k = atomicAdd(counts + lrow, 1);
+                        if (k < cap) {
+                            entryCol[(size_t)lrow * cap + k] = -1 - vt;
+                            entryG[(size_t)lrow * cap + k] = drop * sc[h];
+                        } else {
+                            *overflow = 1;
                         }
                     }
                 }

@@ -27,6 +27,9 @@ class CceEntryBackwardSizesTest {
         assertTrue(CceEntryBackward.capacity(BF16_EPS, aov, 1f, 128256) <= 4102);
         // ...until α/V reaches eps, when every entry is kept
         assertEquals(1000, CceEntryBackward.capacity(BF16_EPS, 0.5f / 1000, 1f, 1000));
+        // the list adds one entry per 256-entry tile for what the tile drops
+        assertEquals(4102 + 1000, CceEntryBackward.listCapacity(BF16_EPS, 0f, 1f, 256000));
+        assertEquals(300 + 2, CceEntryBackward.listCapacity(BF16_EPS, 0f, 1f, 300));
     }
 
     @Test
