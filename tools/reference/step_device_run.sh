@@ -16,7 +16,8 @@
 #   loss   the CCE loss on trained-like inputs (cce_loss_bench.py --inputs trained: Apple's CCE and torch on them, saved),
 #          then cce4j's bench-loss on the same file: Gemma 2 2B's head (with and without softcap 30) and Llama 3 8B's;
 #          LOSS_SHAPES="8192,2304,256000" picks heads (N,D,V; default both); LOSS_PATHS="tiles dense entries entries-cublas" also times cce with its backward forced to each path (entries-cublas: the lists from cuBLAS logits), LOSS_EPS="6.1e-5 1.5e-5"
-#          the entry lists (forced, and AUTO) at lower filter thresholds
+#          the entry lists (forced, and AUTO) at lower filter thresholds, LOSS_EFACTORS="1 16" the lists' dE threshold
+#          filterEps/F, LOSS_GRAD_ERROR=1 each measurement's gradient error against cce-exact (bench-loss --grad-error)
 # Logs and JSON lines go to $OUT.
 set +e
 export CCE4J_KERNEL_CACHE=/tmp/cce4j-kernels PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1 PYTHONPATH=$PWD/.anchors
@@ -51,12 +52,16 @@ if has loss; then
     set -- ${shape//,/ }; f=/tmp/trained-$3.safetensors
     echo "== loss on trained inputs, N $1 D $2 V $3: Apple's CCE, cce_exact, torch.compile and materialized (the anchor; softcap none and 30 at V 256000), then cce4j on the same file"
     timeout 200 python3 $R/cce_loss_bench.py $1 $2 $3 --inputs trained --save $f 2>&1 | tee $OUT/loss-torch-$3.txt | grep -E '^\{' | cut -c1-400
-    timeout 150 bash .gpu/run jar bench-loss --inputs $f --impl cce,cce-exact,baseline --device cuda --iters 20 --json 2>&1 \
+    timeout 150 bash .gpu/run jar bench-loss --inputs $f --impl cce,cce-exact,baseline --device cuda --iters 20 --json ${LOSS_GRAD_ERROR:+--grad-error} 2>&1 \
         | tee $OUT/loss-ours-$3.txt | grep -E '^\{' | cut -c1-400
     for path in ${LOSS_PATHS:-}; do  # cce's backward forced to one path (tiles, dense, entries), beside AUTO's choice
       env CCE4J_CCE_BACKWARD=${path%-cublas} CCE4J_ENTRIES_LOGITS=$([[ $path == *-cublas ]] && echo cublas) \
-          timeout 100 bash .gpu/run jar bench-loss --inputs $f --impl cce --device cuda --iters 20 2>&1 \
+          timeout 100 bash .gpu/run jar bench-loss --inputs $f --impl cce --device cuda --iters 20 ${LOSS_GRAD_ERROR:+--grad-error} 2>&1 \
           | tee $OUT/loss-ours-$3-$path.txt | grep -E 'forward' | cut -c1-300
+    done
+    for fe in ${LOSS_EFACTORS:-}; do  # the entry lists' dE threshold filterEps/fe (default 4)
+      CCE4J_ENTRIES_E_FACTOR=$fe timeout 100 bash .gpu/run jar bench-loss --inputs $f --impl cce --device cuda --iters 20 ${LOSS_GRAD_ERROR:+--grad-error} 2>&1 \
+          | tee $OUT/loss-ours-$3-efactor$fe.txt | grep -E 'forward' | cut -c1-300
     done
     for eps in ${LOSS_EPS:-}; do     # lower thresholds keep more entries per row: the lists forced, and AUTO (which may hand rows to dense)
       for path in entries auto; do

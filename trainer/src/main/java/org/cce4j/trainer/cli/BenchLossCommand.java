@@ -9,6 +9,7 @@ import org.cce4j.core.bench.LossBenchmarks;
 import org.cce4j.core.bench.LossBenchmarkResult;
 import org.cce4j.core.loss.CceInputs;
 import org.cce4j.core.loss.CceImpl;
+import org.cce4j.core.bench.GradientError;
 import org.cce4j.core.loss.CceOptions;
 import org.cce4j.core.tensor.DType;
 import org.cce4j.core.tensor.Device;
@@ -80,6 +81,9 @@ public final class BenchLossCommand implements Callable<Integer>, MemoryHint {
     @Option(names = "--filter-eps", paramLabel = "EPS", description = "cce: the gradient filter's threshold (default: the input type's epsilon / 32, 2^-12 for bf16; 0 = off).")
     Float filterEps;
 
+    @Option(names = "--grad-error", description = "Also measure each implementation's dE and dC against cce-exact's (relative L2 error; needs host memory for two gradients).")
+    boolean gradError;
+
     @Option(names = "--iters", defaultValue = "10", paramLabel = "K", converter = Converters.PositiveInt.class, description = "Timed iterations; the median is reported (default: ${DEFAULT-VALUE}).")
     int iters;
 
@@ -127,14 +131,18 @@ public final class BenchLossCommand implements Callable<Integer>, MemoryHint {
                 out.println(stats.toText());
                 out.flush();
             }
+            GradientError reference = gradError ? GradientError.reference(in, options) : null;
             for (CceImpl impl : impls) {
                 LossBenchmarkResult r = LossBenchmarks.run(impl, in, options, iters);
+                double[] err = reference == null ? null : reference.of(impl, in, options);
                 if (json) {
-                    out.println(r.toJson(stats));
+                    String line = r.toJson(stats);
+                    out.println(err == null ? line : line.substring(0, line.length() - 1) + "," + GradientError.json(err) + "}");
                 } else {
-                    out.printf(Locale.ROOT, "%-9s %-6s N=%d D=%d V=%d %s%s%s: forward %.2f ms, forward+backward %.2f ms, extra memory %.1f MB, loss %.5f%n",
+                    out.printf(Locale.ROOT, "%-9s %-6s N=%d D=%d V=%d %s%s%s: forward %.2f ms, forward+backward %.2f ms, extra memory %.1f MB, loss %.5f%s%n",
                             r.impl(), r.device(), r.n(), r.d(), r.v(), r.dtype(), softcap > 0 ? " softcap " + softcap : "", variant(),
-                            r.forwardMs(), r.forwardBackwardMs(), r.extraMemoryMB(), r.loss());
+                            r.forwardMs(), r.forwardBackwardMs(), r.extraMemoryMB(), r.loss(),
+                            err == null ? "" : String.format(Locale.ROOT, ", gradient error vs cce-exact dE %.2e dC %.2e", err[0], err[1]));
                 }
                 out.flush();
             }

@@ -56,6 +56,11 @@ class BenchLossCommandTest {
         CliRun eps = CliRun.of("bench-loss", "--n", "16", "--d", "8", "--v", "100", "--iters", "1", "--device", "cpu", "--filter-eps", "0");
         assertEquals(0, eps.status(), eps.err());
         assertTrue(eps.out().contains(" filter-eps 0.0: forward "), eps.out());
+        CliRun err = CliRun.of("bench-loss", "--n", "64", "--d", "16", "--v", "500", "--iters", "1", "--device", "cpu", "--json",
+                "--impl", "cce-exact", "--grad-error");
+        assertEquals(0, err.status(), err.err());
+        assertEquals(0.0, json.readTree(err.out().strip()).get("grad_error_vs_exact").get("dC").asDouble(), 1e-7,
+                "cce-exact against itself (one implementation, run to run)");
         CliRun badEps = CliRun.of("bench-loss", "--n", "16", "--d", "8", "--v", "100", "--device", "cpu", "--filter-eps", "-1");
         assertEquals(2, badEps.status(), badEps.err());
         assertEquals("bench-loss: error: --filter-eps must be a number >= 0, got -1.0", badEps.errorLine());
