@@ -107,7 +107,7 @@ class CudaEntryListBackwardTest {
         checkForced(new LossCase(104, new long[] {3, 17}, 129, 64, DType.BF16, 9, 0.2, false, false,
                 base().withShift(1).withIgnoreIndex(-1)));
         checkForced(new LossCase(105, new long[] {77}, 611, 45, DType.BF16, 9, 0.2, true, true,
-                base().withLabelSmoothing(0.05f).withZLossWeight(1e-3f).withSoftcap(20f)));
+                base().withLabelSmoothing(0.02f).withZLossWeight(1e-3f).withSoftcap(20f))); // α/V = 3.3e-5, below dE's 2⁻¹⁴
         checkForced(new LossCase(106, new long[] {130}, 700, 136, DType.F16, 9, 0.1, true, true,
                 base().withZLossWeight(1e-3f).withReduction(Reduction.NONE)));
     }
@@ -141,7 +141,7 @@ class CudaEntryListBackwardTest {
         assertNotNull(out, "every tile is active: the lists were taken");
         assertTrue(out.fellBack() && impl.lastDense, "the spread rows went dense");
         assertEquals(sure, out.rowsApplied(), "rows applied from the lists");
-        assertTrue(out.keptPerRow() < 30, "sure rows keep few entries (and ≤ 12 tile entries), kept " + out.keptPerRow());
+        assertTrue(out.keptPerRow() < 10, "sure rows keep few entries, kept " + out.keptPerRow());
     }
 
     /**

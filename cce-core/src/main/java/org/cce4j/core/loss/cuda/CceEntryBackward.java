@@ -22,6 +22,7 @@ import java.lang.foreign.MemorySegment;
  *       cce_entries_grad → the kept (column, g) of each row, appended in column order
  *     mean kept per row ≤ {@link #entriesPerRowLimit}:
  *       cce_entries_apply → dE[r] += Σ g·C[col] (per row, in order), dC[col] += g·E[r], dBias (atomics)
+ *       dE[r] += Q[r]·means                      cuBLAS f32: each tile's dropped part against its mean row
  *     else (a spread-out softmax: thousands kept per row, where cuBLAS is faster):
  *       this chunk and all rows after it take {@link CceDenseBackward}
  * </pre>
@@ -36,7 +37,7 @@ import java.lang.foreign.MemorySegment;
  * inputs (N 256, V 8192), the tiles 0.16%, the lists as built here 0.19% (a float64 simulation).
  * A row keeps at most mul/(eps + α/V) entries, because its p sum to 1; that bounds each row's list
  * ({@link #capacity}), so the path applies where the bound is small (bf16's 2⁻¹⁴ for dE: 16,402 per
- * row, plus one entry per tile) and not to f32 inputs or to label smoothing of a small vocabulary
+ * row) and not to f32 inputs or to label smoothing of a small vocabulary
  * (α/V ≥ the threshold keeps every entry).
  */
 final class CceEntryBackward {
@@ -45,12 +46,9 @@ final class CceEntryBackward {
     /** The largest per-row bound this path takes (bf16's dE threshold 2⁻¹⁴ gives 16,402, f16's 2⁻¹⁷ 131,205); beyond it the backward stays dense. */
     static final int MAX_CAPACITY = 1 << 18;
 
-    /**
-     * The list's capacity per row: the entries the dE threshold can keep, plus one entry per vocabulary
-     * tile for the part of the row that tile drops.
-     */
+    /** The list's capacity per row: the entries the dE threshold can keep. */
     static long listCapacity(float epsE, float alphaOverV, float mulMax, int v) {
-        return capacity(epsE, alphaOverV, mulMax, v) + CceKernels.ceilDiv(v, CceKernels.TILE_VOCAB);
+        return capacity(epsE, alphaOverV, mulMax, v);
     }
     /** Rows of the first chunk, whose kept count decides whether the rest stays on this path. */
     static final int PROBE_ROWS = 1024;
@@ -76,12 +74,14 @@ final class CceEntryBackward {
     /**
      * The mean kept entries per row above which the dense products win: each kept entry costs D
      * f32 atomics and D loads, each row of the dense path two more products over its V entries.
-     * Measured on the H200 (docs/benchmarks.md, "entry lists"): break-even near V/1024 per row.
+     * The estimate (about 6 bytes of L2 traffic per kept entry and dimension against 4·V·D flops of
+     * tensor-core products per row) puts the break-even near V/256 per row; docs/benchmarks.md
+     * ("entry lists") has the measurement at lower thresholds.
      */
     static double entriesPerRowLimit(int v) {
         String env = System.getenv("CCE4J_ENTRIES_PER_ROW_LIMIT");
         if (env != null && !env.isBlank()) return Double.parseDouble(env.trim());
-        return Math.max(64, v / 1024.0);
+        return Math.max(64, v / 256.0);
     }
 
     /**
@@ -144,9 +144,10 @@ final class CceEntryBackward {
              DeviceBuffer overflow = dev.buffer(4);
              DeviceBuffer means = dev.buffer(4L * (vt + 1) * d);
              DeviceBuffer visited = tc ? dev.buffer(4L * rowsPer) : null;
+             DeviceBuffer q = dev.buffer(4L * rowsPer * (vt + 1));
              Arena arena = Arena.ofConfined()) {
             Lists lists = new Lists(counts.pointer(), cols.pointer(), gs.pointer(), overflow.pointer(),
-                    visited == null ? 0L : visited.pointer());
+                    visited == null ? 0L : visited.pointer(), q.pointer(), vt + 1);
             p.k().entries.kernel("cce_tile_means").launch(vt, 1, 256, 0, p.c(), p.v(), d, vt, means.pointer());
             p.k().entries.kernel("cce_mean_of_means").launch(CceKernels.ceilDiv(d, 256), 1, 256, 0, means.pointer(), p.v(), d, vt);
             MemorySegment mapE = tc ? dev.tensorMap2d(arena, p.elem(), p.e(), n, d, WG_ROWS, 64) : null;
@@ -157,6 +158,7 @@ final class CceEntryBackward {
                 int rows = Math.min(r0 == 0 ? Math.min(rowsPer, PROBE_ROWS) : rowsPer, n - r0);
                 dev.memset(counts.pointer(), (byte) 0, 4L * rows);
                 if (visited != null) dev.memset(visited.pointer(), (byte) 0, 4L * rows);
+                dev.memset(q.pointer(), (byte) 0, 4L * rows * (vt + 1));
                 if (tc) fillOnTensorCores(p, r0, rows, mapE, mapC, plan.pointer(), planCount.pointer(), lists);
                 else fillByCublas(p, r0, rows, colsPer, s.pointer(), lists);
                 long chunkKept = 0;
@@ -170,7 +172,11 @@ final class CceEntryBackward {
                     return new EntryListOutcome(kept, applied, true);
                 }
                 apply.launch(rows, 1, 256, 0, p.e(), p.c(), d, r0, counts.pointer(), (int) cap, cols.pointer(), gs.pointer(),
-                        means.pointer(), vt, lists.visited(), p.lse(), p.scale(), p.zLoss(), p.alpha(), dE, dC, dB);
+                        q.pointer(), vt + 1, vt, lists.visited(), p.lse(), p.scale(), p.zLoss(), p.alpha(), dE, dC, dB);
+                if (dE != 0) { // what the tiles dropped, against their mean rows: dE[r] += Q[r]·means
+                    dev.cublas().gemm(false, false, rows, d, vt + 1, 1f, q.pointer(), DType.F32, vt + 1, means.pointer(),
+                            DType.F32, d, 1f, dE + 4L * r0 * d, DType.F32, d);
+                }
                 kept += chunkKept;
                 applied += rows;
                 r0 += rows;
@@ -183,7 +189,7 @@ final class CceEntryBackward {
     private static final int WG_ROWS = CceKernels.WG_ROWS;
 
     /** The lists of one chunk of rows: per-row counts, columns, gradients, and the overflow flag. */
-    private record Lists(long counts, long cols, long gs, long overflow, long visited) {}
+    private record Lists(long counts, long cols, long gs, long overflow, long visited, long q, int ldQ) {}
 
     /** Rows [r0, r0 + rows): cuBLAS computes each chunk of logits into {@code s}, cce_entries_grad keeps the entries. */
     private static void fillByCublas(Problem p, int r0, int rows, int colsPer, long s, Lists out) {
@@ -196,7 +202,8 @@ final class CceEntryBackward {
             long cv = p.c() + (long) v0 * d * esz;
             blas.gemm(false, true, rows, cs, d, 1f, er, p.elem(), d, cv, p.elem(), d, 0f, s, DType.F32, colsPer);
             grad.launch(rows, 1, 256, 0, s, cs, colsPer, r0, v0, p.bias(), p.lse(), p.scale(), p.softcap(), p.zLoss(),
-                    p.alphaOverV(), p.epsE(), p.epsC(), (int) p.cap(), out.counts(), out.cols(), out.gs(), out.overflow());
+                    p.alphaOverV(), p.epsE(), p.epsC(), (int) p.cap(), out.counts(), out.cols(), out.gs(), out.q(), out.ldQ(),
+                    out.overflow());
         }
     }
 
@@ -220,7 +227,7 @@ final class CceEntryBackward {
         p.k().entriesWgmma().kernel("cce_entries_wgmma").launch(blocks, CceKernels.ceilDiv(longest, per), CceKernels.WG_THREADS,
                 CceKernels.WG_SMEM, mapE, mapC, p.bias(), p.n(), p.v(), p.d(), p.softcap(), per, rb0, plan, planCount, p.lse(),
                 p.scale(), p.zLoss(), p.alphaOverV(), p.epsE(), p.epsC(), (int) p.cap(), out.counts(), out.cols(), out.gs(),
-                out.visited(), out.overflow());
+                out.q(), out.ldQ(), out.visited(), out.overflow());
     }
 
     private static void checkOverflow(CudaDevice dev, DeviceBuffer overflow) {

@@ -20,10 +20,12 @@
 #define APPLY_PER_THREAD 8 // dimensions per thread per pass: 2048 per pass
 
 // List entries: col ≥ 0 adds into dE, dC and dBias; col | ENTRY_E_ONLY (|part| between the dE and
-// the dC thresholds) into dE alone; col = −1 − t is the dropped part of tile t, Σ part·softcap',
-// which dE takes against the mean of that tile's rows of C (means[t]), so that what the filter drops
-// keeps its direction along what the tile's entries share (a trained head's tail has a common
-// component that a plain drop would turn into a bias of dE)
+// the dC thresholds) into dE alone. What a row drops in tile t, Σ part·softcap' × s, goes to
+// Q[row][t] (Q: rows × (VT + 1), f32), which the host multiplies by the tiles' mean rows of C
+// (means, (VT + 1) × D) into dE, so that what the filter drops keeps its direction along what the
+// tile's entries share (a trained head's tail has a common component that a plain drop would turn
+// into a bias of dE); Q[row][VT] holds the part of the tiles the tensor-core plan did not visit,
+// against the mean of all of C
 #define ENTRY_E_ONLY 0x40000000
 
 __device__ __forceinline__ float block_sum_8warps(float x, float* warpSum) {
@@ -41,7 +43,7 @@ __device__ __forceinline__ float block_sum_8warps(float x, float* warpSum) {
  * One CTA per row of a chunk of rows × {@code cols} entries (from vocabulary entry v0, a multiple of
  * 256, so each 256-column step is one tile): appends the row's kept entries after the
  * {@code counts[lrow]} it already holds, in column order (a block-wide prefix per step), then the
- * step's dropped part as one tile entry, so the list and every sum over it are the same run to run.
+ * step's dropped part into Q, so the list and every sum over it are the same run to run.
  * An entry past the capacity sets {@code overflow} (the host's capacity bound makes that impossible
  * short of a rounding error in Σp, and the host refuses the result if it happens).
  */
@@ -49,7 +51,7 @@ extern "C" __global__ void __launch_bounds__(ENTRY_THREADS) cce_entries_grad(
         const float* __restrict__ S, int cols, int ldS, int r0, int v0, const float* __restrict__ bias,
         const float* __restrict__ lse, const float* __restrict__ scale, float softcap, float zLoss,
         float alphaOverV, float epsE, float epsC, int cap, int* __restrict__ counts, int* __restrict__ entryCol,
-        float* __restrict__ entryG, int* __restrict__ overflow) {
+        float* __restrict__ entryG, float* __restrict__ Q, int ldQ, int* __restrict__ overflow) {
     const int lrow = blockIdx.x, row = r0 + lrow, tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
     const float s = scale[row];
     if (s == 0.f) return; // rows that do not count (or whose upstream is 0) keep nothing
@@ -104,35 +106,26 @@ extern "C" __global__ void __launch_bounds__(ENTRY_THREADS) cce_entries_grad(
                 *overflow = 1;
             }
         }
-        const int extra = dropped != 0.f ? 1 : 0;
-        if (tid == 0 && extra) {
-            const int k = base + total;
-            if (k < cap) {
-                outCol[k] = -1 - (v0 + c0) / 256;
-                outG[k] = dropped * s;
-            } else {
-                *overflow = 1;
-            }
-        }
+        if (tid == 0) Q[(size_t)lrow * ldQ + (v0 + c0) / 256] = dropped * s;
         __syncthreads(); // every thread has read base, warpKept and warpDrop before they change
-        if (tid == 0) base += total + extra;
+        if (tid == 0) base += total;
     }
     if (tid == 0) counts[lrow] = min(base, cap);
 }
 
 /**
  * One CTA per row of the chunk (rows from r0): dE[r] += Σ g·C[col] over the row's list, in list
- * order (a tile entry against means[t]), and dC[col] += g·E[r], dBias[col] += g with atomics for the
- * entries above the dC threshold. With {@code visited} (the tensor-core path, which skips tiles whose
- * every entry is below the dE threshold) the part of the row those tiles hold, (1 + 2λ·lse) − α −
- * Σ visited parts, goes with the mean of all of C (means[VT]). The list is staged through shared
+ * order, and dC[col] += g·E[r], dBias[col] += g with atomics for the entries above the dC threshold.
+ * With {@code visited} (the tensor-core path, which skips tiles whose every entry is below the dE
+ * threshold) it writes Q[row][VT] = s·((1 + 2λ·lse) − α − Σ visited parts), the part of the row the
+ * unvisited tiles hold. The list is staged through shared
  * memory 256 entries at a time; D is covered in passes of 2048 dimensions, E's row held in registers
  * during a pass. Any gradient may be 0 (not asked for).
  */
 extern "C" __global__ void __launch_bounds__(ENTRY_THREADS) cce_entries_apply(
         const elem_t* __restrict__ E, const elem_t* __restrict__ C, int D, int r0,
         const int* __restrict__ counts, int cap, const int* __restrict__ entryCol,
-        const float* __restrict__ entryG, const float* __restrict__ means, int VT, const float* __restrict__ visited,
+        const float* __restrict__ entryG, float* __restrict__ Q, int ldQ, int VT, const float* __restrict__ visited,
         const float* __restrict__ lse, const float* __restrict__ scale, float zLoss, float alpha,
         float* __restrict__ dE, float* __restrict__ dC, float* __restrict__ dBias) {
     const int lrow = blockIdx.x, row = r0 + lrow, tid = threadIdx.x;
@@ -143,8 +136,7 @@ extern "C" __global__ void __launch_bounds__(ENTRY_THREADS) cce_entries_apply(
     const int* rowCol = entryCol + (size_t)lrow * cap;
     const float* rowG = entryG + (size_t)lrow * cap;
     const elem_t* e = E + (size_t)row * D;
-    float rest = 0.f;
-    if (visited) rest = scale[row] * ((1.f + 2.f * zLoss * lse[row]) - alpha - visited[lrow]);
+    if (visited && tid == 0) Q[(size_t)lrow * ldQ + VT] = scale[row] * ((1.f + 2.f * zLoss * lse[row]) - alpha - visited[lrow]);
     for (int d0 = 0; d0 < D; d0 += ENTRY_THREADS * APPLY_PER_THREAD) {
         float acc[APPLY_PER_THREAD], ev[APPLY_PER_THREAD];
         #pragma unroll
@@ -164,16 +156,6 @@ extern "C" __global__ void __launch_bounds__(ENTRY_THREADS) cce_entries_apply(
             for (int j = 0; j < m; j++) {
                 const int tagged = sCol[j];
                 const float g = sG[j];
-                if (tagged < 0) { // a tile's dropped part: dE only, against the tile's mean row
-                    if (!dE) continue;
-                    const float* mr = means + (size_t)(-1 - tagged) * D;
-                    #pragma unroll
-                    for (int q = 0; q < APPLY_PER_THREAD; q++) {
-                        const int dd = d0 + q * ENTRY_THREADS + tid;
-                        if (dd < D) acc[q] += g * mr[dd];
-                    }
-                    continue;
-                }
                 const int col = tagged & ~ENTRY_E_ONLY;
                 const bool toC = (tagged & ENTRY_E_ONLY) == 0;
                 const elem_t* cr = C + (size_t)col * D;
@@ -191,11 +173,10 @@ extern "C" __global__ void __launch_bounds__(ENTRY_THREADS) cce_entries_apply(
         }
         if (dE) {
             float* out = dE + (size_t)row * D;
-            const float* all = means + (size_t)VT * D;
             #pragma unroll
             for (int q = 0; q < APPLY_PER_THREAD; q++) {
                 const int dd = d0 + q * ENTRY_THREADS + tid;
-                if (dd < D) out[dd] += acc[q] + rest * all[dd];
+                if (dd < D) out[dd] += acc[q];
             }
         }
     }

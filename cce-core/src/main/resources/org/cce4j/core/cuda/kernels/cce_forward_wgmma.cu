@@ -136,7 +136,8 @@ extern "C" __global__ void __launch_bounds__(384, 1) cce_entries_wgmma(
         const float* __restrict__ bias, int N, int V, int D, float softcap, int vtPerSplit, int rowBlock0,
         const int* __restrict__ blockTiles, const int* __restrict__ blockCount, const float* __restrict__ lse,
         const float* __restrict__ scale, float zLoss, float alphaOverV, float eps, float epsC, int cap, int* __restrict__ counts,
-        int* __restrict__ entryCol, float* __restrict__ entryG, float* __restrict__ visited, int* __restrict__ overflow) {
+        int* __restrict__ entryCol, float* __restrict__ entryG, float* __restrict__ Q, int ldQ, float* __restrict__ visited,
+        int* __restrict__ overflow) {
 #else
 extern "C" __global__ void WG_CLUSTER_ATTR __launch_bounds__(384, 1) cce_forward_wgmma(
         const __grid_constant__ TmaDesc tmE, const __grid_constant__ TmaDesc tmC,
@@ -294,8 +295,8 @@ extern "C" __global__ void WG_CLUSTER_ATTR __launch_bounds__(384, 1) cce_forward
             }
 #if CCE_ENTRIES
             // the entries whose softmax part reaches eps (dE's threshold) go to their row's list, tagged
-            // dE-only below epsC (any order: atomics); the rest of the tile's row, Σ part·softcap', goes as
-            // one tile entry (col −1 − vt), and Σ part of the whole visited tile into visited[row]
+            // dE-only below epsC (any order: atomics); the rest of the tile's row, Σ part·softcap' × s, goes
+            // to Q[row][vt], and Σ part of the whole visited tile into visited[row]
             #pragma unroll
             for (int h = 0; h < 2; h++) {
                 const int lrow = rows[h] - rowBlock0 * WG_BM;
@@ -336,15 +337,7 @@ extern "C" __global__ void WG_CLUSTER_ATTR __launch_bounds__(384, 1) cce_forward
                 seen += __shfl_xor_sync(0xffffffffu, seen, 2);
                 if (quad == 0 && sc[h] != 0.f) {
                     atomicAdd(visited + lrow, seen);
-                    if (drop != 0.f) {
-                        const int k = atomicAdd(counts + lrow, 1);
-                        if (k < cap) {
-                            entryCol[(size_t)lrow * cap + k] = -1 - vt;
-                            entryG[(size_t)lrow * cap + k] = drop * sc[h];
-                        } else {
-                            *overflow = 1;
-                        }
-                    }
+                    Q[(size_t)lrow * ldQ + vt] = drop * sc[h];
                 }
             }
 #else
