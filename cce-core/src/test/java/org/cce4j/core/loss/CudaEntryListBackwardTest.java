@@ -141,7 +141,7 @@ class CudaEntryListBackwardTest {
         assertNotNull(out, "every tile is active: the lists were taken");
         assertTrue(out.fellBack() && impl.lastDense, "the spread rows went dense");
         assertEquals(sure, out.rowsApplied(), "rows applied from the lists");
-        assertTrue(out.keptPerRow() < 10, "sure rows keep few entries, kept " + out.keptPerRow());
+        assertTrue(out.keptPerRow() < 16, "sure rows keep few entries (10 at D 60, 20/√60 = 2.6 nats of spread), kept " + out.keptPerRow());
     }
 
     /**

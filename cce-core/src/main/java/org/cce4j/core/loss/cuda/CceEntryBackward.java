@@ -135,6 +135,7 @@ final class CceEntryBackward {
         long kept = 0;
         int applied = 0;
         int blocksPer = CceKernels.ceilDiv(rowsPer, WG_ROWS), vt = CceKernels.ceilDiv(p.v(), CceKernels.TILE_VOCAB);
+        int ldQ = (vt + 1 + 3) / 4 * 4; // 16-byte rows for cuBLAS
         try (DeviceBuffer s = tc ? null : dev.buffer(4L * rowsPer * colsPer);
              DeviceBuffer plan = tc ? dev.buffer(4L * blocksPer * vt) : null;
              DeviceBuffer planCount = tc ? dev.buffer(4L * blocksPer) : null;
@@ -144,12 +145,14 @@ final class CceEntryBackward {
              DeviceBuffer overflow = dev.buffer(4);
              DeviceBuffer means = dev.buffer(4L * (vt + 1) * d);
              DeviceBuffer visited = tc ? dev.buffer(4L * rowsPer) : null;
-             DeviceBuffer q = dev.buffer(4L * rowsPer * (vt + 1));
-             Arena arena = Arena.ofConfined()) {
+             DeviceBuffer q = dev.buffer(4L * rowsPer * ldQ);
+             Arena arena = Arena.ofConfined();
+             StageTimer trace = StageTimer.start(dev, "cce entries " + (tc ? "tensor cores" : "cuBLAS"))) {
             Lists lists = new Lists(counts.pointer(), cols.pointer(), gs.pointer(), overflow.pointer(),
-                    visited == null ? 0L : visited.pointer(), q.pointer(), vt + 1);
+                    visited == null ? 0L : visited.pointer(), q.pointer(), ldQ);
             p.k().entries.kernel("cce_tile_means").launch(vt, 1, 256, 0, p.c(), p.v(), d, vt, means.pointer());
             p.k().entries.kernel("cce_mean_of_means").launch(CceKernels.ceilDiv(d, 256), 1, 256, 0, means.pointer(), p.v(), d, vt);
+            StageTimer.mark(trace, "means");
             MemorySegment mapE = tc ? dev.tensorMap2d(arena, p.elem(), p.e(), n, d, WG_ROWS, 64) : null;
             MemorySegment mapC = tc ? dev.tensorMap2d(arena, p.elem(), p.c(), p.v(), d, CceKernels.TILE_VOCAB, 64) : null;
             dev.memset(overflow.pointer(), (byte) 0, 4);
@@ -158,9 +161,10 @@ final class CceEntryBackward {
                 int rows = Math.min(r0 == 0 ? Math.min(rowsPer, PROBE_ROWS) : rowsPer, n - r0);
                 dev.memset(counts.pointer(), (byte) 0, 4L * rows);
                 if (visited != null) dev.memset(visited.pointer(), (byte) 0, 4L * rows);
-                dev.memset(q.pointer(), (byte) 0, 4L * rows * (vt + 1));
-                if (tc) fillOnTensorCores(p, r0, rows, mapE, mapC, plan.pointer(), planCount.pointer(), lists);
+                dev.memset(q.pointer(), (byte) 0, 4L * rows * ldQ);
+                if (tc) fillOnTensorCores(p, r0, rows, mapE, mapC, plan.pointer(), planCount.pointer(), lists, trace);
                 else fillByCublas(p, r0, rows, colsPer, s.pointer(), lists);
+                StageTimer.mark(trace, "lists");
                 long chunkKept = 0;
                 for (int x : dev.downloadInts(counts.pointer(), rows)) chunkKept += Math.min(x, cap);
                 if (mayFallBack && chunkKept > limit * rows) {
@@ -172,11 +176,13 @@ final class CceEntryBackward {
                     return new EntryListOutcome(kept, applied, true);
                 }
                 apply.launch(rows, 1, 256, 0, p.e(), p.c(), d, r0, counts.pointer(), (int) cap, cols.pointer(), gs.pointer(),
-                        q.pointer(), vt + 1, vt, lists.visited(), p.lse(), p.scale(), p.zLoss(), p.alpha(), dE, dC, dB);
+                        q.pointer(), ldQ, vt, lists.visited(), p.lse(), p.scale(), p.zLoss(), p.alpha(), dE, dC, dB);
+                StageTimer.mark(trace, "apply");
                 if (dE != 0) { // what the tiles dropped, against their mean rows: dE[r] += Q[r]·means
-                    dev.cublas().gemm(false, false, rows, d, vt + 1, 1f, q.pointer(), DType.F32, vt + 1, means.pointer(),
+                    dev.cublas().gemm(false, false, rows, d, vt + 1, 1f, q.pointer(), DType.F32, ldQ, means.pointer(),
                             DType.F32, d, 1f, dE + 4L * r0 * d, DType.F32, d);
                 }
+                StageTimer.mark(trace, "tile-means product");
                 kept += chunkKept;
                 applied += rows;
                 r0 += rows;
@@ -213,14 +219,18 @@ final class CceEntryBackward {
      * list's longest block decides the vocabulary splits (read back: one small copy).
      */
     private static void fillOnTensorCores(Problem p, int r0, int rows, MemorySegment mapE, MemorySegment mapC,
-                                          long plan, long planCount, Lists out) {
+                                          long plan, long planCount, Lists out, StageTimer trace) {
         CudaDevice dev = p.dev();
         int blocks = CceKernels.ceilDiv(rows, WG_ROWS), rb0 = r0 / WG_ROWS;
         int vt = CceKernels.ceilDiv(p.v(), CceKernels.TILE_VOCAB), ng = CceKernels.ceilDiv(p.n(), CceKernels.TILE_ROWS);
         p.k().entries.kernel("cce_block_plan").launch(blocks, 1, 256, 0, p.tileMax(), p.lseMin(), p.groupMul(), ng, vt, rb0,
                 p.epsE(), p.alphaOverV(), plan, planCount);
-        int longest = 0;
-        for (int x : dev.downloadInts(planCount, blocks)) longest = Math.max(longest, x);
+        int longest = 0, sum = 0;
+        for (int x : dev.downloadInts(planCount, blocks)) {
+            longest = Math.max(longest, x);
+            sum += x;
+        }
+        StageTimer.mark(trace, "plan " + sum + "/" + (blocks * vt) + " tiles");
         if (longest == 0) return;
         int splits = CceKernels.splits(blocks, longest, dev.multiprocessors());
         int per = CceKernels.ceilDiv(longest, splits);

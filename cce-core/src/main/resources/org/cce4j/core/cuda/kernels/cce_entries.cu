@@ -188,9 +188,14 @@ extern "C" __global__ void __launch_bounds__(ENTRY_THREADS) cce_tile_means(const
     const int t = blockIdx.x;
     const int j0 = t * 256, j1 = min(V, j0 + 256);
     for (int dd = threadIdx.x; dd < D; dd += ENTRY_THREADS) {
-        float sum = 0.f;
-        for (int j = j0; j < j1; j++) sum += elem_to_f32(C[(size_t)j * D + dd]);
-        means[(size_t)t * D + dd] = sum / (float)(j1 - j0);
+        float sum[4] = {0.f, 0.f, 0.f, 0.f}; // four loads in flight per thread
+        int j = j0;
+        for (; j + 4 <= j1; j += 4) {
+            #pragma unroll
+            for (int u = 0; u < 4; u++) sum[u] += elem_to_f32(C[(size_t)(j + u) * D + dd]);
+        }
+        for (; j < j1; j++) sum[0] += elem_to_f32(C[(size_t)j * D + dd]);
+        means[(size_t)t * D + dd] = (sum[0] + sum[1] + sum[2] + sum[3]) / (float)(j1 - j0);
     }
 }
 
