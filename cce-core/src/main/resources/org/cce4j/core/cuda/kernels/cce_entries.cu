@@ -17,7 +17,8 @@
 
 #define ENTRY_THREADS 256
 #define ENTRY_WARPS (ENTRY_THREADS / 32)
-#define APPLY_PER_THREAD 8 // dimensions per thread per pass: 2048 per pass
+#define APPLY_PER_THREAD 16 // dimensions per thread per pass: 4096 per pass
+#define APPLY_UNROLL 2      // entries whose rows of C are in flight at once
 
 // List entries: col ≥ 0 adds into dE, dC and dBias; col | ENTRY_E_ONLY (|part| between the dE and
 // the dC thresholds) into dE alone. What a row drops in tile t, Σ part·softcap' × s, goes to
@@ -119,7 +120,7 @@ extern "C" __global__ void __launch_bounds__(ENTRY_THREADS) cce_entries_grad(
  * With {@code visited} (the tensor-core path, which skips tiles whose every entry is below the dE
  * threshold) it writes Q[row][VT] = s·((1 + 2λ·lse) − α − Σ visited parts), the part of the row the
  * unvisited tiles hold. The list is staged through shared
- * memory 256 entries at a time; D is covered in passes of 2048 dimensions, E's row held in registers
+ * memory 256 entries at a time; D is covered in passes of 4096 dimensions (one for every model here), E's row held in registers
  * during a pass. Any gradient may be 0 (not asked for).
  */
 extern "C" __global__ void __launch_bounds__(ENTRY_THREADS) cce_entries_apply(
@@ -130,13 +131,13 @@ extern "C" __global__ void __launch_bounds__(ENTRY_THREADS) cce_entries_apply(
         float* __restrict__ dE, float* __restrict__ dC, float* __restrict__ dBias) {
     const int lrow = blockIdx.x, row = r0 + lrow, tid = threadIdx.x;
     const int kept = min(counts[lrow], cap); // the tensor-core kernel counts past the capacity (and flags it)
-    if (kept == 0 && !visited) return; // (with visited, a row may hold nothing but the unvisited tiles' part)
+    if (visited && tid == 0) Q[(size_t)lrow * ldQ + VT] = scale[row] * ((1.f + 2.f * zLoss * lse[row]) - alpha - visited[lrow]);
+    if (kept == 0) return;
     __shared__ int sCol[ENTRY_THREADS];
     __shared__ float sG[ENTRY_THREADS];
     const int* rowCol = entryCol + (size_t)lrow * cap;
     const float* rowG = entryG + (size_t)lrow * cap;
     const elem_t* e = E + (size_t)row * D;
-    if (visited && tid == 0) Q[(size_t)lrow * ldQ + VT] = scale[row] * ((1.f + 2.f * zLoss * lse[row]) - alpha - visited[lrow]);
     for (int d0 = 0; d0 < D; d0 += ENTRY_THREADS * APPLY_PER_THREAD) {
         float acc[APPLY_PER_THREAD], ev[APPLY_PER_THREAD];
         #pragma unroll
@@ -145,6 +146,8 @@ extern "C" __global__ void __launch_bounds__(ENTRY_THREADS) cce_entries_apply(
             acc[q] = 0.f;
             ev[q] = dC && dd < D ? elem_to_f32(e[dd]) : 0.f;
         }
+        // the passes this row's D needs of APPLY_PER_THREAD slots (so D = 2304 takes 9, not 16)
+        const int slots = min(APPLY_PER_THREAD, (D - d0 + ENTRY_THREADS - 1) / ENTRY_THREADS);
         for (int k0 = 0; k0 < kept; k0 += ENTRY_THREADS) {
             __syncthreads(); // the previous batch is no longer read
             if (k0 + tid < kept) {
@@ -153,22 +156,39 @@ extern "C" __global__ void __launch_bounds__(ENTRY_THREADS) cce_entries_apply(
             }
             __syncthreads();
             const int m = min(ENTRY_THREADS, kept - k0);
-            for (int j = 0; j < m; j++) {
-                const int tagged = sCol[j];
-                const float g = sG[j];
-                const int col = tagged & ~ENTRY_E_ONLY;
-                const bool toC = (tagged & ENTRY_E_ONLY) == 0;
-                const elem_t* cr = C + (size_t)col * D;
-                float* dcr = dC && toC ? dC + (size_t)col * D : 0;
+            for (int j = 0; j < m; j += APPLY_UNROLL) {
+                // APPLY_UNROLL entries' rows of C loaded before any is used: the loop is latency-bound otherwise
+                float cv[APPLY_UNROLL][APPLY_PER_THREAD];
+                int col[APPLY_UNROLL];
+                float g[APPLY_UNROLL];
+                bool toC[APPLY_UNROLL];
                 #pragma unroll
-                for (int q = 0; q < APPLY_PER_THREAD; q++) {
-                    const int dd = d0 + q * ENTRY_THREADS + tid;
-                    if (dd < D) {
-                        if (dE) acc[q] += g * elem_to_f32(cr[dd]);
-                        if (dcr) atomicAdd(dcr + dd, g * ev[q]);
+                for (int u = 0; u < APPLY_UNROLL; u++) {
+                    const bool live = j + u < m;
+                    const int tagged = live ? sCol[j + u] : 0;
+                    col[u] = tagged & ~ENTRY_E_ONLY;
+                    g[u] = live ? sG[j + u] : 0.f;
+                    toC[u] = live && (tagged & ENTRY_E_ONLY) == 0;
+                    const elem_t* cr = C + (size_t)col[u] * D;
+                    #pragma unroll
+                    for (int q = 0; q < APPLY_PER_THREAD; q++) {
+                        const int dd = d0 + q * ENTRY_THREADS + tid;
+                        cv[u][q] = dE && live && q < slots && dd < D ? elem_to_f32(cr[dd]) : 0.f;
                     }
                 }
-                if (dBias && toC && d0 == 0 && tid == 0) atomicAdd(dBias + col, g);
+                #pragma unroll
+                for (int u = 0; u < APPLY_UNROLL; u++) {
+                    float* dcr = dC && toC[u] ? dC + (size_t)col[u] * D : 0;
+                    #pragma unroll
+                    for (int q = 0; q < APPLY_PER_THREAD; q++) {
+                        const int dd = d0 + q * ENTRY_THREADS + tid;
+                        if (q < slots && dd < D) {
+                            acc[q] += g[u] * cv[u][q];
+                            if (dcr) atomicAdd(dcr + dd, g[u] * ev[q]);
+                        }
+                    }
+                    if (dBias && toC[u] && d0 == 0 && tid == 0) atomicAdd(dBias + col[u], g[u]);
+                }
             }
         }
         if (dE) {
