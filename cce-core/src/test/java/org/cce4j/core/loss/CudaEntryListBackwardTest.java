@@ -25,8 +25,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * The CUDA cce backward's entry lists against float64. What the lists keep is defined entry by entry
- * (a softmax part below filterEps is dropped from dC and dBias; below filterEps/4 from dE, each
- * tile's dropped parts coming back against the mean of its rows of C), so the reference applies
+ * (a softmax part below filterEps is dropped from dC and dBias, and below dE's threshold — filterEps
+ * by default — from dE, each tile's dropped parts coming back against the mean of its rows of C), so
+ * the reference applies
  * exactly that ({@link NaiveCrossEntropy} with entry thresholds) and the gradients must match it to
  * f32 accuracy (1e-4) — bf16 and f16 inputs included, since the logits, the kept gradients and their
  * sums are f32. Small budgets cut every case into many chunks of rows (16 at a time through cuBLAS,
@@ -107,7 +108,7 @@ class CudaEntryListBackwardTest {
         checkForced(new LossCase(104, new long[] {3, 17}, 129, 64, DType.BF16, 9, 0.2, false, false,
                 base().withShift(1).withIgnoreIndex(-1)));
         checkForced(new LossCase(105, new long[] {77}, 611, 45, DType.BF16, 9, 0.2, true, true,
-                base().withLabelSmoothing(0.02f).withZLossWeight(1e-3f).withSoftcap(20f))); // α/V = 3.3e-5, below dE's 2⁻¹⁴
+                base().withLabelSmoothing(0.02f).withZLossWeight(1e-3f).withSoftcap(20f))); // α/V = 3.3e-5, below 2⁻¹⁴ too
         checkForced(new LossCase(106, new long[] {130}, 700, 136, DType.F16, 9, 0.1, true, true,
                 base().withZLossWeight(1e-3f).withReduction(Reduction.NONE)));
     }
@@ -163,11 +164,14 @@ class CudaEntryListBackwardTest {
             double[] tileErr = errors(dev, host, lists(CudaCutCrossEntropy.BackwardPath.TILES), o, exact, "tiles");
             System.out.printf("trained inputs N %d D %d V %d: error vs exact  dE %.3e (tiles %.3e)  dC %.3e (tiles %.3e)%n",
                     n, d, v, listErr[0], tileErr[0], listErr[1], tileErr[1]);
-            // a float64 simulation of the lists on these inputs (all tiles visited) gave dE 1.9e-3 and the
-            // plain drop at 2⁻¹² (no lower dE threshold, no tile means) 1.4e-1; the tiles keep more (1.6e-3)
-            assertTrue(listErr[0] <= 2 * tileErr[0], "dE of the lists as close to the exact one as the tiles' (within 2×)");
+            // a float64 simulation of the lists on these inputs gave dE 5.5e-3 (one threshold, 2⁻¹², each
+            // tile's dropped part against its mean row), 1.9e-3 with dE's threshold at 2⁻¹⁴, and 1.4e-1 for a
+            // plain drop; the tiles keep more (1.6e-3). dC drops what the tiles' small entries held: 3.2e-3 vs 1.2e-3
+            float factor = CudaCutCrossEntropy.entriesEmbeddingEps(1f);
+            double dETol = factor < 0.5f ? 2 : 4;
+            assertTrue(listErr[0] <= dETol * tileErr[0], "dE of the lists within " + dETol + "× the tiles' error of the exact one");
             assertTrue(listErr[1] <= 4 * tileErr[1], "dC of the lists near the tiles' (they drop the tiles' small entries)");
-            assertTrue(listErr[0] <= 5e-3 && listErr[1] <= 5e-3, "within 5e-3 of the exact gradients");
+            assertTrue(listErr[0] <= 8e-3 && listErr[1] <= 8e-3, "within 8e-3 of the exact gradients");
         } finally {
             LossBenchmarkInputs.close(host);
         }
