@@ -113,6 +113,17 @@ class CudaEntryListBackwardTest {
                 base().withZLossWeight(1e-3f).withReduction(Reduction.NONE)));
     }
 
+    /**
+     * Rows that keep thousands of entries (nearly uniform over 3,000 with the threshold at 1e-4, so every
+     * p ≈ 3.3e-4 is kept): the apply kernel's list goes through shared memory in many batches of 256,
+     * at D 64 and at D 2304.
+     */
+    @Test
+    void rowsKeepingThousandsOfEntries() {
+        checkForced(new LossCase(110, new long[] {40}, 3000, 64, DType.BF16, 0.01, 0, true, false, base().withFilterEps(1e-4f)));
+        checkForced(new LossCase(111, new long[] {24}, 3000, 2304, DType.BF16, 0.01, 0, false, false, base().withFilterEps(1e-4f)));
+    }
+
     /** D above one pass of the apply kernel (2048 dimensions), and a vocabulary of several chunks. */
     @Test
     void largeDimension() {
@@ -143,6 +154,56 @@ class CudaEntryListBackwardTest {
         assertTrue(out.fellBack() && impl.lastDense, "the spread rows went dense");
         assertEquals(sure, out.rowsApplied(), "rows applied from the lists");
         assertTrue(out.keptPerRow() < 16, "sure rows keep few entries (10 at D 60, 20/√60 = 2.6 nats of spread), kept " + out.keptPerRow());
+    }
+
+    /**
+     * Rows sure of their own entry (E = 12·C[:n], C ~ N(0, 1/D), D 1024: the own logit about 12, the
+     * others N(0, 0.38²)): the tensor-core plan visits tile 0 (where the own entries are) and skips the
+     * other eleven, which still hold about 2% of each row's probability. The reference drops exactly
+     * those tiles (planned here in float64: a 128-row block visits a tile when exp(max logit − smallest
+     * lse) of either of its 64-row groups reaches the threshold; the margin is a factor of about 2)
+     * and gives their part back against the mean of all of C, so the remainder path is held to 1e-4.
+     */
+    @Test
+    void tilesThePlanSkipsGoAgainstTheMeanOfC() {
+        int n = 256, v = 3000, d = 1024;
+        CceOptions o = base().withReduction(Reduction.SUM);
+        LossCase c = new LossCase(112, new long[] {n}, v, d, DType.BF16, 1, 0, false, false, o);
+        SplittableRandom rnd = new SplittableRandom(113);
+        for (double[] row : c.c) for (int k = 0; k < d; k++) row[k] = bf16(rnd.nextGaussian() / Math.sqrt(d));
+        for (int i = 0; i < n; i++) for (int k = 0; k < d; k++) c.e[i][k] = bf16(12 * c.c[i][k]);
+        NaiveCrossEntropy exact = c.reference();
+        float eps = 0x1p-12f;
+        int tiles = (v + 255) / 256, blocks = (n + 127) / 128;
+        double[][] tileMax = new double[(n + 63) / 64][tiles];
+        double[] lseMin = new double[(n + 63) / 64];
+        for (double[] row : tileMax) java.util.Arrays.fill(row, Double.NEGATIVE_INFINITY);
+        java.util.Arrays.fill(lseMin, Double.POSITIVE_INFINITY);
+        for (int i = 0; i < n; i++) {
+            lseMin[i / 64] = Math.min(lseMin[i / 64], exact.lse[i]);
+            for (int j = 0; j < v; j++) {
+                double x = 0;
+                for (int k = 0; k < d; k++) x += c.e[i][k] * c.c[j][k];
+                tileMax[i / 64][j / 256] = Math.max(tileMax[i / 64][j / 256], x);
+            }
+        }
+        boolean[][] unvisited = new boolean[blocks][tiles];
+        int skipped = 0;
+        for (int b = 0; b < blocks; b++) {
+            for (int t = 0; t < tiles; t++) {
+                boolean visit = false;
+                for (int g = 2 * b; g < Math.min(2 * b + 2, lseMin.length); g++) visit |= Math.exp(tileMax[g][t] - lseMin[g]) >= eps;
+                unvisited[b][t] = !visit;
+                if (!visit) skipped++;
+            }
+        }
+        assertTrue(skipped * 2 > blocks * tiles, "the plan skips most tiles (" + skipped + " of " + blocks * tiles + ")");
+        double unseen = 0;
+        for (int j = 256; j < v; j++) unseen += Math.exp(logit(c, 0, j) - exact.lse[0]);
+        assertTrue(unseen > 1e-3, "the skipped tiles hold a visible part of row 0: " + unseen);
+        NaiveCrossEntropy ref = new NaiveCrossEntropy(c.e, c.c, c.bias, c.targets, c.weights, c.seqLen, o, c.upstream,
+                CudaCutCrossEntropy.entriesEmbeddingEps(eps), eps, n, unvisited);
+        check(c, lists(CudaCutCrossEntropy.BackwardPath.ENTRIES), ref, TOL, "entries, tiles skipped");
     }
 
     /**
@@ -186,6 +247,13 @@ class CudaEntryListBackwardTest {
             double[] de = dE.toDoubleArray(), dc = dC.toDoubleArray();
             return new double[] {RelativeError.of(flat(exact.dE), de), RelativeError.of(flat(exact.dC), dc)};
         }
+    }
+
+    /** Row i's logit of entry j (no bias, no softcap). */
+    private static double logit(LossCase c, int i, int j) {
+        double x = 0;
+        for (int k = 0; k < c.d; k++) x += c.e[i][k] * c.c[j][k];
+        return x;
     }
 
     private static double[][] rows(Tensor t, int n, int d) {

@@ -43,6 +43,16 @@ public final class NaiveCrossEntropy {
      */
     public NaiveCrossEntropy(double[][] e, double[][] c, double[] bias, long[] targets, double[] weights, int seqLen,
                       CceOptions o, double[] upstream, double epsE, double epsC, int filteredRows) {
+        this(e, c, bias, targets, weights, seqLen, o, upstream, epsE, epsC, filteredRows, null);
+    }
+
+    /**
+     * The same where a plan skips tiles, as the tensor-core entry lists do: {@code unvisited[b][t]} says
+     * that the rows of 128-row block b never recompute vocabulary tile t; every entry there is dropped,
+     * and dE takes their softmax parts' sum (without softcap') against the mean of all of C.
+     */
+    public NaiveCrossEntropy(double[][] e, double[][] c, double[] bias, long[] targets, double[] weights, int seqLen,
+                      CceOptions o, double[] upstream, double epsE, double epsC, int filteredRows, boolean[][] unvisited) {
         int n = e.length, v = c.length, d = c[0].length;
         double a = o.labelSmoothing(), lam = o.zLossWeight(), cap = o.softcap();
         double[][] z = new double[n][v];
@@ -109,6 +119,8 @@ public final class NaiveCrossEntropy {
             int count = Math.min(v, (j / 256 + 1) * 256) - j / 256 * 256;
             for (int k = 0; k < d; k++) tileMean[j / 256][k] += c[j][k] / count;
         }
+        double[] allMean = new double[d];
+        for (double[] row : c) for (int k = 0; k < d; k++) allMean[k] += row[k] / v;
         for (int r = 0; r < n; r++) {
             if (target[r] < 0) continue;
             double scale = switch (o.reduction()) {
@@ -118,10 +130,15 @@ public final class NaiveCrossEntropy {
             } * w[r];
             boolean filtered = r < filteredRows;
             double[] dropped = new double[tiles];
+            double unseen = 0;
             for (int j = 0; j < v; j++) {
                 double p = Math.exp(z[r][j] - lse[r]);
                 double part = p * (1 + 2 * lam * lse[r]) - a / v, partE = part, partC = part;
-                if (filtered && Math.abs(part) < epsE) {
+                if (filtered && unvisited != null && unvisited[r / 128][j / 256]) {
+                    unseen += part;
+                    partE = 0;
+                    partC = 0;
+                } else if (filtered && Math.abs(part) < epsE) {
                     partE = 0;
                     dropped[j / 256] += part * capDeriv[r][j];
                 }
@@ -137,6 +154,7 @@ public final class NaiveCrossEntropy {
             for (int t = 0; t < tiles; t++) {
                 if (dropped[t] != 0) for (int k = 0; k < d; k++) dE[r][k] += scale * dropped[t] * tileMean[t][k];
             }
+            if (unseen != 0) for (int k = 0; k < d; k++) dE[r][k] += scale * unseen * allMean[k];
         }
     }
 }
