@@ -16,7 +16,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * Compiles every kernel source with nvcc for sm_80 and sm_90a, each element type, and with and
- * without CCE_ACCURACY where a source has that switch, so that a syntax error fails the build on
+ * without CCE_ACCURACY where a source has that switch (and with CCE_ENTRIES=1 where it has that one), so that a syntax error fails the build on
  * machines without a GPU. NVRTC compiles the same text at run time; the sources include nothing
  * but their own headers. Skipped where nvcc is not on the PATH.
  */
@@ -42,6 +42,10 @@ class KernelSourcesCompileTest {
                 for (int elem = 0; elem <= 2; elem++) {
                     for (String accuracy : variants) {
                         jobs.add(new Nvcc.Job(List.of(arch, "-DCCE_ELEM=" + elem, "-DCCE_ACCURACY=" + accuracy, "-I", dir.toString()), src));
+                    }
+                    // the entry-list backward's logits kernel is the wgmma forward built with CCE_ENTRIES=1
+                    if (Files.readString(src).contains("#if CCE_ENTRIES")) {
+                        jobs.add(new Nvcc.Job(List.of(arch, "-DCCE_ELEM=" + elem, "-DCCE_ENTRIES=1", "-I", dir.toString()), src));
                     }
                 }
             }
