@@ -13,46 +13,49 @@ import java.lang.foreign.MemorySegment;
  * The filtered CCE backward at the finest unit: each row's entries whose softmax part reaches
  * filterEps, as a list, instead of the 64×256 tiles that hold one. On a trained model's softmax a row
  * has tens of such entries spread over a third of the tiles: the tiled kernel then recomputes a third
- * of the logits and pays its atomics per tile, the dense path three full products; this path pays one
- * product (the logits) and work in proportion to the kept entries.
+ * of the logits and pays its atomics per tile, the dense path three full products; this path pays
+ * the logits of the tiles that can matter and work in proportion to the kept entries.
  * <pre>
- *   for each chunk of Nr rows (the first one small, a probe):
- *     for each chunk of Vc vocabulary entries:
- *       S = E[r]·C[v]ᵀ                          cuBLAS, f32 out (the dense path's workspace)
- *       cce_entries_grad → the kept (column, g) of each row, appended in column order
+ *   cce_tile_means → the mean row of C of every 256-entry tile, and of all of C
+ *   for each chunk of rows (the first 1,024 a probe):
+ *     tensor cores (Hopper, bf16/f16, D % 8 == 0):
+ *       cce_block_plan   → per 128-row block, the tiles that can reach the threshold
+ *       cce_entries_wgmma → only those tiles' logits; its epilogue appends the kept (column, g) pairs,
+ *                           puts each tile's dropped part in Q[row][tile] and sums what it saw per row
+ *     elsewhere, per chunk of vocabulary: S = E·Cᵀ (cuBLAS, f32), cce_entries_grad (the same, in order)
  *     mean kept per row ≤ {@link #entriesPerRowLimit}:
- *       cce_entries_apply → dE[r] += Σ g·C[col] (per row, in order), dC[col] += g·E[r], dBias (atomics)
- *       dE[r] += Q[r]·means                      cuBLAS f32: each tile's dropped part against its mean row
- *     else (a spread-out softmax: thousands kept per row, where cuBLAS is faster):
- *       this chunk and all rows after it take {@link CceDenseBackward}
+ *       cce_entries_apply → dE[r] += Σ g·C[col], dC[col] += g·E[r], dBias (atomics); Q[row][VT] = the
+ *                           part of the tiles not visited
+ *       dE += Q·means      cuBLAS f32: each tile's dropped part against its mean row
+ *     else (a spread-out softmax, where cuBLAS is faster): this chunk and all rows after it take
+ *       {@link CceDenseBackward}
  * </pre>
  * What it drops is what the filter says, entry by entry: a softmax part |p·(1+2λ·lse) − α/V| below
  * filterEps is dropped from dC and dBias (the tiled path keeps those that share a tile with a larger
- * one). dE is kept to filterEps/4 ({@link CudaCutCrossEntropy#entriesEmbeddingEps}), and what a tile
- * drops for it, Σ part·softcap', comes back against the mean of the tile's rows of C; the tiles the
- * plan does not visit (every part below the threshold) give their part, (1 + 2λ·lse) − α − Σ visited
- * parts, against the mean of all of C. Why: dE sums rows of C, which in a trained head share a
- * component (the frequency direction), and a dropped tail — 5–10% of a row's probability — would
- * take that component with it: a plain drop at 2⁻¹² put dE 14% off the exact gradient on trained-like
- * inputs (N 256, V 8192), the tiles 0.16%, the lists as built here 0.19% (a float64 simulation).
- * A row keeps at most mul/(eps + α/V) entries, because its p sum to 1; that bounds each row's list
- * ({@link #capacity}), so the path applies where the bound is small (bf16's 2⁻¹⁴ for dE: 16,402 per
- * row) and not to f32 inputs or to label smoothing of a small vocabulary
- * (α/V ≥ the threshold keeps every entry).
+ * one), and below dE's threshold ({@link CudaCutCrossEntropy#entriesEmbeddingEps}: filterEps by
+ * default) from dE, where what a tile drops, Σ part·softcap', comes back against the tile's mean row
+ * of C and the unvisited tiles' part, (1 + 2λ·lse) − α − Σ visited parts, against the mean of all of C.
+ * Why: dE sums rows of C, which in a trained head share a component (the frequency direction), and a
+ * dropped tail — 5–10% of a row's probability — would take that component with it: a plain drop at
+ * 2⁻¹² put dE 14% off the exact gradient on trained-like inputs (N 256, V 8192), the tiles 0.16%, the
+ * lists as built here 0.54% (0.19% with dE's threshold at 2⁻¹⁴); at Gemma 2 2B's head 0.42%
+ * (docs/benchmarks.md). A row keeps at most mul/(eps + α/V) entries, because its p sum to 1; that
+ * bounds each row's list ({@link #capacity}: 4,102 at bf16's 2⁻¹²), so the path applies where the bound
+ * is small and not to f32 inputs or to label smoothing of a small vocabulary (α/V ≥ the threshold
+ * keeps every entry).
  */
 final class CceEntryBackward {
     /** Device memory for the lists of one chunk of rows (8 bytes per entry); {@code CCE4J_ENTRIES_LIST_MB} overrides it. */
     static final long DEFAULT_LIST_BYTES = 128L << 20;
-    /** The largest per-row bound this path takes (bf16's dE threshold 2⁻¹⁴ gives 16,402, f16's 2⁻¹⁷ 131,205); beyond it the backward stays dense. */
+    /** The largest per-row bound this path takes (bf16's 2⁻¹² gives 4,102, f16's 2⁻¹⁵ 32,802); beyond it the backward stays dense. */
     static final int MAX_CAPACITY = 1 << 18;
+    /** Rows of the first chunk, whose kept count decides whether the rest stays on this path. */
+    static final int PROBE_ROWS = 1024;
 
     /** The list's capacity per row: the entries the dE threshold can keep. */
     static long listCapacity(float epsE, float alphaOverV, float mulMax, int v) {
         return capacity(epsE, alphaOverV, mulMax, v);
     }
-    /** Rows of the first chunk, whose kept count decides whether the rest stays on this path. */
-    static final int PROBE_ROWS = 1024;
-
 
     private CceEntryBackward() {}
 
