@@ -5,7 +5,8 @@
 // filterEps as (column, gradient) pairs, and cce_entries_apply adds them into the gradients:
 //
 //   g       = (p·(1+2λ·lse) − α/V)·s·softcap'(x),   p = exp(x − lse),  x = softcap(S + bias)
-//   dE[r]  += Σ_k g_k·C[col_k]        one CTA per row, in column order: the same sum run to run
+//   dE[r]  += Σ_k g_k·C[col_k]        one CTA per row, in list order (column order here, so the same
+//                                     sum run to run; the tensor-core kernel appends in any order)
 //   dC[c]  += g·E[r],  dBias[c] += g  f32 atomics (rows meet in the same columns)
 //
 // A row keeps at most ⌊mul/filterEps⌋+1 entries (the p sum to 1), so each row's list has a fixed
