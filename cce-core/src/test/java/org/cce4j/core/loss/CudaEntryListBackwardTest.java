@@ -17,7 +17,6 @@ import org.junit.jupiter.params.provider.ValueSource;
 
 import java.util.SplittableRandom;
 
-import static org.cce4j.core.loss.LossCase.assertClose;
 import static org.cce4j.core.loss.LossCase.flat;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
@@ -48,33 +47,6 @@ class CudaEntryListBackwardTest {
         return new CudaCutCrossEntropy(false, new Device.Cuda(0), path, WORKSPACE, LISTS);
     }
 
-    /** Forward and backward on the GPU; every output against {@code ref}. */
-    private static void check(LossCase c, CudaCutCrossEntropy impl, NaiveCrossEntropy ref, double tol, String what) {
-        CudaDevice dev = GpuAvailability.require();
-        CceInputs host = c.inputs();
-        CceInputs in = new CceInputs(dev.upload(host.embeddings()), dev.upload(host.classifier()), host.targets(),
-                host.bias() == null ? null : dev.upload(host.bias()), host.tokenWeights());
-        what += " " + c.dtype + " n=" + c.n + " v=" + c.v + " d=" + c.d + " " + c.options;
-        try (CceForward f = impl.forward(in, c.options); Tensor up = c.upstreamTensor();
-             CceGradients g = impl.backward(f, up, null)) {
-            assertClose(ref.loss, f.lossValue(), TOL, "loss " + what);
-            try (Tensor dE = dev.download(g.dEmbeddings()); Tensor dC = dev.download(g.dClassifier())) {
-                assertClose(flat(ref.dE), dE.toDoubleArray(), tol, "dE " + what);
-                assertClose(flat(ref.dC), dC.toDoubleArray(), tol, "dC " + what);
-            }
-            if (c.bias != null) {
-                try (Tensor dB = dev.download(g.dBias())) {
-                    assertClose(ref.dBias, dB.toDoubleArray(), tol, "dBias " + what);
-                }
-            }
-        } finally {
-            in.embeddings().close();
-            in.classifier().close();
-            if (in.bias() != null) in.bias().close();
-            LossCase.close(host);
-        }
-    }
-
     /** The reference with the entry filter on every row, at the threshold the loss uses for these inputs. */
     private static NaiveCrossEntropy entryFiltered(LossCase c, int filteredRows) {
         float eps = c.options.effectiveFilterEps(c.dtype == DType.F32 ? 0x1p-23 : c.dtype == DType.F16 ? 0x1p-10 : 0x1p-7);
@@ -84,7 +56,7 @@ class CudaEntryListBackwardTest {
 
     private static void checkForced(LossCase c) {
         CudaCutCrossEntropy impl = lists(CudaCutCrossEntropy.BackwardPath.ENTRIES);
-        check(c, impl, entryFiltered(c, c.n), TOL, "entries");
+        CudaLossAgainstReferenceTest.check(c, impl, entryFiltered(c, c.n), TOL, "entries");
         EntryListOutcome out = impl.lastEntries;
         assertNotNull(out, "the lists were taken");
         assertTrue(!out.fellBack(), "a forced path keeps the lists");
@@ -148,7 +120,7 @@ class CudaEntryListBackwardTest {
             for (int k = 0; k < d; k++) c.e[i][k] = bf16(i < sure ? 20 * c.c[i][k] : 0.01 * rnd.nextGaussian());
         }
         CudaCutCrossEntropy impl = lists(CudaCutCrossEntropy.BackwardPath.AUTO);
-        check(c, impl, entryFiltered(c, sure), TOL, "auto");
+        CudaLossAgainstReferenceTest.check(c, impl, entryFiltered(c, sure), TOL, "auto");
         EntryListOutcome out = impl.lastEntries;
         assertNotNull(out, "every tile is active: the lists were taken");
         assertTrue(out.fellBack() && impl.lastDense, "the spread rows went dense");
@@ -203,7 +175,7 @@ class CudaEntryListBackwardTest {
         assertTrue(unseen > 1e-3, "the skipped tiles hold a visible part of row 0: " + unseen);
         NaiveCrossEntropy ref = new NaiveCrossEntropy(c.e, c.c, c.bias, c.targets, c.weights, c.seqLen, o, c.upstream,
                 CudaCutCrossEntropy.entriesEmbeddingEps(eps), eps, n, unvisited);
-        check(c, lists(CudaCutCrossEntropy.BackwardPath.ENTRIES), ref, TOL, "entries, tiles skipped");
+        CudaLossAgainstReferenceTest.check(c, lists(CudaCutCrossEntropy.BackwardPath.ENTRIES), ref, TOL, "entries, tiles skipped");
     }
 
     /**

@@ -51,14 +51,16 @@ class CudaLossAgainstReferenceTest {
 
     /** Runs {@code c} on the GPU and compares every output with the reference. */
     static void check(LossCase c, LinearCrossEntropy impl) {
+        check(c, impl, c.reference(), c.dtype != DType.F32 ? NARROW_GRAD_TOL : F32_TOL, impl.getClass().getSimpleName());
+    }
+
+    /** The same against a given reference (a filtered one, say), the gradients to {@code gradTol}, the forward to 1e-4. */
+    static void check(LossCase c, LinearCrossEntropy impl, NaiveCrossEntropy ref, double gradTol, String label) {
         CudaDevice dev = GpuAvailability.require();
-        NaiveCrossEntropy ref = c.reference();
         CceInputs host = c.inputs();
         CceInputs in = new CceInputs(dev.upload(host.embeddings()), dev.upload(host.classifier()), host.targets(),
                 host.bias() == null ? null : dev.upload(host.bias()), host.tokenWeights());
-        boolean narrow = c.dtype != DType.F32;
-        double gradTol = narrow ? NARROW_GRAD_TOL : F32_TOL;
-        String what = impl.getClass().getSimpleName() + " " + c.dtype + " n=" + c.n + " v=" + c.v + " d=" + c.d + " " + c.options;
+        String what = label + " " + c.dtype + " n=" + c.n + " v=" + c.v + " d=" + c.d + " " + c.options;
         try (CceForward f = impl.forward(in, c.options); Tensor up = c.upstreamTensor();
              CceGradients g = impl.backward(f, up, null)) {
             assertClose(ref.loss, f.lossValue(), F32_TOL, "loss " + what);

@@ -56,11 +56,16 @@ class BenchLossCommandTest {
         CliRun eps = CliRun.of("bench-loss", "--n", "16", "--d", "8", "--v", "100", "--iters", "1", "--device", "cpu", "--filter-eps", "0");
         assertEquals(0, eps.status(), eps.err());
         assertTrue(eps.out().contains(" filter-eps 0.0: forward "), eps.out());
+        // uniform inputs: every p ≈ 1/500 = 2e-3, below --filter-eps 0.01, so cce drops every softmax term
+        // and keeps the one-hot part alone, while cce-exact is its own reference
         CliRun err = CliRun.of("bench-loss", "--n", "64", "--d", "16", "--v", "500", "--iters", "1", "--device", "cpu", "--json",
-                "--impl", "cce-exact", "--grad-error");
+                "--inputs", "uniform", "--impl", "cce-exact,cce", "--filter-eps", "0.01", "--grad-error");
         assertEquals(0, err.status(), err.err());
-        assertEquals(0.0, json.readTree(err.out().strip()).get("grad_error_vs_exact").get("dC").asDouble(), 1e-7,
-                "cce-exact against itself (one implementation, run to run)");
+        String[] lines = err.out().strip().split("\n");
+        JsonNode exactErr = json.readTree(lines[0]).get("grad_error_vs_exact"), cceErr = json.readTree(lines[1]).get("grad_error_vs_exact");
+        assertEquals(0.0, exactErr.get("dE").asDouble(), 1e-7, "cce-exact against itself");
+        assertEquals(0.0, exactErr.get("dC").asDouble(), 1e-7, "cce-exact against itself");
+        assertTrue(cceErr.get("dC").asDouble() > 1e-2, "the filter's dropped terms show in dC: " + cceErr);
         CliRun badEps = CliRun.of("bench-loss", "--n", "16", "--d", "8", "--v", "100", "--device", "cpu", "--filter-eps", "-1");
         assertEquals(2, badEps.status(), badEps.err());
         assertEquals("bench-loss: error: --filter-eps must be a number >= 0, got -1.0", badEps.errorLine());

@@ -52,11 +52,6 @@ final class CceEntryBackward {
     /** Rows of the first chunk, whose kept count decides whether the rest stays on this path. */
     static final int PROBE_ROWS = 1024;
 
-    /** The list's capacity per row: the entries the dE threshold can keep. */
-    static long listCapacity(float epsE, float alphaOverV, float mulMax, int v) {
-        return capacity(epsE, alphaOverV, mulMax, v);
-    }
-
     private CceEntryBackward() {}
 
     /**

@@ -96,10 +96,7 @@ extern "C" __global__ void baseline_backward_rows(float* __restrict__ logits, co
         if (s != 0.f) {
             const float x = z[j];
             g = __expf(x - l) * mul - offset - (j == t ? 1.f - alpha : 0.f);
-            if (softcap > 0.f) {
-                const float u = x * invCap;
-                g *= 1.f - u * u;
-            }
+            if (softcap > 0.f) g *= softcap_slope(x, invCap);
             g *= s;
         }
         z[j] = g;

@@ -145,12 +145,7 @@ extern "C" __global__ void __launch_bounds__(256) cce_backward_mma(
                         if (s != 0.f && col < V) {
                             float x = acc[i][j][h * 2 + c];
                             if (bias) x += bias[col];
-                            float f = 1.f;
-                            if (softcap > 0.f) {
-                                x = softcap_fast(x, invCap, softcap);
-                                const float u = x * invCap;
-                                f = 1.f - u * u;
-                            }
+                            const float f = softcap_with_slope(x, invCap, softcap);
                             g = (__expf(x - l) * mul - alphaOverV) * s * f;
                         }
                         colSum[j][c] += g;

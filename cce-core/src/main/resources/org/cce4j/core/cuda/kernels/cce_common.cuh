@@ -83,6 +83,22 @@ __device__ __forceinline__ float softcap_fast(float x, float invCap, float cap) 
     return cap - 2.f * cap * rcp_approx(e + 1.f);
 }
 
+/** softcap' at a capped value y = cap·tanh(x/cap): 1 − tanh² = 1 − (y/cap)². */
+__device__ __forceinline__ float softcap_slope(float y, float invCap) {
+    const float u = y * invCap;
+    return 1.f - u * u;
+}
+
+/** x ← softcap(x) when cap > 0, returning softcap'(x) there (1 without a cap): the gradient kernels' step. */
+__device__ __forceinline__ float softcap_with_slope(float& x, float invCap, float cap) {
+    float f = 1.f;
+    if (cap > 0.f) {
+        x = softcap_fast(x, invCap, cap);
+        f = softcap_slope(x, invCap);
+    }
+    return f;
+}
+
 /** max that lets -inf through and ignores nothing else (no NaN inputs here). */
 __device__ __forceinline__ float fmax_(float a, float b) { return a > b ? a : b; }
 

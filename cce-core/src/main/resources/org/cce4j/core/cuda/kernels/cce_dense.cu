@@ -40,12 +40,7 @@ extern "C" __global__ void __launch_bounds__(DENSE_THREADS) cce_dense_grad(
         if (c < cols) {
             float z = x[q];
             if (bias) z += bias[v0 + c];
-            float f = 1.f;
-            if (softcap > 0.f) {
-                z = softcap_fast(z, invCap, softcap);
-                const float u = z * invCap;
-                f = 1.f - u * u;
-            }
+            const float f = softcap_with_slope(z, invCap, softcap);
             out[c] = f32_to_elem((__expf(z - l) * mul - alphaOverV) * s * f * invGScale);
         }
     }

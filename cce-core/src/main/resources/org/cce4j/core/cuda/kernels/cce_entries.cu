@@ -74,12 +74,7 @@ extern "C" __global__ void __launch_bounds__(ENTRY_THREADS) cce_entries_grad(
         if (c < cols) {
             float z = in[c];
             if (bias) z += bias[v0 + c];
-            float f = 1.f;
-            if (softcap > 0.f) {
-                z = softcap_fast(z, invCap, softcap);
-                const float u = z * invCap;
-                f = 1.f - u * u;
-            }
+            const float f = softcap_with_slope(z, invCap, softcap);
             const float part = __expf(z - l) * mul - alphaOverV;
             keep = fabsf(part) >= epsE;
             if (keep) {

@@ -308,11 +308,7 @@ extern "C" __global__ void WG_CLUSTER_ATTR __launch_bounds__(384, 1) cce_forward
                         const int col = v0 + 8 * j + 2 * quad + cc;
                         const float x = d[4 * j + 2 * h + cc];
                         const float part = ex2_approx(fmaf(x, CCE_LOG2E, -lse2[h])) * mul[h] - alphaOverV;
-                        float f = 1.f;
-                        if (softcap > 0.f) {
-                            const float u = x * invCap;
-                            f = 1.f - u * u;
-                        }
+                        const float f = softcap > 0.f ? softcap_slope(x, invCap) : 1.f;
                         if (col < V) {
                             seen += part;
                             if (fabsf(part) >= eps) {

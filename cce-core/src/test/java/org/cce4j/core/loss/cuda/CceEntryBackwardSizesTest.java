@@ -27,8 +27,8 @@ class CceEntryBackwardSizesTest {
         assertTrue(CceEntryBackward.capacity(BF16_EPS, aov, 1f, 128256) <= 4102);
         // ...until α/V reaches eps, when every entry is kept
         assertEquals(1000, CceEntryBackward.capacity(BF16_EPS, 0.5f / 1000, 1f, 1000));
-        // the list holds what dE's threshold (filterEps/4 by default) keeps: 16,402 at bf16's
-        assertEquals(16402, CceEntryBackward.listCapacity(BF16_EPS / 4, 0f, 1f, 256000));
+        // a lower dE threshold (CCE4J_ENTRIES_E_FACTOR=4) sizes the lists by what it keeps: 16,402 at bf16's / 4
+        assertEquals(16402, CceEntryBackward.capacity(BF16_EPS / 4, 0f, 1f, 256000));
     }
 
     @Test
