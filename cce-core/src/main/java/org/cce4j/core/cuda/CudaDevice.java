@@ -32,6 +32,7 @@ public final class CudaDevice {
     private final boolean debugSync = "1".equals(System.getenv("CCE4J_CUDA_SYNC"));
     private final Map<String, CudaModule> modules = new ConcurrentHashMap<>();
     private volatile Cublas cublas;
+    private volatile Cudnn cudnn;
 
     private CudaDevice(Driver driver, int ordinal) {
         this.driver = driver;
@@ -178,6 +179,21 @@ public final class CudaDevice {
                 if (c == null) {
                     enter();
                     c = cublas = new Cublas(stream);
+                }
+            }
+        }
+        return c;
+    }
+
+    /** A cuDNN handle on this device's stream (libcudnn.so.9; {@link CudaUnavailableException} without it). */
+    public Cudnn cudnn() {
+        Cudnn c = cudnn;
+        if (c == null) {
+            synchronized (this) {
+                c = cudnn;
+                if (c == null) {
+                    enter();
+                    c = cudnn = new Cudnn(this, stream);
                 }
             }
         }

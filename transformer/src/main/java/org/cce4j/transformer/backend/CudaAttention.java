@@ -96,6 +96,9 @@ final class CudaAttention {
      * per CTA (8 warps) where that applies, or 64 (tests set it).
      */
     boolean wideForward = wideFromEnv(System.getenv("CCE4J_ATTN_FWD"));
+    /** Whether causal bf16 attention that cuDNN's fused engine covers goes to it (CCE4J_ATTN_CUDNN; tests set it). */
+    CudnnAttention.Mode cudnnMode = CudnnAttention.modeFromEnv(System.getenv("CCE4J_ATTN_CUDNN"));
+    private CudnnAttention cudnn;
 
     /** CCE4J_ATTN_FWD: 128 (the default), 64, pair, pair64 or wgmma, checked. */
     private static String forwardFromEnv(String v) {
@@ -232,10 +235,27 @@ final class CudaAttention {
         return r;
     }
 
+    /** The cuDNN path for this call, or null: on the tensor-core path, a shape cuDNN's pattern covers, sm_80 or newer. */
+    private CudnnAttention cudnnFor(AttentionShape s) {
+        if (cudnnMode == CudnnAttention.Mode.OFF || !CudnnAttention.covers(s) || k.device().computeCapability() < 80) return null;
+        if (cudnn == null) {
+            if (cudnnMode == CudnnAttention.Mode.AUTO && !org.cce4j.core.cuda.Cudnn.available()) return null;
+            cudnn = new CudnnAttention(k.device());
+        }
+        return cudnn;
+    }
+
+    /** Why cuDNN last refused a shape (it then ran on our kernels), or null. */
+    String cudnnRefusal() {
+        return cudnn == null ? null : cudnn.lastRefusal();
+    }
+
     void forward(AttentionShape s, Tensor q, Tensor kk, Tensor v, Tensor out, Tensor lse) {
         check(s);
         int tiles = (s.seqLen() + 63) / 64;
         if (usesTensorCores(s, q, kk, v, out)) {
+            CudnnAttention c = cudnnFor(s);
+            if (c != null && c.forward(s, q, kk, v, out, lse, cudnnMode == CudnnAttention.Mode.ON)) return;
             Object[] mask = mmaMaskArgs(s);
             Object[] args = concat(new Object[] {q.address(), kk.address(), v.address(), out.address(), lse.address(), s.seqLen(),
                     s.heads(), s.kvHeads(), s.scale(), s.softcap()}, mask);
@@ -302,6 +322,10 @@ final class CudaAttention {
 
     void backward(AttentionShape s, Tensor q, Tensor kk, Tensor v, Tensor out, Tensor lse, Tensor dOut, Tensor dq, Tensor dk, Tensor dv) {
         check(s);
+        if (usesTensorCores(s, q, kk, v, out, dOut, dq, dk, dv)) {
+            CudnnAttention c = cudnnFor(s);
+            if (c != null && c.backward(s, q, kk, v, out, lse, dOut, dq, dk, dv, cudnnMode == CudnnAttention.Mode.ON)) return;
+        }
         long rows = s.tokens();
         try (Tensor delta = k.device().empty(DType.F32, rows, s.heads())) {
             simt("attn_delta").launch(CudaKernels.warpBlocks(rows * s.heads()), 1, CudaKernels.THREADS, 0,

@@ -68,6 +68,16 @@ public final class CudaBackend implements Backend {
         attention.wgmmaForward = on;
     }
 
+    /** cuDNN's fused attention where it covers the call: AUTO, ON (an error where cuDNN refuses) or OFF (CCE4J_ATTN_CUDNN; for tests). */
+    void setCudnnAttention(CudnnAttention.Mode mode) {
+        attention.cudnnMode = mode;
+    }
+
+    /** Why cuDNN last refused an attention shape (our kernels ran it instead), or null. */
+    public String cudnnAttentionRefusal() {
+        return attention.cudnnRefusal();
+    }
+
     /** Buffers of the attention kernels' streamed tiles up to head size 128, 2 to 4 (CCE4J_ATTN_STAGES; for tests). */
     void setAttentionStages(int stages) {
         attention.stages = stages;

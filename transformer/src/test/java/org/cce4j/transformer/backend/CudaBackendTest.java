@@ -230,6 +230,11 @@ class CudaBackendTest {
                         args.add(Arguments.of(m, c, Kernels.FOUR_STAGES_SPLIT));
                     }
                     args.add(Arguments.of(m, c, Kernels.SIMT));
+                    if (CudnnAttention.covers(shapeOf(c, null, null))) {
+                        args.add(Arguments.of(m, c, Kernels.CUDNN));
+                        args.add(Arguments.of(m, c, Kernels.CUDNN_THEN_FUSED));
+                        args.add(Arguments.of(m, c, Kernels.FUSED_THEN_CUDNN));
+                    }
                 } else {
                     args.add(Arguments.of(m, c, Kernels.FUSED_BACKWARD)); // f32 and odd heads: the SIMT kernels whatever is asked
                 }
@@ -246,10 +251,18 @@ class CudaBackendTest {
      * four buffers of streamed tiles (CCE4J_ATTN_STAGES, up to head size 128), the wgmma forward (sm_90; head
      * sizes 64, 128, 256; elsewhere the 128-query kernel) before the fused backward, or SIMT. Each new kernel is
      * paired with an established one, so that a fault in one cannot hide the other (the backward reads the
-     * forward's output).
+     * forward's output). cuDNN's fused attention (CCE4J_ATTN_CUDNN=on: an error if cuDNN refuses the shape)
+     * runs both passes, the forward before our fused backward, and our forward before its backward (the lse
+     * is the same quantity in the same layout on both sides).
      */
     enum Kernels {
-        FUSED_BACKWARD, WIDE_FORWARD, PAIR_FORWARD, PAIR64_FORWARD, THREE_STAGES_FUSED, FOUR_STAGES_SPLIT, WGMMA_FORWARD, SIMT
+        FUSED_BACKWARD, WIDE_FORWARD, PAIR_FORWARD, PAIR64_FORWARD, THREE_STAGES_FUSED, FOUR_STAGES_SPLIT, WGMMA_FORWARD, SIMT,
+        CUDNN, CUDNN_THEN_FUSED, FUSED_THEN_CUDNN
+    }
+
+    private static AttentionShape shapeOf(Case c, int[] docs, boolean[] mask) {
+        return new AttentionShape(c.batch(), c.seqLen(), c.heads(), c.kvHeads(), c.headDim(), (float) (1 / Math.sqrt(c.headDim())),
+                c.softcap(), c.window(), c.docSpan() > 0 ? new int[0] : docs, c.padded() ? new boolean[0] : mask);
     }
 
     private AttentionShape shape(Case c) {
@@ -277,13 +290,18 @@ class CudaBackendTest {
                 c.softcap(), c.window(), docs, mask);
     }
 
+    private static CudnnAttention.Mode cudnn(boolean on) {
+        return on ? CudnnAttention.Mode.ON : CudnnAttention.Mode.OFF;
+    }
+
     @ParameterizedTest(name = "{0} {1} kernels {2}")
     @MethodSource("attentionCases")
     void attentionForwardAndBackward(Mode mode, Case c, Kernels kernels) {
         CudaBackend be = backend(mode);
         be.setTensorCoreAttention(kernels != Kernels.SIMT);
         be.setFusedAttentionBackward(kernels == Kernels.FUSED_BACKWARD || kernels == Kernels.PAIR_FORWARD
-                || kernels == Kernels.THREE_STAGES_FUSED || kernels == Kernels.WGMMA_FORWARD);
+                || kernels == Kernels.THREE_STAGES_FUSED || kernels == Kernels.WGMMA_FORWARD || kernels == Kernels.CUDNN_THEN_FUSED);
+        be.setCudnnAttention(cudnn(kernels == Kernels.CUDNN || kernels == Kernels.CUDNN_THEN_FUSED));
         be.setWgmmaAttentionForward(kernels == Kernels.WGMMA_FORWARD);
         be.setWideAttentionForward(kernels == Kernels.WIDE_FORWARD || kernels == Kernels.FOUR_STAGES_SPLIT);
         be.setAttentionStages(kernels == Kernels.THREE_STAGES_FUSED ? 3 : kernels == Kernels.FOUR_STAGES_SPLIT ? 4 : 2);
@@ -307,6 +325,7 @@ class CudaBackendTest {
             try (Tensor ourOut = be.downloadF32(gout)) {
                 cpu.attentionBackward(sh, q, k, v, ourOut, lse, dOut, dq, dk, dv);
             }
+            be.setCudnnAttention(cudnn(kernels == Kernels.CUDNN || kernels == Kernels.FUSED_THEN_CUDNN));
             be.attentionBackward(sh, gq, gk, gv, gout, glse, gdOut, gdq, gdk, gdv);
             if (c.seqLen() == 1) {
                 // each query sees one key: P = 1 and dS = P·(dP − δ) = 0 exactly, so dq and dk are rounding noise on

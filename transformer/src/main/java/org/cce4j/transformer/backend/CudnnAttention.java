@@ -1,0 +1,271 @@
+package org.cce4j.transformer.backend;
+
+import org.cce4j.core.InvalidInputException;
+import org.cce4j.core.cuda.CudaDevice;
+import org.cce4j.core.cuda.Cudnn;
+import org.cce4j.core.cuda.CudnnGraph;
+import org.cce4j.core.cuda.CudnnGraph.Ref;
+import org.cce4j.core.cuda.CudnnGraph.Type;
+import org.cce4j.core.cuda.DeviceBuffer;
+import org.cce4j.core.tensor.Tensor;
+
+import java.util.HashMap;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * Causal attention through cuDNN 9's fused flash-attention engine (Hopper's wgmma and TMA kernels that
+ * NVIDIA tunes per GPU), described as cuDNN's backend graph of matmuls, pointwise operations and
+ * reductions that the engine recognizes — no cudnn-frontend, no native code of ours. It covers what
+ * cuDNN's pattern covers: bf16, causal, grouped-query heads, head sizes up to 256 that are multiples of
+ * 8, no softcap, no sliding window, no packed documents, no padding mask; everything else stays on
+ * {@link CudaAttention}'s own kernels.
+ * <p>
+ * Layouts are ours, given to cuDNN as strides: q, out, dq [B·T, H·hd] are (B, H, T, hd) with strides
+ * (T·H·hd, hd, H·hd, 1), k, v likewise with the KV heads; the lse [B·T, H] is cuDNN's softmax stats
+ * (B, H, T, 1) with strides (T·H, 1, H, 1): the natural log of Σ exp(scale·q·k) per query and head, the
+ * same quantity our kernels store, so either backward can follow either forward.
+ * <pre>
+ *   forward:   S = Q·Kᵀ, S·scale, causal select (index row ≥ column, else the lowest float), row max M,
+ *              E = exp(S − M), Z = Σ E, stats = M + log Z, P = E / Z (bf16), O = P·V
+ *   backward:  D = Σ dO∘O per row (f32, in our workspace), S as above from the stats: P = exp(S·scale −
+ *              stats) causally, dV = Pᵀ·dO, dP = dO·Vᵀ, dS = P∘(dP − D)·scale, dK = dSᵀ·Q,
+ *              dQ = dS·K accumulated in f32 (our workspace) and rounded; with fewer KV heads, dK and dV
+ *              are summed over each group of query heads by a reduction
+ * </pre>
+ * Plans are built once per shape (cuDNN compiles its kernels on the first use) and cached. A shape
+ * cuDNN refuses is remembered and goes to our kernels ({@link #lastRefusal()} says why).
+ */
+final class CudnnAttention {
+    /** CCE4J_ATTN_CUDNN: auto (cuDNN where it covers the shape and is installed), on (the same, but an error if it cannot), off. */
+    enum Mode { AUTO, ON, OFF }
+
+    static Mode modeFromEnv(String v) {
+        if (v == null || v.isBlank()) return Mode.OFF; // until measured on the GPU: see docs/benchmarks.md
+        if (v.equals("auto")) return Mode.AUTO;
+        if (v.equals("on") || v.equals("1")) return Mode.ON;
+        if (v.equals("off") || v.equals("0")) return Mode.OFF;
+        throw new InvalidInputException("CCE4J_ATTN_CUDNN must be auto, on or off, not '" + v + "'");
+    }
+
+    private record Key(boolean backward, int batch, int seq, int heads, int kvHeads, int hd, int scaleBits) {}
+
+    /** A planned graph and the uids of its non-virtual tensors. */
+    private record Planned(CudnnGraph graph, Map<String, Long> uids, long extraBytes) {}
+
+    private final CudaDevice device;
+    private final Map<Key, Object> plans = new ConcurrentHashMap<>(); // Planned, or the refusal's message
+    private volatile String lastRefusal;
+
+    CudnnAttention(CudaDevice device) {
+        this.device = device;
+    }
+
+    /** Whether cuDNN's pattern covers the call (the caller checks bf16 and alignment). */
+    static boolean covers(AttentionShape s) {
+        return s.softcap() == 0f && (s.window() <= 0 || s.window() >= s.seqLen()) && s.documents() == null && s.keyMask() == null
+                && s.headDim() % 8 == 0 && s.headDim() <= 256;
+    }
+
+    String lastRefusal() {
+        return lastRefusal;
+    }
+
+    /** Runs the forward through cuDNN, or returns false when cuDNN refuses this shape (remembered). */
+    boolean forward(AttentionShape s, Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse, boolean required) {
+        Planned p = planned(new Key(false, s.batch(), s.seqLen(), s.heads(), s.kvHeads(), s.headDim(), Float.floatToIntBits(s.scale())), required);
+        if (p == null) return false;
+        Map<Long, Long> ptr = new HashMap<>();
+        ptr.put(p.uids.get("q"), q.address());
+        ptr.put(p.uids.get("k"), k.address());
+        ptr.put(p.uids.get("v"), v.address());
+        ptr.put(p.uids.get("o"), out.address());
+        ptr.put(p.uids.get("stats"), lse.address());
+        try (DeviceBuffer ws = device.buffer(Math.max(16, p.graph.workspaceBytes()))) {
+            p.graph.execute(ptr, ws.pointer());
+        }
+        return true;
+    }
+
+    /** Runs the backward through cuDNN (dq, dk, dv overwritten), or returns false when cuDNN refuses this shape. */
+    boolean backward(AttentionShape s, Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse, Tensor dOut,
+                     Tensor dq, Tensor dk, Tensor dv, boolean required) {
+        Planned p = planned(new Key(true, s.batch(), s.seqLen(), s.heads(), s.kvHeads(), s.headDim(), Float.floatToIntBits(s.scale())), required);
+        if (p == null) return false;
+        long rows = (long) s.batch() * s.heads() * s.seqLen();
+        long ws = align(p.graph.workspaceBytes());
+        try (DeviceBuffer buf = device.buffer(ws + p.extraBytes)) {
+            long sumAddr = buf.pointer() + ws;              // D: (B, H, T, 1) f32
+            long accAddr = sumAddr + align(rows * 4);        // dQ's f32 accumulator: (B, H, T, hd)
+            Map<Long, Long> ptr = new HashMap<>();
+            ptr.put(p.uids.get("q"), q.address());
+            ptr.put(p.uids.get("k"), k.address());
+            ptr.put(p.uids.get("v"), v.address());
+            ptr.put(p.uids.get("o"), out.address());
+            ptr.put(p.uids.get("stats"), lse.address());
+            ptr.put(p.uids.get("do"), dOut.address());
+            ptr.put(p.uids.get("dq"), dq.address());
+            ptr.put(p.uids.get("dk"), dk.address());
+            ptr.put(p.uids.get("dv"), dv.address());
+            ptr.put(p.uids.get("sum"), sumAddr);
+            ptr.put(p.uids.get("dqacc"), accAddr);
+            p.graph.execute(ptr, buf.pointer());
+        }
+        return true;
+    }
+
+    private static long align(long bytes) {
+        return (bytes + 255) & ~255L;
+    }
+
+    private Planned planned(Key key, boolean required) {
+        Object o = plans.get(key);
+        if (o == null) {
+            synchronized (this) {
+                o = plans.get(key);
+                if (o == null) {
+                    try {
+                        o = key.backward ? backwardGraph(key) : forwardGraph(key);
+                    } catch (Cudnn.CudnnException | org.cce4j.core.cuda.CudaUnavailableException e) {
+                        o = (key.backward ? "backward" : "forward") + " " + key + ": " + e.getMessage();
+                    }
+                    plans.put(key, o);
+                }
+            }
+        }
+        if (o instanceof Planned p) return p;
+        lastRefusal = (String) o;
+        if (required) throw new IllegalStateException("cuDNN attention (CCE4J_ATTN_CUDNN=on) cannot run: " + o);
+        return null;
+    }
+
+    // ---- the graphs -------------------------------------------------------------------------------
+
+    /** (B, H, T, hd) over our token-major [B·T, H·hd]. */
+    private static long[] tokenMajor(int b, int h, int t, int hd) {
+        return new long[] {(long) t * h * hd, hd, (long) h * hd, 1};
+    }
+
+    /** The same tensor seen as (B, H, hd, T): its transpose for a product. */
+    private static long[] tokenMajorT(int b, int h, int t, int hd) {
+        return new long[] {(long) t * h * hd, hd, 1, (long) h * hd};
+    }
+
+    private static long[] dims(long... d) {
+        return d;
+    }
+
+    /** The causal scores of Q·Kᵀ·scale (from stats − the row's lse in the backward): the shared front of both graphs. */
+    private static Ref causal(CudnnGraph g, Ref scores, long b, long h, long t) {
+        Ref row = g.pointwise(Cudnn.PW_GEN_INDEX, scores, null, null, g.virtual(Type.I32, b, h, t, t), Type.I32, 2);
+        Ref col = g.pointwise(Cudnn.PW_GEN_INDEX, scores, null, null, g.virtual(Type.I32, b, h, t, t), Type.I32, 3);
+        Ref visible = g.pointwise(Cudnn.PW_CMP_GE, row, col, null, g.virtual(Type.BOOL, b, h, t, t), Type.BOOL, -1);
+        return g.pointwise(Cudnn.PW_BINARY_SELECT, scores, g.scalar(-Float.MAX_VALUE), visible, g.virtual(Type.F32, b, h, t, t),
+                Type.F32, -1);
+    }
+
+    private Planned forwardGraph(Key key) {
+        int b = key.batch, t = key.seq, h = key.heads, kv = key.kvHeads, hd = key.hd;
+        CudnnGraph g = new CudnnGraph(device.cudnn(), "attention forward B" + b + " T" + t + " H" + h + "/" + kv + " hd" + hd);
+        try {
+            Map<String, Long> uids = new HashMap<>();
+            Ref q = g.tensor(Type.BF16, dims(b, h, t, hd), tokenMajor(b, h, t, hd));
+            Ref kt = g.tensor(Type.BF16, dims(b, kv, hd, t), tokenMajorT(b, kv, t, hd));
+            Ref v = g.tensor(Type.BF16, dims(b, kv, t, hd), tokenMajor(b, kv, t, hd));
+            Ref o = g.tensor(Type.BF16, dims(b, h, t, hd), tokenMajor(b, h, t, hd));
+            Ref stats = g.tensor(Type.F32, dims(b, h, t, 1), new long[] {(long) t * h, 1, h, 1});
+            uids.put("q", q.uid);
+            uids.put("k", kt.uid);
+            uids.put("v", v.uid);
+            uids.put("o", o.uid);
+            uids.put("stats", stats.uid);
+            Ref s = g.matmul(q, kt, g.virtual(Type.F32, b, h, t, t));
+            Ref scaled = g.pointwise(Cudnn.PW_MUL, s, g.scalar(Float.intBitsToFloat(key.scaleBits)), g.virtual(Type.F32, b, h, t, t));
+            Ref masked = causal(g, scaled, b, h, t);
+            Ref max = g.reduction(Cudnn.REDUCE_MAX, masked, g.virtual(Type.F32, b, h, t, 1));
+            Ref shifted = g.pointwise(Cudnn.PW_SUB, masked, max, g.virtual(Type.F32, b, h, t, t));
+            Ref e = g.pointwise(Cudnn.PW_EXP, shifted, null, g.virtual(Type.F32, b, h, t, t));
+            Ref z = g.reduction(Cudnn.REDUCE_ADD, e, g.virtual(Type.F32, b, h, t, 1));
+            Ref logZ = g.pointwise(Cudnn.PW_LOG, z, null, g.virtual(Type.F32, b, h, t, 1));
+            g.pointwise(Cudnn.PW_ADD, max, logZ, stats);
+            Ref p = g.pointwise(Cudnn.PW_DIV, e, z, g.virtual(Type.BF16, b, h, t, t));
+            g.matmul(p, v, o);
+            return new Planned(g.plan(), uids, 0);
+        } catch (RuntimeException ex) {
+            g.close();
+            throw ex;
+        }
+    }
+
+    private Planned backwardGraph(Key key) {
+        int b = key.batch, t = key.seq, h = key.heads, kv = key.kvHeads, hd = key.hd;
+        CudnnGraph g = new CudnnGraph(device.cudnn(), "attention backward B" + b + " T" + t + " H" + h + "/" + kv + " hd" + hd);
+        try {
+            Map<String, Long> uids = new HashMap<>();
+            Ref q = g.tensor(Type.BF16, dims(b, h, t, hd), tokenMajor(b, h, t, hd));
+            Ref kt = g.tensor(Type.BF16, dims(b, kv, hd, t), tokenMajorT(b, kv, t, hd));
+            Ref vt = g.tensor(Type.BF16, dims(b, kv, hd, t), tokenMajorT(b, kv, t, hd));
+            Ref o = g.tensor(Type.BF16, dims(b, h, t, hd), tokenMajor(b, h, t, hd));
+            Ref dO = g.tensor(Type.BF16, dims(b, h, t, hd), tokenMajor(b, h, t, hd));
+            Ref stats = g.tensor(Type.F32, dims(b, h, t, 1), new long[] {(long) t * h, 1, h, 1});
+            Ref dq = g.tensor(Type.BF16, dims(b, h, t, hd), tokenMajor(b, h, t, hd));
+            Ref dk = g.tensor(Type.BF16, dims(b, kv, t, hd), tokenMajor(b, kv, t, hd));
+            Ref dv = g.tensor(Type.BF16, dims(b, kv, t, hd), tokenMajor(b, kv, t, hd));
+            Ref sum = g.tensor(Type.F32, dims(b, h, t, 1), CudnnGraph.packed(b, h, t, 1));
+            Ref dqAcc = g.tensor(Type.F32, dims(b, h, t, hd), CudnnGraph.packed(b, h, t, hd));
+            uids.put("q", q.uid);
+            uids.put("k", kt.uid);
+            uids.put("v", vt.uid);
+            uids.put("o", o.uid);
+            uids.put("do", dO.uid);
+            uids.put("stats", stats.uid);
+            uids.put("dq", dq.uid);
+            uids.put("dk", dk.uid);
+            uids.put("dv", dv.uid);
+            uids.put("sum", sum.uid);
+            uids.put("dqacc", dqAcc.uid);
+            float scale = Float.intBitsToFloat(key.scaleBits);
+            // D = Σ_d dO∘O per query and head
+            Ref dOo = g.pointwise(Cudnn.PW_MUL, dO, o, g.virtual(Type.F32, dims(b, h, t, hd),
+                    new long[] {(long) h * t * hd, (long) t * hd, (long) h * hd, 1}));
+            Ref rowSum = g.reduction(Cudnn.REDUCE_ADD, dOo, g.virtual(Type.F32, b, h, t, 1));
+            g.pointwise(Cudnn.PW_MUL, rowSum, g.scalar(1f), sum);
+            // P from the stats, causally
+            Ref s = g.matmul(q, kt, g.virtual(Type.F32, b, h, t, t));
+            Ref scaled = g.pointwise(Cudnn.PW_MUL, s, g.scalar(scale), g.virtual(Type.F32, b, h, t, t));
+            Ref shifted = g.pointwise(Cudnn.PW_SUB, scaled, stats, g.virtual(Type.F32, b, h, t, t));
+            Ref masked = causal(g, shifted, b, h, t);
+            Ref p = g.pointwise(Cudnn.PW_EXP, masked, null, g.virtual(Type.F32, b, h, t, t));
+            Ref pT = g.reshape(p, g.virtual(Type.BF16, dims(b, h, t, t), new long[] {(long) h * t * t, (long) t * t, 1, t}));
+            // dV = Pᵀ·dO (summed over each KV head's query heads)
+            if (h == kv) {
+                g.matmul(pT, dO, dv);
+            } else {
+                Ref full = g.matmul(pT, dO, g.virtual(Type.BF16, b, h, t, hd));
+                g.reduction(Cudnn.REDUCE_ADD, full, dv);
+            }
+            // dS = P∘(dO·Vᵀ − D)·scale
+            Ref dP = g.matmul(dO, vt, g.virtual(Type.F32, b, h, t, t));
+            Ref dPd = g.pointwise(Cudnn.PW_SUB, dP, sum, g.virtual(Type.F32, b, h, t, t));
+            Ref dS0 = g.pointwise(Cudnn.PW_MUL, dPd, p, g.virtual(Type.F32, b, h, t, t));
+            Ref dS = g.pointwise(Cudnn.PW_MUL, dS0, g.scalar(scale), g.virtual(Type.F32, b, h, t, t));
+            Ref dST = g.reshape(dS, g.virtual(Type.BF16, dims(b, h, t, t), new long[] {(long) h * t * t, (long) t * t, 1, t}));
+            // dK = dSᵀ·Q
+            if (h == kv) {
+                g.matmul(dST, q, dk);
+            } else {
+                Ref full = g.matmul(dST, q, g.virtual(Type.BF16, b, h, t, hd));
+                g.reduction(Cudnn.REDUCE_ADD, full, dk);
+            }
+            // dQ = dS·K in f32, then rounded into dq
+            Ref kRows = g.reshape(kt, g.virtual(Type.BF16, dims(b, kv, t, hd), tokenMajor(b, kv, t, hd)));
+            g.matmul(dS, kRows, dqAcc);
+            g.pointwise(Cudnn.PW_IDENTITY, dqAcc, null, dq);
+            long extra = align((long) b * h * t * 4) + (long) b * h * t * hd * 4;
+            return new Planned(g.plan(), uids, extra);
+        } catch (RuntimeException ex) {
+            g.close();
+            throw ex;
+        }
+    }
+}
