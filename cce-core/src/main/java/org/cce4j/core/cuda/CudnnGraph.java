@@ -151,6 +151,22 @@ public final class CudnnGraph implements AutoCloseable {
         return y;
     }
 
+    /** An activation's backward: dx = dy · f'(x) (Cudnn.PW_TANH_BWD: dy · (1 − tanh² x)), in f32. */
+    public Ref pointwiseBackward(int mode, Ref dy, Ref x, Ref dx) {
+        MemorySegment pw = create(Cudnn.POINTWISE_DESCRIPTOR);
+        setInt(pw, Cudnn.ATTR_POINTWISE_MODE, Cudnn.TYPE_POINTWISE_MODE, mode, "pointwise mode");
+        setInt(pw, Cudnn.ATTR_POINTWISE_MATH_PREC, Cudnn.TYPE_DATA_TYPE, Cudnn.DATA_FLOAT, "pointwise precision");
+        cudnn.finalizeDescriptor(pw, name + ": pointwise " + mode);
+        MemorySegment op = create(Cudnn.OPERATION_POINTWISE_DESCRIPTOR);
+        setDesc(op, Cudnn.ATTR_OPERATION_POINTWISE_PW_DESCRIPTOR, pw, "pointwise descriptor");
+        setDesc(op, Cudnn.ATTR_OPERATION_POINTWISE_DYDESC, dy.desc, "pointwise dy");
+        setDesc(op, Cudnn.ATTR_OPERATION_POINTWISE_XDESC, x.desc, "pointwise x");
+        setDesc(op, Cudnn.ATTR_OPERATION_POINTWISE_DXDESC, dx.desc, "pointwise dx");
+        cudnn.finalizeDescriptor(op, name + ": pointwise backward operation " + mode + " -> " + dx.uid);
+        operations.add(op);
+        return dx;
+    }
+
     /** c = a · b over the last two dimensions (batched over the leading ones, broadcast where they are 1 or divide), f32 accumulation. */
     public Ref matmul(Ref a, Ref b, Ref c) {
         MemorySegment mm = create(Cudnn.MATMUL_DESCRIPTOR);

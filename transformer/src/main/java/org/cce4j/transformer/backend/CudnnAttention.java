@@ -18,7 +18,8 @@ import java.util.concurrent.ConcurrentHashMap;
  * NVIDIA tunes per GPU), described as cuDNN's backend graph of matmuls, pointwise operations and
  * reductions that the engine recognizes — no cudnn-frontend, no native code of ours. It covers what
  * cuDNN's pattern covers: bf16, causal, grouped-query heads, head sizes up to 256 that are multiples of
- * 8, no softcap, no sliding window, no packed documents, no padding mask; everything else stays on
+ * 8, Gemma 2's softcap (c·tanh(x/c) on the scaled scores, and its derivative in the backward), no sliding
+ * window shorter than the sequence, no packed documents, no padding mask; everything else stays on
  * {@link CudaAttention}'s own kernels.
  * <p>
  * Layouts are ours, given to cuDNN as strides: q, out, dq [B·T, H·hd] are (B, H, T, hd) with strides
@@ -26,10 +27,11 @@ import java.util.concurrent.ConcurrentHashMap;
  * (B, H, T, 1) with strides (T·H, 1, H, 1): the natural log of Σ exp(scale·q·k) per query and head, the
  * same quantity our kernels store, so either backward can follow either forward.
  * <pre>
- *   forward:   S = Q·Kᵀ, S·scale, causal select (index row ≥ column, else the lowest float), row max M,
+ *   forward:   S = Q·Kᵀ, S·scale (then c·tanh(S/c) with a softcap c), causal select (index row ≥ column, else the lowest float), row max M,
  *              E = exp(S − M), Z = Σ E, stats = M + log Z, P = E / Z (bf16), O = P·V
  *   backward:  D = Σ dO∘O per row (f32, in our workspace), S as above from the stats: P = exp(S·scale −
- *              stats) causally, dV = Pᵀ·dO, dP = dO·Vᵀ, dS = P∘(dP − D)·scale, dK = dSᵀ·Q,
+ *              stats) causally, dV = Pᵀ·dO, dP = dO·Vᵀ, dS = P∘(dP − D)·scale (times 1 − tanh² with a
+ *              softcap), dK = dSᵀ·Q,
  *              dQ = dS·K accumulated in f32 (our workspace) and rounded; with fewer KV heads, dK and dV
  *              are summed over each group of query heads by a reduction
  * </pre>
@@ -48,7 +50,7 @@ final class CudnnAttention {
         throw new InvalidInputException("CCE4J_ATTN_CUDNN must be auto, on or off, not '" + v + "'");
     }
 
-    private record Key(boolean backward, int batch, int seq, int heads, int kvHeads, int hd, int scaleBits) {}
+    private record Key(boolean backward, int batch, int seq, int heads, int kvHeads, int hd, int scaleBits, int softcapBits) {}
 
     /** A planned graph and the uids of its non-virtual tensors. */
     private record Planned(CudnnGraph graph, Map<String, Long> uids, long extraBytes) {}
@@ -63,7 +65,7 @@ final class CudnnAttention {
 
     /** Whether cuDNN's pattern covers the call (the caller checks bf16 and alignment). */
     static boolean covers(AttentionShape s) {
-        return s.softcap() == 0f && (s.window() <= 0 || s.window() >= s.seqLen()) && s.documents() == null && s.keyMask() == null
+        return (s.window() <= 0 || s.window() >= s.seqLen()) && s.documents() == null && s.keyMask() == null
                 && s.headDim() % 8 == 0 && s.headDim() <= 256;
     }
 
@@ -73,7 +75,7 @@ final class CudnnAttention {
 
     /** Runs the forward through cuDNN, or returns false when cuDNN refuses this shape (remembered). */
     boolean forward(AttentionShape s, Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse, boolean required) {
-        Planned p = planned(new Key(false, s.batch(), s.seqLen(), s.heads(), s.kvHeads(), s.headDim(), Float.floatToIntBits(s.scale())), required);
+        Planned p = planned(new Key(false, s.batch(), s.seqLen(), s.heads(), s.kvHeads(), s.headDim(), Float.floatToIntBits(s.scale()), Float.floatToIntBits(s.softcap())), required);
         if (p == null) return false;
         Map<Long, Long> ptr = new HashMap<>();
         ptr.put(p.uids.get("q"), q.address());
@@ -90,7 +92,7 @@ final class CudnnAttention {
     /** Runs the backward through cuDNN (dq, dk, dv overwritten), or returns false when cuDNN refuses this shape. */
     boolean backward(AttentionShape s, Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse, Tensor dOut,
                      Tensor dq, Tensor dk, Tensor dv, boolean required) {
-        Planned p = planned(new Key(true, s.batch(), s.seqLen(), s.heads(), s.kvHeads(), s.headDim(), Float.floatToIntBits(s.scale())), required);
+        Planned p = planned(new Key(true, s.batch(), s.seqLen(), s.heads(), s.kvHeads(), s.headDim(), Float.floatToIntBits(s.scale()), Float.floatToIntBits(s.softcap())), required);
         if (p == null) return false;
         long rows = (long) s.batch() * s.heads() * s.seqLen();
         long ws = align(p.graph.workspaceBytes());
@@ -164,6 +166,13 @@ final class CudnnAttention {
                 Type.F32, -1);
     }
 
+    /** {x/c, c·tanh(x/c)}: Gemma 2's softcap of the scaled scores, and what its derivative needs. */
+    private static Ref[] softcap(CudnnGraph g, Ref scaled, float cap, long b, long h, long t) {
+        Ref u = g.pointwise(Cudnn.PW_DIV, scaled, g.scalar(cap), g.virtual(Type.F32, b, h, t, t));
+        Ref th = g.pointwise(Cudnn.PW_TANH_FWD, u, null, g.virtual(Type.F32, b, h, t, t));
+        return new Ref[] {u, g.pointwise(Cudnn.PW_MUL, th, g.scalar(cap), g.virtual(Type.F32, b, h, t, t))};
+    }
+
     private Planned forwardGraph(Key key) {
         int b = key.batch, t = key.seq, h = key.heads, kv = key.kvHeads, hd = key.hd;
         CudnnGraph g = new CudnnGraph(device.cudnn(), "attention forward B" + b + " T" + t + " H" + h + "/" + kv + " hd" + hd);
@@ -181,6 +190,8 @@ final class CudnnAttention {
             uids.put("stats", stats.uid);
             Ref s = g.matmul(q, kt, g.virtual(Type.F32, b, h, t, t));
             Ref scaled = g.pointwise(Cudnn.PW_MUL, s, g.scalar(Float.intBitsToFloat(key.scaleBits)), g.virtual(Type.F32, b, h, t, t));
+            float cap = Float.intBitsToFloat(key.softcapBits);
+            if (cap > 0) scaled = softcap(g, scaled, cap, b, h, t)[1];
             Ref masked = causal(g, scaled, b, h, t);
             Ref max = g.reduction(Cudnn.REDUCE_MAX, masked, g.virtual(Type.F32, b, h, t, 1));
             Ref shifted = g.pointwise(Cudnn.PW_SUB, masked, max, g.virtual(Type.F32, b, h, t, t));
@@ -233,6 +244,13 @@ final class CudnnAttention {
             // P from the stats, causally
             Ref s = g.matmul(q, kt, g.virtual(Type.F32, b, h, t, t));
             Ref scaled = g.pointwise(Cudnn.PW_MUL, s, g.scalar(scale), g.virtual(Type.F32, b, h, t, t));
+            float cap = Float.intBitsToFloat(key.softcapBits);
+            Ref beforeTanh = null;
+            if (cap > 0) {
+                Ref[] sc = softcap(g, scaled, cap, b, h, t);
+                beforeTanh = sc[0];
+                scaled = sc[1];
+            }
             Ref shifted = g.pointwise(Cudnn.PW_SUB, scaled, stats, g.virtual(Type.F32, b, h, t, t));
             Ref masked = causal(g, shifted, b, h, t);
             Ref p = g.pointwise(Cudnn.PW_EXP, masked, null, g.virtual(Type.F32, b, h, t, t));
@@ -248,6 +266,12 @@ final class CudnnAttention {
             Ref dP = g.matmul(dO, vt, g.virtual(Type.F32, b, h, t, t));
             Ref dPd = g.pointwise(Cudnn.PW_SUB, dP, sum, g.virtual(Type.F32, b, h, t, t));
             Ref dS0 = g.pointwise(Cudnn.PW_MUL, dPd, p, g.virtual(Type.F32, b, h, t, t));
+            if (cap > 0) {
+                // d(c·tanh(x/c))/dx = 1 − tanh²(x/c): TANH_BWD of dS·c at x/c, divided by c
+                Ref times = g.pointwise(Cudnn.PW_MUL, dS0, g.scalar(cap), g.virtual(Type.F32, b, h, t, t));
+                Ref dTanh = g.pointwiseBackward(Cudnn.PW_TANH_BWD, times, beforeTanh, g.virtual(Type.F32, b, h, t, t));
+                dS0 = g.pointwise(Cudnn.PW_DIV, dTanh, g.scalar(cap), g.virtual(Type.F32, b, h, t, t));
+            }
             Ref dS = g.pointwise(Cudnn.PW_MUL, dS0, g.scalar(scale), g.virtual(Type.F32, b, h, t, t));
             Ref dST = g.reshape(dS, g.virtual(Type.BF16, dims(b, h, t, t), new long[] {(long) h * t * t, (long) t * t, 1, t}));
             // dK = dSᵀ·Q
