@@ -73,6 +73,14 @@ public final class CudaBackend implements Backend {
         attention.cudnnMode = mode;
     }
 
+    /**
+     * Whether causal attention that cuDNN's fused engine covers goes to it (the default, where libcudnn.so.9
+     * is installed) or always to our own kernels (tests calibrated on our kernels' rounding pin this).
+     */
+    public void useCudnnAttention(boolean on) {
+        attention.cudnnMode = on ? CudnnAttention.modeFromEnv(System.getenv("CCE4J_ATTN_CUDNN")) : CudnnAttention.Mode.OFF;
+    }
+
     /** Why cuDNN last refused an attention shape (our kernels ran it instead), or null. */
     public String cudnnAttentionRefusal() {
         return attention.cudnnRefusal();

@@ -43,8 +43,7 @@ final class CudnnAttention {
     enum Mode { AUTO, ON, OFF }
 
     static Mode modeFromEnv(String v) {
-        if (v == null || v.isBlank()) return Mode.OFF; // until measured on the GPU: see docs/benchmarks.md
-        if (v.equals("auto")) return Mode.AUTO;
+        if (v == null || v.isBlank() || v.equals("auto")) return Mode.AUTO;
         if (v.equals("on") || v.equals("1")) return Mode.ON;
         if (v.equals("off") || v.equals("0")) return Mode.OFF;
         throw new InvalidInputException("CCE4J_ATTN_CUDNN must be auto, on or off, not '" + v + "'");
