@@ -135,8 +135,12 @@ final class CudnnAttention {
             }
         }
         if (o instanceof Planned p) return p;
-        lastRefusal = (String) o;
         if (required) throw new IllegalStateException("cuDNN attention (CCE4J_ATTN_CUDNN=on) cannot run: " + o);
+        if (lastRefusal == null) {
+            // once per process: the run goes on, on our kernels, at their speed
+            System.err.println("cce4j: cuDNN's fused attention refused " + o + "; this shape runs on cce4j's attention kernels");
+        }
+        lastRefusal = (String) o;
         return null;
     }
 
