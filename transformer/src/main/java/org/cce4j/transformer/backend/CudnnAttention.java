@@ -49,6 +49,17 @@ final class CudnnAttention {
         throw new InvalidInputException("CCE4J_ATTN_CUDNN must be auto, on or off, not '" + v + "'");
     }
 
+    /**
+     * CCE4J_ATTN_CUDNN_STATS=packed: the stats in cuDNN's own (B, H, T) order instead of our lse layout — for
+     * measuring whether the layout costs cuDNN time; our backward cannot then follow cuDNN's forward (nor
+     * the other way round), so it is not for training with shapes cuDNN may refuse.
+     */
+    private static final boolean PACKED_STATS = "packed".equals(System.getenv("CCE4J_ATTN_CUDNN_STATS"));
+
+    private static long[] statsStrides(int b, int h, int t) {
+        return PACKED_STATS ? CudnnGraph.packed(b, h, t, 1) : new long[] {(long) t * h, 1, h, 1};
+    }
+
     private record Key(boolean backward, int batch, int seq, int heads, int kvHeads, int hd, int scaleBits, int softcapBits) {}
 
     /** A planned graph and the uids of its non-virtual tensors. */
@@ -185,7 +196,7 @@ final class CudnnAttention {
             Ref kt = g.tensor(Type.BF16, dims(b, kv, hd, t), tokenMajorT(b, kv, t, hd));
             Ref v = g.tensor(Type.BF16, dims(b, kv, t, hd), tokenMajor(b, kv, t, hd));
             Ref o = g.tensor(Type.BF16, dims(b, h, t, hd), tokenMajor(b, h, t, hd));
-            Ref stats = g.tensor(Type.F32, dims(b, h, t, 1), new long[] {(long) t * h, 1, h, 1});
+            Ref stats = g.tensor(Type.F32, dims(b, h, t, 1), statsStrides(b, h, t));
             uids.put("q", q.uid);
             uids.put("k", kt.uid);
             uids.put("v", v.uid);
@@ -221,7 +232,7 @@ final class CudnnAttention {
             Ref vt = g.tensor(Type.BF16, dims(b, kv, hd, t), tokenMajorT(b, kv, t, hd));
             Ref o = g.tensor(Type.BF16, dims(b, h, t, hd), tokenMajor(b, h, t, hd));
             Ref dO = g.tensor(Type.BF16, dims(b, h, t, hd), tokenMajor(b, h, t, hd));
-            Ref stats = g.tensor(Type.F32, dims(b, h, t, 1), new long[] {(long) t * h, 1, h, 1});
+            Ref stats = g.tensor(Type.F32, dims(b, h, t, 1), statsStrides(b, h, t));
             Ref dq = g.tensor(Type.BF16, dims(b, h, t, hd), tokenMajor(b, h, t, hd));
             Ref dk = g.tensor(Type.BF16, dims(b, kv, t, hd), tokenMajor(b, kv, t, hd));
             Ref dv = g.tensor(Type.BF16, dims(b, kv, t, hd), tokenMajor(b, kv, t, hd));
