@@ -13,7 +13,7 @@ import java.util.List;
  * the same contract as {@link CpuAttention} (see attention_common.cuh for the mask rule). Causal bf16
  * attention that cuDNN's pattern covers (softcap included; no short window, documents or padding) goes
  * to {@link CudnnAttention} by default (CCE4J_ATTN_CUDNN=auto|on|off): on the H200 it ran the Llama-3.2-1B
- * step's attention in 60 ms against the kernels below' 112. The rest:
+ * step's attention in 60 ms, where the kernels below took 112. The rest:
  * <pre>
  *   attention_mma.cu   bf16, head size a multiple of 16 up to 256: tensor cores, 64×64 tiles, one
  *                      module per head size, streamed tiles double-buffered up to head size 128; the
