@@ -35,7 +35,7 @@ import java.util.concurrent.ConcurrentHashMap;
  *              dQ = dS·K accumulated in f32 (our workspace) and rounded; with fewer KV heads, dK and dV
  *              are summed over each group of query heads by a reduction
  * </pre>
- * Plans are built once per shape (cuDNN compiles its kernels on the first use) and cached. A shape
+ * Plans are built once per shape and device (cuDNN compiles its kernels on the first use) and cached. A shape
  * cuDNN refuses is remembered and goes to our kernels ({@link #lastRefusal()} says why).
  */
 final class CudnnAttention {
@@ -66,11 +66,18 @@ final class CudnnAttention {
     private record Planned(CudnnGraph graph, Map<String, Long> uids, long extraBytes) {}
 
     private final CudaDevice device;
-    private final Map<Key, Object> plans = new ConcurrentHashMap<>(); // Planned, or the refusal's message
+    /**
+     * Plans per device (they belong to its one cuDNN handle), shared by every backend on it, so that cuDNN
+     * compiles a shape's kernels once per process: a Planned, or the refusal's message.
+     */
+    private static final Map<Integer, Map<Key, Object>> PLANS = new ConcurrentHashMap<>();
+    private static final java.util.concurrent.atomic.AtomicBoolean REFUSAL_SHOWN = new java.util.concurrent.atomic.AtomicBoolean();
+    private final Map<Key, Object> plans;
     private volatile String lastRefusal;
 
     CudnnAttention(CudaDevice device) {
         this.device = device;
+        this.plans = PLANS.computeIfAbsent(device.ordinal(), o -> new ConcurrentHashMap<>());
     }
 
     /** Whether cuDNN's pattern covers the call (the caller checks bf16 and alignment). */
@@ -133,7 +140,7 @@ final class CudnnAttention {
     private Planned planned(Key key, boolean required) {
         Object o = plans.get(key);
         if (o == null) {
-            synchronized (this) {
+            synchronized (plans) {
                 o = plans.get(key);
                 if (o == null) {
                     try {
@@ -147,7 +154,7 @@ final class CudnnAttention {
         }
         if (o instanceof Planned p) return p;
         if (required) throw new IllegalStateException("cuDNN attention (CCE4J_ATTN_CUDNN=on) cannot run: " + o);
-        if (lastRefusal == null) {
+        if (REFUSAL_SHOWN.compareAndSet(false, true)) {
             // once per process: the run goes on, on our kernels, at their speed
             System.err.println("cce4j: cuDNN's fused attention refused " + o + "; this shape runs on cce4j's attention kernels");
         }
