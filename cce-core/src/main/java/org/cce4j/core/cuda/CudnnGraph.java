@@ -135,13 +135,7 @@ public final class CudnnGraph implements AutoCloseable {
      * precision, and the axis of an index generator (−1: none).
      */
     public Ref pointwise(int mode, Ref x, Ref b, Ref t, Ref y, Type precision, int axis) {
-        MemorySegment pw = create(Cudnn.POINTWISE_DESCRIPTOR);
-        setInt(pw, Cudnn.ATTR_POINTWISE_MODE, Cudnn.TYPE_POINTWISE_MODE, mode, "pointwise mode");
-        setInt(pw, Cudnn.ATTR_POINTWISE_MATH_PREC, Cudnn.TYPE_DATA_TYPE, precision.code, "pointwise precision");
-        if (axis >= 0) setLongs(pw, Cudnn.ATTR_POINTWISE_AXIS, new long[] {axis}, "pointwise axis");
-        cudnn.finalizeDescriptor(pw, name + ": pointwise " + mode);
-        MemorySegment op = create(Cudnn.OPERATION_POINTWISE_DESCRIPTOR);
-        setDesc(op, Cudnn.ATTR_OPERATION_POINTWISE_PW_DESCRIPTOR, pw, "pointwise descriptor");
+        MemorySegment op = pointwiseOperation(mode, precision, axis);
         setDesc(op, Cudnn.ATTR_OPERATION_POINTWISE_XDESC, x.desc, "pointwise x");
         if (b != null) setDesc(op, Cudnn.ATTR_OPERATION_POINTWISE_BDESC, b.desc, "pointwise b");
         if (t != null) setDesc(op, Cudnn.ATTR_OPERATION_POINTWISE_TDESC, t.desc, "pointwise t");
@@ -153,18 +147,25 @@ public final class CudnnGraph implements AutoCloseable {
 
     /** An activation's backward: dx = dy · f'(x) (Cudnn.PW_TANH_BWD: dy · (1 − tanh² x)), in f32. */
     public Ref pointwiseBackward(int mode, Ref dy, Ref x, Ref dx) {
-        MemorySegment pw = create(Cudnn.POINTWISE_DESCRIPTOR);
-        setInt(pw, Cudnn.ATTR_POINTWISE_MODE, Cudnn.TYPE_POINTWISE_MODE, mode, "pointwise mode");
-        setInt(pw, Cudnn.ATTR_POINTWISE_MATH_PREC, Cudnn.TYPE_DATA_TYPE, Cudnn.DATA_FLOAT, "pointwise precision");
-        cudnn.finalizeDescriptor(pw, name + ": pointwise " + mode);
-        MemorySegment op = create(Cudnn.OPERATION_POINTWISE_DESCRIPTOR);
-        setDesc(op, Cudnn.ATTR_OPERATION_POINTWISE_PW_DESCRIPTOR, pw, "pointwise descriptor");
+        MemorySegment op = pointwiseOperation(mode, Type.F32, -1);
         setDesc(op, Cudnn.ATTR_OPERATION_POINTWISE_DYDESC, dy.desc, "pointwise dy");
         setDesc(op, Cudnn.ATTR_OPERATION_POINTWISE_XDESC, x.desc, "pointwise x");
         setDesc(op, Cudnn.ATTR_OPERATION_POINTWISE_DXDESC, dx.desc, "pointwise dx");
         cudnn.finalizeDescriptor(op, name + ": pointwise backward operation " + mode + " -> " + dx.uid);
         operations.add(op);
         return dx;
+    }
+
+    /** A pointwise operation descriptor with its mode, precision and index axis (−1: none), tensors not yet set. */
+    private MemorySegment pointwiseOperation(int mode, Type precision, int axis) {
+        MemorySegment pw = create(Cudnn.POINTWISE_DESCRIPTOR);
+        setInt(pw, Cudnn.ATTR_POINTWISE_MODE, Cudnn.TYPE_POINTWISE_MODE, mode, "pointwise mode");
+        setInt(pw, Cudnn.ATTR_POINTWISE_MATH_PREC, Cudnn.TYPE_DATA_TYPE, precision.code, "pointwise precision");
+        if (axis >= 0) setLongs(pw, Cudnn.ATTR_POINTWISE_AXIS, new long[] {axis}, "pointwise axis");
+        cudnn.finalizeDescriptor(pw, name + ": pointwise " + mode);
+        MemorySegment op = create(Cudnn.OPERATION_POINTWISE_DESCRIPTOR);
+        setDesc(op, Cudnn.ATTR_OPERATION_POINTWISE_PW_DESCRIPTOR, pw, "pointwise descriptor");
+        return op;
     }
 
     /** c = a · b over the last two dimensions (batched over the leading ones, broadcast where they are 1 or divide), f32 accumulation. */

@@ -102,6 +102,7 @@ final class CudaAttention {
     /** Whether causal bf16 attention that cuDNN's fused engine covers goes to it (CCE4J_ATTN_CUDNN; tests set it). */
     CudnnAttention.Mode cudnnMode = CudnnAttention.modeFromEnv(System.getenv("CCE4J_ATTN_CUDNN"));
     private CudnnAttention cudnn;
+    private boolean cudnnMissing;
 
     /** CCE4J_ATTN_FWD: 128 (the default), 64, pair, pair64 or wgmma, checked. */
     private static String forwardFromEnv(String v) {
@@ -242,7 +243,13 @@ final class CudaAttention {
     private CudnnAttention cudnnFor(AttentionShape s) {
         if (cudnnMode == CudnnAttention.Mode.OFF || !CudnnAttention.covers(s) || k.device().computeCapability() < 80) return null;
         if (cudnn == null) {
-            if (cudnnMode == CudnnAttention.Mode.AUTO && !org.cce4j.core.cuda.Cudnn.available()) return null;
+            if (cudnnMode == CudnnAttention.Mode.AUTO) {
+                if (cudnnMissing) return null;
+                if (!org.cce4j.core.cuda.Cudnn.available()) {
+                    cudnnMissing = true; // asked once: not on every attention call
+                    return null;
+                }
+            }
             cudnn = new CudnnAttention(k.device());
         }
         return cudnn;

@@ -62,8 +62,81 @@ final class CudnnAttention {
 
     private record Key(boolean backward, int batch, int seq, int heads, int kvHeads, int hd, int scaleBits, int softcapBits) {}
 
-    /** A planned graph and the uids of its non-virtual tensors. */
-    private record Planned(CudnnGraph graph, Map<String, Long> uids, long extraBytes) {}
+    private static Key key(boolean backward, AttentionShape s) {
+        return new Key(backward, s.batch(), s.seqLen(), s.heads(), s.kvHeads(), s.headDim(), Float.floatToIntBits(s.scale()),
+                Float.floatToIntBits(s.softcap()));
+    }
+
+    /**
+     * A planned graph: the uids of its tensors by name, and the tensors that live in our part of the
+     * workspace (after cuDNN's own), by their offset there.
+     */
+    private record Planned(CudnnGraph graph, Map<String, Long> uids, Map<String, Long> scratch, long scratchBytes) {
+        /** Runs the plan with the callers' tensors by name; the workspace and our scratch tensors are allocated here. */
+        void execute(CudaDevice device, Map<String, Long> addresses) {
+            long ws = align(graph.workspaceBytes());
+            try (DeviceBuffer buf = device.buffer(Math.max(16, ws + scratchBytes))) {
+                Map<Long, Long> ptr = new HashMap<>();
+                addresses.forEach((name, address) -> ptr.put(uids.get(name), address));
+                scratch.forEach((name, offset) -> ptr.put(uids.get(name), buf.pointer() + ws + offset));
+                graph.execute(ptr, buf.pointer());
+            }
+        }
+    }
+
+    /** A graph being built, with its named non-virtual tensors. */
+    private static final class Io {
+        final CudnnGraph g;
+        final Key key;
+        final Map<String, Long> uids = new HashMap<>();
+        final Map<String, Long> scratch = new HashMap<>();
+        long scratchBytes;
+
+        Io(CudnnGraph g, Key key) {
+            this.g = g;
+            this.key = key;
+        }
+
+        /** bf16 (B, heads, T, hd) over our token-major [B·T, heads·hd]. */
+        Ref rows(String name, int heads) {
+            return named(name, g.tensor(Type.BF16, new long[] {key.batch, heads, key.seq, key.hd}, tokenMajor(heads)));
+        }
+
+        /** The same tensor seen as (B, heads, hd, T): its transpose for a product. */
+        Ref columns(String name, int heads) {
+            long t = key.seq, hd = key.hd;
+            return named(name, g.tensor(Type.BF16, new long[] {key.batch, heads, hd, t}, new long[] {t * heads * hd, hd, 1, heads * hd}));
+        }
+
+        long[] tokenMajor(int heads) {
+            long t = key.seq, hd = key.hd;
+            return new long[] {t * heads * hd, hd, heads * hd, 1};
+        }
+
+        /** The softmax stats (B, H, T, 1) over our lse [B·T, H]. */
+        Ref stats() {
+            return named("stats", g.tensor(Type.F32, new long[] {key.batch, key.heads, key.seq, 1}, statsStrides(key.batch, key.heads, key.seq)));
+        }
+
+        /** A packed f32 tensor in our part of the workspace. */
+        Ref scratch(String name, long... dims) {
+            Ref r = named(name, g.tensor(Type.F32, dims, CudnnGraph.packed(dims)));
+            long n = 1;
+            for (long d : dims) n *= d;
+            scratch.put(name, scratchBytes);
+            scratchBytes += align(n * 4);
+            return r;
+        }
+
+        Ref named(String name, Ref r) {
+            uids.put(name, r.uid);
+            return r;
+        }
+
+        Planned plan() {
+            return new Planned(g.plan(), uids, scratch, scratchBytes);
+        }
+    }
 
     private final CudaDevice device;
     /**
@@ -92,44 +165,19 @@ final class CudnnAttention {
 
     /** Runs the forward through cuDNN, or returns false when cuDNN refuses this shape (remembered). */
     boolean forward(AttentionShape s, Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse, boolean required) {
-        Planned p = planned(new Key(false, s.batch(), s.seqLen(), s.heads(), s.kvHeads(), s.headDim(), Float.floatToIntBits(s.scale()), Float.floatToIntBits(s.softcap())), required);
+        Planned p = planned(key(false, s), required);
         if (p == null) return false;
-        Map<Long, Long> ptr = new HashMap<>();
-        ptr.put(p.uids.get("q"), q.address());
-        ptr.put(p.uids.get("k"), k.address());
-        ptr.put(p.uids.get("v"), v.address());
-        ptr.put(p.uids.get("o"), out.address());
-        ptr.put(p.uids.get("stats"), lse.address());
-        try (DeviceBuffer ws = device.buffer(Math.max(16, p.graph.workspaceBytes()))) {
-            p.graph.execute(ptr, ws.pointer());
-        }
+        p.execute(device, Map.of("q", q.address(), "k", k.address(), "v", v.address(), "o", out.address(), "stats", lse.address()));
         return true;
     }
 
     /** Runs the backward through cuDNN (dq, dk, dv overwritten), or returns false when cuDNN refuses this shape. */
     boolean backward(AttentionShape s, Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse, Tensor dOut,
                      Tensor dq, Tensor dk, Tensor dv, boolean required) {
-        Planned p = planned(new Key(true, s.batch(), s.seqLen(), s.heads(), s.kvHeads(), s.headDim(), Float.floatToIntBits(s.scale()), Float.floatToIntBits(s.softcap())), required);
+        Planned p = planned(key(true, s), required);
         if (p == null) return false;
-        long rows = (long) s.batch() * s.heads() * s.seqLen();
-        long ws = align(p.graph.workspaceBytes());
-        try (DeviceBuffer buf = device.buffer(ws + p.extraBytes)) {
-            long sumAddr = buf.pointer() + ws;              // D: (B, H, T, 1) f32
-            long accAddr = sumAddr + align(rows * 4);        // dQ's f32 accumulator: (B, H, T, hd)
-            Map<Long, Long> ptr = new HashMap<>();
-            ptr.put(p.uids.get("q"), q.address());
-            ptr.put(p.uids.get("k"), k.address());
-            ptr.put(p.uids.get("v"), v.address());
-            ptr.put(p.uids.get("o"), out.address());
-            ptr.put(p.uids.get("stats"), lse.address());
-            ptr.put(p.uids.get("do"), dOut.address());
-            ptr.put(p.uids.get("dq"), dq.address());
-            ptr.put(p.uids.get("dk"), dk.address());
-            ptr.put(p.uids.get("dv"), dv.address());
-            ptr.put(p.uids.get("sum"), sumAddr);
-            ptr.put(p.uids.get("dqacc"), accAddr);
-            p.graph.execute(ptr, buf.pointer());
-        }
+        p.execute(device, Map.of("q", q.address(), "k", k.address(), "v", v.address(), "o", out.address(), "stats", lse.address(),
+                "do", dOut.address(), "dq", dq.address(), "dk", dk.address(), "dv", dv.address()));
         return true;
     }
 
@@ -164,20 +212,6 @@ final class CudnnAttention {
 
     // ---- the graphs -------------------------------------------------------------------------------
 
-    /** (B, H, T, hd) over our token-major [B·T, H·hd]. */
-    private static long[] tokenMajor(int b, int h, int t, int hd) {
-        return new long[] {(long) t * h * hd, hd, (long) h * hd, 1};
-    }
-
-    /** The same tensor seen as (B, H, hd, T): its transpose for a product. */
-    private static long[] tokenMajorT(int b, int h, int t, int hd) {
-        return new long[] {(long) t * h * hd, hd, 1, (long) h * hd};
-    }
-
-    private static long[] dims(long... d) {
-        return d;
-    }
-
     /** The causal scores of Q·Kᵀ·scale (from stats − the row's lse in the backward): the shared front of both graphs. */
     private static Ref causal(CudnnGraph g, Ref scores, long b, long h, long t) {
         Ref row = g.pointwise(Cudnn.PW_GEN_INDEX, scores, null, null, g.virtual(Type.I32, b, h, t, t), Type.I32, 2);
@@ -198,17 +232,12 @@ final class CudnnAttention {
         int b = key.batch, t = key.seq, h = key.heads, kv = key.kvHeads, hd = key.hd;
         CudnnGraph g = new CudnnGraph(device.cudnn(), "attention forward B" + b + " T" + t + " H" + h + "/" + kv + " hd" + hd);
         try {
-            Map<String, Long> uids = new HashMap<>();
-            Ref q = g.tensor(Type.BF16, dims(b, h, t, hd), tokenMajor(b, h, t, hd));
-            Ref kt = g.tensor(Type.BF16, dims(b, kv, hd, t), tokenMajorT(b, kv, t, hd));
-            Ref v = g.tensor(Type.BF16, dims(b, kv, t, hd), tokenMajor(b, kv, t, hd));
-            Ref o = g.tensor(Type.BF16, dims(b, h, t, hd), tokenMajor(b, h, t, hd));
-            Ref stats = g.tensor(Type.F32, dims(b, h, t, 1), statsStrides(b, h, t));
-            uids.put("q", q.uid);
-            uids.put("k", kt.uid);
-            uids.put("v", v.uid);
-            uids.put("o", o.uid);
-            uids.put("stats", stats.uid);
+            Io io = new Io(g, key);
+            Ref q = io.rows("q", h);
+            Ref kt = io.columns("k", kv);
+            Ref v = io.rows("v", kv);
+            Ref o = io.rows("o", h);
+            Ref stats = io.stats();
             Ref s = g.matmul(q, kt, g.virtual(Type.F32, b, h, t, t));
             Ref scaled = g.pointwise(Cudnn.PW_MUL, s, g.scalar(Float.intBitsToFloat(key.scaleBits)), g.virtual(Type.F32, b, h, t, t));
             float cap = Float.intBitsToFloat(key.softcapBits);
@@ -222,7 +251,7 @@ final class CudnnAttention {
             g.pointwise(Cudnn.PW_ADD, max, logZ, stats);
             Ref p = g.pointwise(Cudnn.PW_DIV, e, z, g.virtual(Type.BF16, b, h, t, t));
             g.matmul(p, v, o);
-            return new Planned(g.plan(), uids, 0);
+            return io.plan();
         } catch (RuntimeException ex) {
             g.close();
             throw ex;
@@ -233,32 +262,21 @@ final class CudnnAttention {
         int b = key.batch, t = key.seq, h = key.heads, kv = key.kvHeads, hd = key.hd;
         CudnnGraph g = new CudnnGraph(device.cudnn(), "attention backward B" + b + " T" + t + " H" + h + "/" + kv + " hd" + hd);
         try {
-            Map<String, Long> uids = new HashMap<>();
-            Ref q = g.tensor(Type.BF16, dims(b, h, t, hd), tokenMajor(b, h, t, hd));
-            Ref kt = g.tensor(Type.BF16, dims(b, kv, hd, t), tokenMajorT(b, kv, t, hd));
-            Ref vt = g.tensor(Type.BF16, dims(b, kv, hd, t), tokenMajorT(b, kv, t, hd));
-            Ref o = g.tensor(Type.BF16, dims(b, h, t, hd), tokenMajor(b, h, t, hd));
-            Ref dO = g.tensor(Type.BF16, dims(b, h, t, hd), tokenMajor(b, h, t, hd));
-            Ref stats = g.tensor(Type.F32, dims(b, h, t, 1), statsStrides(b, h, t));
-            Ref dq = g.tensor(Type.BF16, dims(b, h, t, hd), tokenMajor(b, h, t, hd));
-            Ref dk = g.tensor(Type.BF16, dims(b, kv, t, hd), tokenMajor(b, kv, t, hd));
-            Ref dv = g.tensor(Type.BF16, dims(b, kv, t, hd), tokenMajor(b, kv, t, hd));
-            Ref sum = g.tensor(Type.F32, dims(b, h, t, 1), CudnnGraph.packed(b, h, t, 1));
-            Ref dqAcc = g.tensor(Type.F32, dims(b, h, t, hd), CudnnGraph.packed(b, h, t, hd));
-            uids.put("q", q.uid);
-            uids.put("k", kt.uid);
-            uids.put("v", vt.uid);
-            uids.put("o", o.uid);
-            uids.put("do", dO.uid);
-            uids.put("stats", stats.uid);
-            uids.put("dq", dq.uid);
-            uids.put("dk", dk.uid);
-            uids.put("dv", dv.uid);
-            uids.put("sum", sum.uid);
-            uids.put("dqacc", dqAcc.uid);
+            Io io = new Io(g, key);
+            Ref q = io.rows("q", h);
+            Ref kt = io.columns("k", kv);
+            Ref vt = io.columns("v", kv);
+            Ref o = io.rows("o", h);
+            Ref dO = io.rows("do", h);
+            Ref stats = io.stats();
+            Ref dq = io.rows("dq", h);
+            Ref dk = io.rows("dk", kv);
+            Ref dv = io.rows("dv", kv);
+            Ref sum = io.scratch("sum", b, h, t, 1);     // D: (B, H, T, 1)
+            Ref dqAcc = io.scratch("dqacc", b, h, t, hd); // dQ's f32 accumulator
             float scale = Float.intBitsToFloat(key.scaleBits);
             // D = Σ_d dO∘O per query and head
-            Ref dOo = g.pointwise(Cudnn.PW_MUL, dO, o, g.virtual(Type.F32, dims(b, h, t, hd),
+            Ref dOo = g.pointwise(Cudnn.PW_MUL, dO, o, g.virtual(Type.F32, new long[] {b, h, t, hd},
                     new long[] {(long) h * t * hd, (long) t * hd, (long) h * hd, 1}));
             Ref rowSum = g.reduction(Cudnn.REDUCE_ADD, dOo, g.virtual(Type.F32, b, h, t, 1));
             g.pointwise(Cudnn.PW_MUL, rowSum, g.scalar(1f), sum);
@@ -275,7 +293,7 @@ final class CudnnAttention {
             Ref shifted = g.pointwise(Cudnn.PW_SUB, scaled, stats, g.virtual(Type.F32, b, h, t, t));
             Ref masked = causal(g, shifted, b, h, t);
             Ref p = g.pointwise(Cudnn.PW_EXP, masked, null, g.virtual(Type.F32, b, h, t, t));
-            Ref pT = g.reshape(p, g.virtual(Type.BF16, dims(b, h, t, t), new long[] {(long) h * t * t, (long) t * t, 1, t}));
+            Ref pT = g.reshape(p, g.virtual(Type.BF16, new long[] {b, h, t, t}, new long[] {(long) h * t * t, (long) t * t, 1, t}));
             // dV = Pᵀ·dO (summed over each KV head's query heads)
             if (h == kv) {
                 g.matmul(pT, dO, dv);
@@ -294,7 +312,7 @@ final class CudnnAttention {
                 dS0 = g.pointwise(Cudnn.PW_DIV, dTanh, g.scalar(cap), g.virtual(Type.F32, b, h, t, t));
             }
             Ref dS = g.pointwise(Cudnn.PW_MUL, dS0, g.scalar(scale), g.virtual(Type.F32, b, h, t, t));
-            Ref dST = g.reshape(dS, g.virtual(Type.BF16, dims(b, h, t, t), new long[] {(long) h * t * t, (long) t * t, 1, t}));
+            Ref dST = g.reshape(dS, g.virtual(Type.BF16, new long[] {b, h, t, t}, new long[] {(long) h * t * t, (long) t * t, 1, t}));
             // dK = dSᵀ·Q
             if (h == kv) {
                 g.matmul(dST, q, dk);
@@ -303,11 +321,10 @@ final class CudnnAttention {
                 g.reduction(Cudnn.REDUCE_ADD, full, dk);
             }
             // dQ = dS·K in f32, then rounded into dq
-            Ref kRows = g.reshape(kt, g.virtual(Type.BF16, dims(b, kv, t, hd), tokenMajor(b, kv, t, hd)));
+            Ref kRows = g.reshape(kt, g.virtual(Type.BF16, new long[] {b, kv, t, hd}, io.tokenMajor(kv)));
             g.matmul(dS, kRows, dqAcc);
             g.pointwise(Cudnn.PW_IDENTITY, dqAcc, null, dq);
-            long extra = align((long) b * h * t * 4) + (long) b * h * t * hd * 4;
-            return new Planned(g.plan(), uids, extra);
+            return io.plan();
         } catch (RuntimeException ex) {
             g.close();
             throw ex;

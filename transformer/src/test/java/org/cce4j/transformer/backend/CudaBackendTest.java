@@ -230,7 +230,8 @@ class CudaBackendTest {
                         args.add(Arguments.of(m, c, Kernels.FOUR_STAGES_SPLIT));
                     }
                     args.add(Arguments.of(m, c, Kernels.SIMT));
-                    if (CudnnAttention.covers(shapeOf(c, null, null))) {
+                    // the shape with placeholder documents and padding where the case has them: only their presence matters
+                    if (CudnnAttention.covers(shapeOf(c, c.docSpan() > 0 ? new int[0] : null, c.padded() ? new boolean[0] : null))) {
                         args.add(Arguments.of(m, c, Kernels.CUDNN));
                         args.add(Arguments.of(m, c, Kernels.CUDNN_THEN_FUSED));
                         args.add(Arguments.of(m, c, Kernels.FUSED_THEN_CUDNN));
@@ -262,7 +263,7 @@ class CudaBackendTest {
 
     private static AttentionShape shapeOf(Case c, int[] docs, boolean[] mask) {
         return new AttentionShape(c.batch(), c.seqLen(), c.heads(), c.kvHeads(), c.headDim(), (float) (1 / Math.sqrt(c.headDim())),
-                c.softcap(), c.window(), c.docSpan() > 0 ? new int[0] : docs, c.padded() ? new boolean[0] : mask);
+                c.softcap(), c.window(), docs, mask);
     }
 
     private AttentionShape shape(Case c) {
@@ -286,8 +287,7 @@ class CudaBackendTest {
                 for (int i = 0; i < c.seqLen(); i++) mask[b * c.seqLen() + i] = i >= pad;
             }
         }
-        return new AttentionShape(c.batch(), c.seqLen(), c.heads(), c.kvHeads(), c.headDim(), (float) (1 / Math.sqrt(c.headDim())),
-                c.softcap(), c.window(), docs, mask);
+        return shapeOf(c, docs, mask);
     }
 
     private static CudnnAttention.Mode cudnn(boolean on) {
