@@ -9,6 +9,8 @@
 #   ours   ModelBenchmark --optim adamw: full and --lora 16, --batch $EQUAL,auto, the profile at the equal batch
 #   torch  hf_train_step_bench.py: liger+cce, precision amp and bf16, and LoRA (PEFT), --batch $EQUAL,auto, profiled
 #   ab     ours again with the earlier attention kernels ($AB_ENV, default CCE4J_ATTN_BWD=split CCE4J_ATTN_FWD=64), full, equal batch, profiled
+#   libs   ours again on PyTorch's own cuBLAS and cuDNN (its wheels' lib folders first on LD_LIBRARY_PATH), full, equal batch,
+#          profiled; env.txt lists the machine's and the wheels' versions of both
 #   inbwd  ours with --optim adamw-in-backward (train.optimizer_in_backward: no clipping, gradients freed per layer), full
 #   nostep the anchor's forward+backward only (--optim none on our side), for continuity with the earlier table
 #   train  train itself (tools/reference/train_big_run.sh without its torch part): full and LoRA, Llama-3.2-1B, batch 16,
@@ -28,11 +30,15 @@ WHAT=${WHAT:-full,lora}
 AB_ENV=${AB_ENV:-CCE4J_ATTN_BWD=split CCE4J_ATTN_FWD=64}
 # OUR_BATCHES, TORCH_BATCHES: the batches of ours and torch (default: the equal batch and the largest, "16,auto")
 R=tools/reference
+# the lib folders of PyTorch's nvidia wheels that hold cuDNN and cuBLAS (for the libs step)
+WHEEL_LIBS=$(python3 -c 'import nvidia, os, glob; print(" ".join(sorted({os.path.dirname(f) for p in nvidia.__path__ for f in glob.glob(p + "/*/lib/lib*.so.*") if "/libcudnn.so" in f or "/libcublas.so" in f})))' 2>/dev/null)
 has() { [[ ,$STEPS, == *,$1,* ]]; }
 what() { [[ ,$WHAT, == *,$1,* ]]; }
 equal() { case $1 in llama*) echo ${EQUAL_llama:-16};; *) echo ${EQUAL_gemma:-8};; esac; }
 { nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv,noheader; date -u;
-  python3 -c 'import torch, transformers, peft; print("torch", torch.__version__, "transformers", transformers.__version__, "peft", peft.__version__)'; } 2>&1 | tee $OUT/env.txt
+  python3 -c 'import torch, transformers, peft; print("torch", torch.__version__, "transformers", transformers.__version__, "peft", peft.__version__)'
+  echo "system libraries:"; ldconfig -p | grep -E 'libcudnn\.so\.9 |libcublas\.so\.1[23] |libcublasLt\.so\.1[23] ' | sed 's/.*=> //' | xargs -r readlink -f
+  echo "PyTorch's wheels ($WHEEL_LIBS):"; python3 -c 'import importlib.metadata as m; print(*sorted(d.metadata["Name"] + " " + d.version for d in m.distributions() if d.metadata["Name"].startswith(("nvidia-cublas", "nvidia-cudnn"))))'; } 2>&1 | tee $OUT/env.txt
 if has tests; then
   echo "== GPU tests (transformer)"
   timeout ${TEST_TIMEOUT:-200} bash .gpu/run tests --select-class org.cce4j.transformer.backend.CudaBackendTest \
@@ -88,7 +94,12 @@ for model in $MODELS; do
   if has ab; then
     echo "== cce4j $model full with $AB_ENV (the variant beside the default)"
     env $AB_ENV timeout 200 bash .gpu/run java org.cce4j.examples.ModelBenchmark --config $cfg --batch $eq \
-        --steps 3 --warmup 1 --optim adamw --profile 2>&1 | tee $OUT/ours-$model-full-split.txt | grep -E '^\{' | cut -c1-600
+        --steps 3 --warmup 1 --optim adamw --profile 2>&1 | tee $OUT/ours-$model-full-ab.txt | grep -E '^\{' | cut -c1-600
+  fi
+  if has libs; then
+    echo "== cce4j $model full on PyTorch's cuBLAS and cuDNN ($WHEEL_LIBS)"
+    LD_LIBRARY_PATH=$(echo $WHEEL_LIBS | tr ' ' :)${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH} timeout 200 bash .gpu/run java org.cce4j.examples.ModelBenchmark \
+        --config $cfg --batch $eq --steps 3 --warmup 1 --optim adamw --profile 2>&1 | tee $OUT/ours-$model-full-libs.txt | grep -E '^\{' | cut -c1-600
   fi
   if has inbwd; then
     echo "== cce4j $model full, AdamW applied during the backward"
@@ -96,7 +107,8 @@ for model in $MODELS; do
         --optim adamw-in-backward 2>&1 | tee $OUT/ours-$model-full-inbwd.txt | grep -E '^\{' | cut -c1-600
   fi
   if has torch; then
-    for v in "amp 0" "bf16 0" "amp 16"; do
+    for v in ${TORCH_VARIANTS:-amp:0 bf16:0 amp:16}; do
+      v=${v/:/ }
       set -- $v
       [[ $2 == 0 ]] && { what full || continue; } || { what lora || continue; }
       echo "== torch liger+cce $model precision $1 lora $2"

@@ -42,7 +42,9 @@ import java.util.SplittableRandom;
  * largest batch the card holds from the growth of the peak per sequence and runs that (an out-of-memory error ends the
  * program with exit code 3, so a script can retry smaller). {@code --optim none} is forward and backward
  * alone (the anchor's hf_step_bench.py). {@code --profile} adds, after the first batch size, one step in
- * which every backend operation is synchronized and timed, and prints the time per operation.
+ * which every backend operation is bracketed by CUDA events (nothing synchronized) and prints each operation's
+ * device time, the device's idle time between operations (idle_ms: waiting for the host) and the wall time
+ * outside the first and last operation (outside_ms: the batch's host work before the first).
  */
 public final class ModelBenchmark {
     private ModelBenchmark() {}
@@ -297,7 +299,7 @@ public final class ModelBenchmark {
                 step.weightBytes(), step.gradBytes(), step.transientGradBytes(), step.opt == null ? 0 : step.opt.stateBytes(), step.trainable());
     }
 
-    /** One step with every operation synchronized and timed; prints ms per operation, largest first. */
+    /** One step with every operation timed by CUDA events; prints ms per operation, largest first. */
     static void profile(TrainStep step, TimedBackend timed, CudaDevice dev, int batch, int seq) {
         Batch b = randomBatch(step.model.config(), batch, seq, 7);
         step.run(b);
@@ -309,10 +311,10 @@ public final class ModelBenchmark {
         dev.synchronize();
         double total = (System.nanoTime() - t0) / 1e6;
         timed.enabled = false;
-        double ops = 0;
-        for (double[] t : timed.times.values()) ops += t[0];
-        StringBuilder sb = new StringBuilder(String.format(Locale.ROOT, "{\"profile\":\"%s\",\"batch\":%d,\"step_ms\":%.1f,\"host_ms\":%.1f,\"ops_ms\":{",
-                step.model.config().architecture(), batch, total, total - ops));
+        TimedBackend.Span span = timed.collect();
+        StringBuilder sb = new StringBuilder(String.format(Locale.ROOT,
+                "{\"profile\":\"%s\",\"batch\":%d,\"step_ms\":%.1f,\"device_ms\":%.1f,\"idle_ms\":%.1f,\"outside_ms\":%.1f,\"ops_ms\":{",
+                step.model.config().architecture(), batch, total, span.opsMs(), span.idleMs(), total - span.opsMs() - span.idleMs()));
         List<Map.Entry<String, double[]>> list = new ArrayList<>(timed.times.entrySet());
         list.sort((x, y) -> Double.compare(y.getValue()[0], x.getValue()[0]));
         for (int i = 0; i < list.size(); i++) {

@@ -17,19 +17,26 @@ import org.cce4j.transformer.backend.Backend;
 import org.cce4j.transformer.backend.DecodeShape;
 import org.cce4j.transformer.backend.RopeTable;
 
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 
 /**
- * The profile of ModelBenchmark: a CUDA backend wrapped so that every operation is synchronized before
- * and after and its wall time added to a total per operation (ms, calls). Synchronizing everything
- * costs a few percent of the step, and in exchange each operation's time is its own (no overlap with
- * the host's queuing of the next one): a per-operation table comparable to PyTorch profiler's.
+ * The profile of ModelBenchmark: a CUDA backend wrapped so that every operation is bracketed by two CUDA
+ * events on the device's stream, nothing synchronized: the step runs as it does unprofiled (the host
+ * queues ahead of the device), and after it {@link #collect} reads each operation's device time from
+ * its events. What the device spends between one operation's end and the next one's start is idle time,
+ * waiting for the host: the step's host gaps, reported apart. A per-operation table comparable to the
+ * PyTorch profiler's device times.
  */
 final class TimedBackend implements Backend {
     final Backend be;
     final CudaDevice dev;
     final Map<String, double[]> times = new TreeMap<>();
+    private final List<CudaDevice.Event> events = new ArrayList<>();
+    private final List<String> recorded = new ArrayList<>();
+    private int used;
 
     TimedBackend(Backend be, CudaDevice dev) {
         this.be = be;
@@ -39,18 +46,43 @@ final class TimedBackend implements Backend {
     /** Off: every operation passes straight through, unsynchronized. */
     volatile boolean enabled;
 
+    private CudaDevice.Event nextEvent() {
+        if (used == events.size()) events.add(dev.event());
+        return events.get(used++);
+    }
+
     private void timed(String op, Runnable r) {
         if (!enabled) {
             r.run();
             return;
         }
-        dev.synchronize();
-        long t0 = System.nanoTime();
+        nextEvent().record();
         r.run();
-        dev.synchronize();
-        double[] t = times.computeIfAbsent(op, k -> new double[2]);
-        t[0] += (System.nanoTime() - t0) / 1e6;
-        t[1]++;
+        nextEvent().record();
+        recorded.add(op);
+    }
+
+    /** What {@link #collect} read: the device time of the operations and the idle time between them (ms). */
+    record Span(double opsMs, double idleMs) {}
+
+    /**
+     * After the profiled step has been synchronized: each recorded operation's device time added to
+     * {@link #times} (ms, calls), and the device's idle time between the first operation's start and the
+     * last one's end. The events are kept for the next step.
+     */
+    Span collect() {
+        double ops = 0, span = 0;
+        for (int i = 0; i < recorded.size(); i++) {
+            double ms = events.get(2 * i + 1).millisSince(events.get(2 * i));
+            double[] t = times.computeIfAbsent(recorded.get(i), k -> new double[2]);
+            t[0] += ms;
+            t[1]++;
+            ops += ms;
+        }
+        if (!recorded.isEmpty()) span = events.get(2 * recorded.size() - 1).millisSince(events.get(0));
+        recorded.clear();
+        used = 0;
+        return new Span(ops, span - ops);
     }
 
     private static String shape(Tensor x, Tensor w) {
@@ -76,6 +108,9 @@ final class TimedBackend implements Backend {
     }
     @Override public void rmsNormBackward(Tensor dy, Tensor x, Tensor w, Tensor rstd, boolean unit, Tensor dx, Tensor dw) {
         timed("rmsNormBackward", () -> be.rmsNormBackward(dy, x, w, rstd, unit, dx, dw));
+    }
+    @Override public void rmsNormBackwardAdd(Tensor dy, Tensor x, Tensor w, Tensor rstd, boolean unit, Tensor residual, Tensor dx, Tensor dw) {
+        timed("rmsNormBackwardAdd", () -> be.rmsNormBackwardAdd(dy, x, w, rstd, unit, residual, dx, dw));
     }
     @Override public void rope(Tensor x, int heads, RopeTable t, int[] pos, boolean inverse) {
         timed(inverse ? "ropeBackward" : "rope", () -> be.rope(x, heads, t, pos, inverse));

@@ -59,6 +59,16 @@ public interface Backend {
     /** dx (overwritten) and dw (accumulated) of {@link #rmsNorm}. */
     void rmsNormBackward(Tensor dy, Tensor x, Tensor w, Tensor rstd, boolean unitOffset, Tensor dx, Tensor dw);
 
+    /**
+     * {@link #rmsNormBackward} with the residual stream's gradient added: dx = the norm's gradient at x +
+     * {@code residual} (a pre-norm block's input gradient); dw accumulated. By default the two operations
+     * one after the other; a backend may fuse them (one rounding of dx instead of two).
+     */
+    default void rmsNormBackwardAdd(Tensor dy, Tensor x, Tensor w, Tensor rstd, boolean unitOffset, Tensor residual, Tensor dx, Tensor dw) {
+        rmsNormBackward(dy, x, w, rstd, unitOffset, dx, dw);
+        add(dx, residual, dx);
+    }
+
     // ---- positions and attention ---------------------------------------------------------------
 
     /**

@@ -221,14 +221,37 @@ public final class CudaBackend implements Backend {
 
     @Override
     public void rmsNormBackward(Tensor dy, Tensor x, Tensor w, Tensor rstd, boolean unitOffset, Tensor dx, Tensor dw) {
+        rmsNormBackward(dy, x, w, rstd, unitOffset, null, dx, dw);
+    }
+
+    @Override
+    public void rmsNormBackwardAdd(Tensor dy, Tensor x, Tensor w, Tensor rstd, boolean unitOffset, Tensor residual, Tensor dx, Tensor dw) {
+        require("rmsNormBackwardAdd", residual);
+        rmsNormBackward(dy, x, w, rstd, unitOffset, residual, dx, dw);
+    }
+
+    /** Rows up to this many 16-byte vectors per lane take the one-pass kernel (its dw sums live in registers). */
+    private static final int NORM_FUSED_MAX_VPL = 12;
+
+    private void rmsNormBackward(Tensor dy, Tensor x, Tensor w, Tensor rstd, boolean unitOffset, Tensor residual, Tensor dx, Tensor dw) {
         require("rmsNormBackward", dy, x, w, dx);
         requireF32("rmsNormBackward (rstd, dw)", rstd, dw);
         int m = rows(x), d = (int) x.dim(-1);
+        int vec = 16 / dtype.byteSize(), vpl = (d / vec + 31) / 32;
+        if (dx != null && vectors(d, dy, x, w, dx, residual) && vpl <= NORM_FUSED_MAX_VPL && m > 0) {
+            // one pass: dx (+ residual) and dw; blocks of 4 warps, a few per multiprocessor, each warp taking rows in turn
+            int blocks = (int) Math.min((m + 3) / 4, 4L * dev.multiprocessors());
+            k.kernel("norm_bwd_fused.cu", dtype, "rmsnorm_bwd_fused", "NORM_VPL=" + vpl).launch(blocks, 1, 128,
+                    dw != null ? d * 4 : 0, dy.address(), x.address(), w.address(), rstd.address(),
+                    residual != null ? residual.address() : 0L, dx.address(), dw != null ? dw.address() : 0L, m, d, unitOffset ? 1 : 0);
+            return;
+        }
         if (dx != null) {
             k.kernel("norm.cu", dtype, "rmsnorm_bwd_dx").launch(CudaKernels.warpBlocks(m), 1, CudaKernels.THREADS, 0,
                     dy.address(), x.address(), w.address(), rstd.address(), dx.address(), m, d, unitOffset ? 1 : 0,
                     vectors(d, dy, x, w, dx) ? 1 : 0);
         }
+        if (residual != null && dx != null) add(dx, residual, dx);
         if (dw != null) {
             CudaKernels.ColumnGrid g = CudaKernels.ColumnGrid.of(m, d);
             k.kernel("norm.cu", dtype, "rmsnorm_bwd_dw").launch(g.blocksX(), g.blocksY(), g.threads(), 0,
@@ -248,6 +271,13 @@ public final class CudaBackend implements Backend {
         if (positions.length != m) throw new IllegalArgumentException("rope: " + positions.length + " positions for " + m + " rows");
         RopeBuffers rb = ropeBuffers(table, positions);
         long n = (long) m * heads * half;
+        int vec = 16 / dtype.byteSize();
+        if (half % vec == 0 && (x.address() & 15) == 0 && n / vec < (1L << 31)) {
+            k.kernel("elementwise.cu", dtype, "rope_vec").launch(CudaKernels.elementBlocks(n / vec), 1, CudaKernels.THREADS, 0,
+                    x.address(), arrays.ints(positions), rb.cos().pointer(), rb.sin().pointer(), (int) (n / vec), heads, half,
+                    inverse ? -1f : 1f);
+            return;
+        }
         k.kernel("elementwise.cu", dtype, "rope").launch(CudaKernels.elementBlocks(n), 1, CudaKernels.THREADS, 0,
                 x.address(), arrays.ints(positions), rb.cos().pointer(), rb.sin().pointer(), n, heads, half, inverse ? -1f : 1f);
     }

@@ -320,8 +320,7 @@ final class DecoderLayer {
             upProj.backward(be, dUp, xn2, s.lora[UP], dXn2, true, seed(passSeed, UP));
             Tensor dX1 = mem.alloc(m, h);
             Parameter norm2 = mlpNorm();
-            be.rmsNormBackward(dXn2, s.x1, norm2.value(), s.rstd2, unitOffset, dX1, norm2.gradOrNull());
-            be.add(dX1, dOut, dX1);
+            be.rmsNormBackwardAdd(dXn2, s.x1, norm2.value(), s.rstd2, unitOffset, dOut, dX1, norm2.gradOrNull());
 
             // ---- attention branch: x1 = x + [postAttn](o_proj(attention(rope(q), rope(k), v)))
             Tensor dO = dX1;
@@ -350,8 +349,7 @@ final class DecoderLayer {
                 kProj.backward(be, dk, xn1, s.lora[K], dXn1, true, seed(passSeed, K));
             }
             vProj.backward(be, dv, xn1, s.lora[V], dXn1, true, seed(passSeed, V));
-            be.rmsNormBackward(dXn1, x, inputNorm.value(), s.rstd1, unitOffset, dx, inputNorm.gradOrNull());
-            be.add(dx, dX1, dx);
+            be.rmsNormBackwardAdd(dXn1, x, inputNorm.value(), s.rstd1, unitOffset, dX1, dx, inputNorm.gradOrNull());
         } finally {
             if (saved == null) {
                 s.close();

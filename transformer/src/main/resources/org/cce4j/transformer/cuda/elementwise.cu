@@ -226,3 +226,38 @@ extern "C" __global__ void rope(elem_t* x, const int* __restrict__ pos, const fl
         GRID_STRIDE(t, n) rope_at<long long>(x, pos, cosT, sinT, t, heads, half, sign);
     }
 }
+
+/**
+ * rope over whole vectors: one thread rotates VEC pairs, reading VEC elements of the head's first half,
+ * the VEC elements half further on, and VEC cos and sin values (float4 loads), so a warp moves 16-byte
+ * vectors instead of 2-byte elements. The host picks it when half is a multiple of VEC and x is
+ * 16-byte aligned; nv = rows · heads · half / VEC fits 32 bits there.
+ */
+extern "C" __global__ void rope_vec(Vec* x, const int* __restrict__ pos, const float* __restrict__ cosT,
+                                    const float* __restrict__ sinT, unsigned nv, int heads, int half, float sign) {
+    const unsigned hv = (unsigned)(half / VEC);
+    for (unsigned u = blockIdx.x * blockDim.x + threadIdx.x; u < nv; u += gridDim.x * blockDim.x) {
+        const unsigned rh = u / hv, jv = u - rh * hv;
+        const unsigned r = rh / (unsigned)heads;
+        const long long lo = (long long)rh * 2 * hv + jv, hi = lo + hv;
+        const long long c0 = (long long)pos[r] * half + (long long)jv * VEC;
+        float c[VEC], s[VEC];
+        #pragma unroll
+        for (int e = 0; e < VEC; e += 4) {
+            const float4 cv = *reinterpret_cast<const float4*>(cosT + c0 + e);
+            const float4 sv = *reinterpret_cast<const float4*>(sinT + c0 + e);
+            c[e] = cv.x; c[e + 1] = cv.y; c[e + 2] = cv.z; c[e + 3] = cv.w;
+            s[e] = sv.x; s[e + 1] = sv.y; s[e + 2] = sv.z; s[e + 3] = sv.w;
+        }
+        const Vec a = x[lo], b = x[hi];
+        Vec oa, ob;
+        #pragma unroll
+        for (int e = 0; e < VEC; e++) {
+            const float av = elem_to_f32(a.v[e]), bv = elem_to_f32(b.v[e]);
+            oa.v[e] = to_storage(av * c[e] - sign * bv * s[e]);
+            ob.v[e] = to_storage(bv * c[e] + sign * av * s[e]);
+        }
+        x[lo] = oa;
+        x[hi] = ob;
+    }
+}

@@ -71,9 +71,14 @@ class CudaBackendTest {
     /** A device tensor of the backend's dtype filled with NaN, so unwritten elements show. */
     private static Tensor poisoned(CudaBackend be, DType dt, long... shape) {
         Tensor t = be.zeros(dt, shape);
-        if (dt == DType.F32) be.cudaDevice().fill32(t.address(), Float.floatToRawIntBits(Float.NaN), t.numel());
-        else be.cudaDevice().memset(t.address(), (byte) 0xff, t.byteSize());
+        poison(be, t);
         return t;
+    }
+
+    /** NaN in every element (bf16's all-ones pattern is a NaN), so that an element a kernel skips shows. */
+    private static void poison(CudaBackend be, Tensor t) {
+        if (t.dtype() == DType.F32) be.cudaDevice().fill32(t.address(), Float.floatToRawIntBits(Float.NaN), t.numel());
+        else be.cudaDevice().memset(t.address(), (byte) 0xff, t.byteSize());
     }
 
     private static void assertClose(Tensor expected, CudaBackend be, Tensor actual, double tol, String what) {
@@ -137,23 +142,35 @@ class CudaBackendTest {
     void rmsNormForwardAndBackward(Mode mode) {
         CudaBackend be = backend(mode);
         DType s = mode.dtype;
-        for (int d : new int[] {70, 64}) for (boolean unit : new boolean[] {false, true}) { // 64: the 16-byte vector path
-            int m = 19;
+        // {d, rows}: 70 the element-wise kernels; 64 and 2304 the one-pass backward (2304 with enough rows that each
+        // warp takes several); 4096 beyond the one-pass kernel's registers in both element types
+        for (int[] dm : new int[][] {{70, 19}, {64, 19}, {2304, 2500}, {4096, 33}}) for (boolean unit : new boolean[] {false, true}) {
+            int d = dm[0], m = dm[1];
             try (Tensor x = random(s, 2, m, d); Tensor w = random(s, 0.5, d); Tensor dy = random(s, 1, m, d);
-                 Tensor dw0 = random(DType.F32, 1, d);
+                 Tensor residual = random(s, 1, m, d); Tensor dw0 = random(DType.F32, 1, d);
                  Tensor y = Tensor.zeros(DType.F32, m, d); Tensor rstd = Tensor.zeros(DType.F32, m);
                  Tensor dx = Tensor.zeros(DType.F32, m, d); Tensor dw = copyOf(dw0);
                  Tensor gx = be.upload(x, s); Tensor gw = be.upload(w, s); Tensor gdy = be.upload(dy, s);
+                 Tensor gres = be.upload(residual, s);
                  Tensor gy = poisoned(be, s, m, d); Tensor grstd = poisoned(be, DType.F32, m);
                  Tensor gdx = poisoned(be, s, m, d); Tensor gdw = be.upload(dw0, DType.F32)) {
+                String what = ", d " + d + ", rows " + m + ", unitOffset " + unit;
                 cpu.rmsNorm(x, w, 1e-6f, unit, y, rstd);
                 be.rmsNorm(gx, gw, 1e-6f, unit, gy, grstd);
-                assertClose(y, be, gy, mode.tol, "rmsNorm y, d " + d + ", unitOffset " + unit);
-                assertClose(rstd, be, grstd, 1e-5, "rmsNorm rstd");
+                assertClose(y, be, gy, mode.tol, "rmsNorm y" + what);
+                assertClose(rstd, be, grstd, 1e-5, "rmsNorm rstd" + what);
                 cpu.rmsNormBackward(dy, x, w, rstd, unit, dx, dw);
                 be.rmsNormBackward(gdy, gx, gw, grstd, unit, gdx, gdw);
-                assertClose(dx, be, gdx, mode.tol, "rmsNorm dx, d " + d + ", unitOffset " + unit);
-                assertClose(dw, be, gdw, mode.tol, "rmsNorm dw, unitOffset " + unit);
+                assertClose(dx, be, gdx, mode.tol, "rmsNorm dx" + what);
+                assertClose(dw, be, gdw, mode.tol, "rmsNorm dw" + what);
+                // with the residual stream's gradient added: once accumulating dw, once without a weight gradient
+                cpu.rmsNormBackwardAdd(dy, x, w, rstd, unit, residual, dx, dw);
+                be.rmsNormBackwardAdd(gdy, gx, gw, grstd, unit, gres, gdx, gdw);
+                assertClose(dx, be, gdx, mode.tol, "rmsNorm dx + residual" + what);
+                assertClose(dw, be, gdw, mode.tol, "rmsNorm dw (second accumulation)" + what);
+                poison(be, gdx);
+                be.rmsNormBackwardAdd(gdy, gx, gw, grstd, unit, gres, gdx, null);
+                assertClose(dx, be, gdx, mode.tol, "rmsNorm dx + residual, no dw" + what);
             }
         }
     }
@@ -165,7 +182,7 @@ class CudaBackendTest {
     void ropeAndItsInverse(Mode mode) {
         CudaBackend be = backend(mode);
         DType s = mode.dtype;
-        for (int hd : new int[] {10, 64}) {
+        for (int hd : new int[] {10, 64, 256}) {
             RopeTable table = RopeFrequencies.of(RopeParameters.plain(10000), hd, 4096);
             int m = 13, heads = 3;
             int[] pos = new int[m];

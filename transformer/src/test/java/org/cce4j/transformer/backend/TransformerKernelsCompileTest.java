@@ -27,6 +27,11 @@ class TransformerKernelsCompileTest {
                 for (int elem = 0; elem <= 1; elem++) jobs.add(new Job(file, arch, List.of("CCE_ELEM=" + elem)));
             }
         }
+        // the one-pass RMSNorm backward with the vectors per lane CudaBackend passes (1 to 12)
+        for (int vpl : new int[] {1, 9, 12}) {
+            for (int elem = 0; elem <= 1; elem++) jobs.add(new Job("norm_bwd_fused.cu", "90a", List.of("CCE_ELEM=" + elem, "NORM_VPL=" + vpl)));
+        }
+        jobs.add(new Job("norm_bwd_fused.cu", "80", List.of("CCE_ELEM=1", "NORM_VPL=8")));
         for (int hd : new int[] {16, 64, 256}) jobs.add(new Job("attention_mma.cu", "90a", List.of("CCE_ELEM=1", "HD=" + hd)));
         jobs.add(new Job("attention_mma.cu", "80", List.of("CCE_ELEM=1", "HD=128")));
         // the fused backward with the defines CudaAttention passes: HD up to 128, MIN_CTAS 3 up to HD 64
