@@ -9,8 +9,9 @@
 #   ours   ModelBenchmark --optim adamw: full and --lora 16, --batch $EQUAL,auto, the profile at the equal batch
 #   torch  hf_train_step_bench.py: liger+cce, precision amp and bf16, and LoRA (PEFT), --batch $EQUAL,auto, profiled
 #   ab     ours again with the earlier attention kernels ($AB_ENV, default CCE4J_ATTN_BWD=split CCE4J_ATTN_FWD=64), full, equal batch, profiled
-#   libs   ours again on PyTorch's own cuBLAS and cuDNN (its wheels' lib folders first on LD_LIBRARY_PATH), full, equal batch,
-#          profiled; env.txt lists the machine's and the wheels' versions of both
+#   libs   ours again on the machine's own cuBLAS and cuDNN (the loader's default), full, equal batch, profiled; every other
+#          step of ours runs on PyTorch's (its wheels' lib folders first on LD_LIBRARY_PATH), so that both sides use the same
+#          libraries (OUR_LIBS=system: ours on the machine's everywhere); env.txt lists the versions of both
 #   inbwd  ours with --optim adamw-in-backward (train.optimizer_in_backward: no clipping, gradients freed per layer), full
 #   nostep the anchor's forward+backward only (--optim none on our side), for continuity with the earlier table
 #   train  train itself (tools/reference/train_big_run.sh without its torch part): full and LoRA, Llama-3.2-1B, batch 16,
@@ -35,10 +36,18 @@ WHEEL_LIBS=$(python3 -c 'import nvidia, os, glob; print(" ".join(sorted({os.path
 has() { [[ ,$STEPS, == *,$1,* ]]; }
 what() { [[ ,$WHAT, == *,$1,* ]]; }
 equal() { case $1 in llama*) echo ${EQUAL_llama:-16};; *) echo ${EQUAL_gemma:-8};; esac; }
+WHEEL_PATH=$(echo $WHEEL_LIBS | tr ' ' :)${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+if [[ ${OUR_LIBS:-wheel} == wheel && -n $WHEEL_LIBS ]]; then OURS_ENV="LD_LIBRARY_PATH=$WHEEL_PATH"; else OURS_ENV=""; fi
+# SMI=1: the SM clock and power every 100 ms for the whole run (smi.csv), with each step's start in marks.txt
+if [[ -n ${SMI:-} ]]; then
+  nvidia-smi --query-gpu=timestamp,clocks.sm,power.draw,clocks_event_reasons.sw_power_cap,clocks_event_reasons.hw_slowdown \
+      --format=csv,noheader -lms 100 > $OUT/smi.csv 2>&1 & SMI_PID=$!
+fi
+mark() { echo "$(date '+%Y/%m/%d %H:%M:%S.%3N') $*" >> $OUT/marks.txt; echo "== $*"; }
 { nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv,noheader; date -u;
   python3 -c 'import torch, transformers, peft; print("torch", torch.__version__, "transformers", transformers.__version__, "peft", peft.__version__)'
   echo "system libraries:"; ldconfig -p | grep -E 'libcudnn\.so\.9 |libcublas\.so\.1[23] |libcublasLt\.so\.1[23] ' | sed 's/.*=> //' | xargs -r readlink -f
-  echo "PyTorch's wheels ($WHEEL_LIBS):"; python3 -c 'import importlib.metadata as m; print(*sorted(d.metadata["Name"] + " " + d.version for d in m.distributions() if d.metadata["Name"].startswith(("nvidia-cublas", "nvidia-cudnn"))))'; } 2>&1 | tee $OUT/env.txt
+  echo "ours: $OURS_ENV"; echo "PyTorch's wheels ($WHEEL_LIBS):"; python3 -c 'import importlib.metadata as m; print(*sorted(d.metadata["Name"] + " " + d.version for d in m.distributions() if d.metadata["Name"].startswith(("nvidia-cublas", "nvidia-cudnn"))))'; } 2>&1 | tee $OUT/env.txt
 if has tests; then
   echo "== GPU tests (transformer)"
   timeout ${TEST_TIMEOUT:-200} bash .gpu/run tests --select-class org.cce4j.transformer.backend.CudaBackendTest \
@@ -86,24 +95,24 @@ for model in $MODELS; do
     for kind in full lora; do
       what $kind || continue
       lora=""; [[ $kind == lora ]] && lora="--lora 16"
-      echo "== cce4j $model $kind"
-      timeout 200 bash .gpu/run java org.cce4j.examples.ModelBenchmark --config $cfg --batch ${OUR_BATCHES:-$eq,auto} --steps 3 --warmup 1 \
+      mark "cce4j $model $kind"
+      env $OURS_ENV timeout 200 bash .gpu/run java org.cce4j.examples.ModelBenchmark --config $cfg --batch ${OUR_BATCHES:-$eq,auto} --steps 3 --warmup 1 \
           --optim adamw $lora --profile 2>&1 | tee $OUT/ours-$model-$kind.txt | grep -E '^\{' | cut -c1-600
     done
   fi
   if has ab; then
     echo "== cce4j $model full with $AB_ENV (the variant beside the default)"
-    env $AB_ENV timeout 200 bash .gpu/run java org.cce4j.examples.ModelBenchmark --config $cfg --batch $eq \
+    env $OURS_ENV $AB_ENV timeout 200 bash .gpu/run java org.cce4j.examples.ModelBenchmark --config $cfg --batch $eq \
         --steps 3 --warmup 1 --optim adamw --profile 2>&1 | tee $OUT/ours-$model-full-ab.txt | grep -E '^\{' | cut -c1-600
   fi
   if has libs; then
-    echo "== cce4j $model full on PyTorch's cuBLAS and cuDNN ($WHEEL_LIBS)"
-    LD_LIBRARY_PATH=$(echo $WHEEL_LIBS | tr ' ' :)${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH} timeout 200 bash .gpu/run java org.cce4j.examples.ModelBenchmark \
+    echo "== cce4j $model full on the machine's cuBLAS and cuDNN"
+    timeout 200 bash .gpu/run java org.cce4j.examples.ModelBenchmark \
         --config $cfg --batch $eq --steps 3 --warmup 1 --optim adamw --profile 2>&1 | tee $OUT/ours-$model-full-libs.txt | grep -E '^\{' | cut -c1-600
   fi
   if has inbwd; then
     echo "== cce4j $model full, AdamW applied during the backward"
-    timeout 200 bash .gpu/run java org.cce4j.examples.ModelBenchmark --config $cfg --batch $eq,auto --steps 3 --warmup 1 \
+    env $OURS_ENV timeout 200 bash .gpu/run java org.cce4j.examples.ModelBenchmark --config $cfg --batch ${OUR_BATCHES:-$eq,auto} --steps 3 --warmup 1 \
         --optim adamw-in-backward 2>&1 | tee $OUT/ours-$model-full-inbwd.txt | grep -E '^\{' | cut -c1-600
   fi
   if has torch; then
@@ -111,7 +120,7 @@ for model in $MODELS; do
       v=${v/:/ }
       set -- $v
       [[ $2 == 0 ]] && { what full || continue; } || { what lora || continue; }
-      echo "== torch liger+cce $model precision $1 lora $2"
+      mark "torch liger+cce $model precision $1 lora $2"
       timeout 200 python3 $R/hf_train_step_bench.py --config $cfg --variant liger+cce --precision $1 --lora $2 --batch ${TORCH_BATCHES:-$eq,auto} \
           --steps 3 --profile 2>&1 | tee $OUT/torch-$model-$1-lora$2.txt | grep -E '^\{' | cut -c1-900
     done
@@ -123,6 +132,7 @@ for model in $MODELS; do
     timeout 150 python3 .anchors/hf_step_bench.py --config $cfg --variants liger+cce 2>&1 | tee $OUT/anchor-$model.txt | grep -E '^\{'
   fi
 done
-date -u
+mark end
+[[ -n ${SMI_PID:-} ]] && kill $SMI_PID
 # a device call brings back a few files: one tarball of the logs
 ( cd $OUT && tar czf step-logs.tgz --exclude '*.tgz' $(ls | grep -v '\.tgz$') 2>/dev/null && ls | grep -v '\.tgz$' | xargs rm -rf )

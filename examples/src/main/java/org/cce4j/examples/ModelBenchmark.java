@@ -43,8 +43,8 @@ import java.util.SplittableRandom;
  * program with exit code 3, so a script can retry smaller). {@code --optim none} is forward and backward
  * alone (the anchor's hf_step_bench.py). {@code --profile} adds, after the first batch size, one step in
  * which every backend operation is bracketed by CUDA events (nothing synchronized) and prints each operation's
- * device time, the device's idle time between operations (idle_ms: waiting for the host) and the wall time
- * outside the first and last operation (outside_ms: the batch's host work before the first).
+ * device time, the device's idle time between operations (idle_ms: waiting for the host; idle_before_ms: that
+ * time by the operation it waited for) and the wall time outside the first and last operation (outside_ms).
  */
 public final class ModelBenchmark {
     private ModelBenchmark() {}
@@ -315,12 +315,19 @@ public final class ModelBenchmark {
         StringBuilder sb = new StringBuilder(String.format(Locale.ROOT,
                 "{\"profile\":\"%s\",\"batch\":%d,\"step_ms\":%.1f,\"device_ms\":%.1f,\"idle_ms\":%.1f,\"outside_ms\":%.1f,\"ops_ms\":{",
                 step.model.config().architecture(), batch, total, span.opsMs(), span.idleMs(), total - span.opsMs() - span.idleMs()));
-        List<Map.Entry<String, double[]>> list = new ArrayList<>(timed.times.entrySet());
+        appendLargestFirst(sb, timed.times);
+        sb.append("},\"idle_before_ms\":{");
+        appendLargestFirst(sb, span.idleBefore());
+        System.out.println(sb.append("}}"));
+    }
+
+    /** {@code "name":[ms,count]} entries, the largest ms first. */
+    private static void appendLargestFirst(StringBuilder sb, Map<String, double[]> times) {
+        List<Map.Entry<String, double[]>> list = new ArrayList<>(times.entrySet());
         list.sort((x, y) -> Double.compare(y.getValue()[0], x.getValue()[0]));
         for (int i = 0; i < list.size(); i++) {
             if (i > 0) sb.append(',');
             sb.append(String.format(Locale.ROOT, "\"%s\":[%.1f,%d]", list.get(i).getKey(), list.get(i).getValue()[0], (long) list.get(i).getValue()[1]));
         }
-        System.out.println(sb.append("}}"));
     }
 }

@@ -62,8 +62,11 @@ final class TimedBackend implements Backend {
         recorded.add(op);
     }
 
-    /** What {@link #collect} read: the device time of the operations and the idle time between them (ms). */
-    record Span(double opsMs, double idleMs) {}
+    /**
+     * What {@link #collect} read: the device time of the operations, the idle time between them (ms), and
+     * that idle time by the operation it preceded (ms, gaps): where the device waited for the host.
+     */
+    record Span(double opsMs, double idleMs, Map<String, double[]> idleBefore) {}
 
     /**
      * After the profiled step has been synchronized: each recorded operation's device time added to
@@ -72,17 +75,26 @@ final class TimedBackend implements Backend {
      */
     Span collect() {
         double ops = 0, span = 0;
+        Map<String, double[]> idleBefore = new TreeMap<>();
         for (int i = 0; i < recorded.size(); i++) {
             double ms = events.get(2 * i + 1).millisSince(events.get(2 * i));
             double[] t = times.computeIfAbsent(recorded.get(i), k -> new double[2]);
             t[0] += ms;
             t[1]++;
             ops += ms;
+            if (i > 0) {
+                double gap = events.get(2 * i).millisSince(events.get(2 * i - 1));
+                if (gap > 0.005) {   // under 5 µs: the events' own spacing, not waiting
+                    double[] g = idleBefore.computeIfAbsent(recorded.get(i), k -> new double[2]);
+                    g[0] += gap;
+                    g[1]++;
+                }
+            }
         }
         if (!recorded.isEmpty()) span = events.get(2 * recorded.size() - 1).millisSince(events.get(0));
         recorded.clear();
         used = 0;
-        return new Span(ops, span - ops);
+        return new Span(ops, span - ops, idleBefore);
     }
 
     private static String shape(Tensor x, Tensor w) {

@@ -82,10 +82,6 @@ final class Bf16StorageBackend implements Backend {
         be.rmsNormBackward(dy, x, w, rstd, unit, dx, dw);
         roundB(dx);
     }
-    @Override public void rmsNormBackwardAdd(Tensor dy, Tensor x, Tensor w, Tensor rstd, boolean unit, Tensor residual, Tensor dx, Tensor dw) {
-        be.rmsNormBackwardAdd(dy, x, w, rstd, unit, residual, dx, dw);   // one rounding, as the GPU's fused kernel
-        roundB(dx);
-    }
     @Override public void rope(Tensor x, int heads, RopeTable t, int[] pos, boolean inverse) {
         be.rope(x, heads, t, pos, inverse);
         if (inverse) roundB(x); else roundF("rope", x);

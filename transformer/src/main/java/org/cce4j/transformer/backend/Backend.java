@@ -61,8 +61,8 @@ public interface Backend {
 
     /**
      * {@link #rmsNormBackward} with the residual stream's gradient added: dx = the norm's gradient at x +
-     * {@code residual} (a pre-norm block's input gradient); dw accumulated. By default the two operations
-     * one after the other; a backend may fuse them (one rounding of dx instead of two).
+     * {@code residual} (a pre-norm block's input gradient); dw accumulated. The two operations one after
+     * the other, each rounding to storage; a backend may fuse them into one pass with the same result.
      */
     default void rmsNormBackwardAdd(Tensor dy, Tensor x, Tensor w, Tensor rstd, boolean unitOffset, Tensor residual, Tensor dx, Tensor dw) {
         rmsNormBackward(dy, x, w, rstd, unitOffset, dx, dw);

@@ -232,13 +232,17 @@ public final class CudaBackend implements Backend {
 
     /** Rows up to this many 16-byte vectors per lane take the one-pass kernel (its dw sums live in registers). */
     private static final int NORM_FUSED_MAX_VPL = 12;
+    /** {@code CCE4J_NORM_BWD=split}: RMSNorm's backward as the two kernels and the add of before (for measuring against). */
+    final boolean fusedNormBackward = !"split".equals(System.getenv("CCE4J_NORM_BWD"));
+    /** {@code CCE4J_ROPE=scalar}: RoPE one pair per thread, as before the vector kernel (for measuring against). */
+    final boolean vectorRope = !"scalar".equals(System.getenv("CCE4J_ROPE"));
 
     private void rmsNormBackward(Tensor dy, Tensor x, Tensor w, Tensor rstd, boolean unitOffset, Tensor residual, Tensor dx, Tensor dw) {
         require("rmsNormBackward", dy, x, w, dx);
         requireF32("rmsNormBackward (rstd, dw)", rstd, dw);
         int m = rows(x), d = (int) x.dim(-1);
         int vec = 16 / dtype.byteSize(), vpl = (d / vec + 31) / 32;
-        if (dx != null && vectors(d, dy, x, w, dx, residual) && vpl <= NORM_FUSED_MAX_VPL && m > 0) {
+        if (fusedNormBackward && dx != null && vectors(d, dy, x, w, dx, residual) && vpl <= NORM_FUSED_MAX_VPL && m > 0) {
             // one pass: dx (+ residual) and dw; blocks of 4 warps, a few per multiprocessor, each warp taking rows in turn
             int blocks = (int) Math.min((m + 3) / 4, 4L * dev.multiprocessors());
             k.kernel("norm_bwd_fused.cu", dtype, "rmsnorm_bwd_fused", "NORM_VPL=" + vpl).launch(blocks, 1, 128,
@@ -272,7 +276,7 @@ public final class CudaBackend implements Backend {
         RopeBuffers rb = ropeBuffers(table, positions);
         long n = (long) m * heads * half;
         int vec = 16 / dtype.byteSize();
-        if (half % vec == 0 && (x.address() & 15) == 0 && n / vec < (1L << 31)) {
+        if (vectorRope && half % vec == 0 && (x.address() & 15) == 0 && n / vec < (1L << 31)) {
             k.kernel("elementwise.cu", dtype, "rope_vec").launch(CudaKernels.elementBlocks(n / vec), 1, CudaKernels.THREADS, 0,
                     x.address(), arrays.ints(positions), rb.cos().pointer(), rb.sin().pointer(), (int) (n / vec), heads, half,
                     inverse ? -1f : 1f);

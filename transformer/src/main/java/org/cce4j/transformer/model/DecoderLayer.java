@@ -229,7 +229,7 @@ final class DecoderLayer {
 
             s.x1 = mem.alloc(m, h);
             if (sandwich) {
-                Tensor on = mem.alloc(m, h);
+                Tensor on = tmp.alloc(m, h);   // the backward needs o and rstd, not norm(o)
                 s.rstdPA = mem.allocF32(m);
                 be.rmsNorm(s.o, postAttnNorm.value(), eps, unitOffset, on, s.rstdPA);
                 be.add(x, on, s.x1);
@@ -252,7 +252,7 @@ final class DecoderLayer {
             s.down = (sandwich ? mem : kept).alloc(m, h);
             s.lora[DOWN] = downProj.forward(be, mem, act, s.down, seed(passSeed, DOWN), dropout);
             if (sandwich) {
-                Tensor dn = mem.alloc(m, h);
+                Tensor dn = tmp.alloc(m, h);   // likewise down and rstd, not norm(down)
                 s.rstdPF = mem.allocF32(m);
                 be.rmsNorm(s.down, postFfNorm.value(), eps, unitOffset, dn, s.rstdPF);
                 be.add(s.x1, dn, out);

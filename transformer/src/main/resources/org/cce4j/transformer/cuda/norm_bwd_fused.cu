@@ -3,7 +3,11 @@
 // gradient's partial sums stay in registers). norm.cu's pair of kernels reads dy and x twice, once for
 // dx and once column-wise for dw; here each warp takes rows in turn, writes dx and adds dy·x·rstd into
 // its lanes' registers, and the block adds its warps' sums to dw at the end. dx may also take the
-// residual stream's gradient (dx = the norm's gradient + residual), which saves the add after it.
+// residual stream's gradient (dx = the norm's gradient + residual), which saves the add after it; the
+// norm's gradient is rounded to storage before the add, so dx is bit for bit what the two kernels and
+// the add wrote (one rounding fewer measured no more exact: a gradient that cancels, k_proj.bias of
+// CudaModelTest's llama3_tied_bf16_sharded, moved 1.8e-2 → 2.1e-2 on the H200, noise either way, and
+// the CPU's bf16 emulation composes the two operations).
 //   dx = rstd·g·dy − x·rstd³·mean(x·g·dy) [+ residual]         dw += Σ_rows dy·x·rstd
 #include "tx_common.cuh"
 
@@ -58,7 +62,7 @@ extern "C" __global__ void __launch_bounds__(128) rmsnorm_bwd_fused(
                 for (int e = 0; e < VEC; e++) {
                     const float g = elem_to_f32(wv.v[e]);
                     float val = inv * (unitOffset ? 1.f + g : g) * elem_to_f32(dv.v[e]) - elem_to_f32(xv.v[e]) * c;
-                    if (residual != nullptr) val += elem_to_f32(rv.v[e]);
+                    if (residual != nullptr) val = elem_to_f32(to_storage(val)) + elem_to_f32(rv.v[e]);
                     o.v[e] = to_storage(val);
                 }
                 dx[base + v] = o;
