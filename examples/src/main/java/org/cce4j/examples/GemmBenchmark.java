@@ -47,11 +47,10 @@ public final class GemmBenchmark {
         int tokens = a.positiveInt("tokens", 32768);
         int iters = a.positiveInt("iters", 20);
         Device device = a.value("device", "cuda:0", Device::parse);
+        List<int[]> shapes = a.value("shapes", "2048x2048,512x2048,8192x2048,2048x8192", GemmBenchmark::shapes);
         CudaDevice dev = CudaDevice.get(device);
-        for (String shape : a.string("shapes", "2048x2048,512x2048,8192x2048,2048x8192").split(",")) {
-            String[] p = shape.split("x");
-            if (p.length != 2) throw new IllegalArgumentException("--shapes: expected OUTxIN, got " + shape);
-            int out = ExampleArgs.positive(p[0]), in = ExampleArgs.positive(p[1]);
+        for (int[] shape : shapes) {
+            int out = shape[0], in = shape[1];
             List<Product> products = List.of(
                     new Product("forward", false, true, tokens, out, in, DType.BF16, 0f),
                     new Product("dx", false, false, tokens, in, out, DType.BF16, 0f),
@@ -61,6 +60,17 @@ public final class GemmBenchmark {
                     new Product("dw", true, false, out, in, tokens, DType.BF16, 0f));
             for (Product pr : products) System.out.println(time(dev, pr, out, in, iters));
         }
+    }
+
+    /** "OUTxIN,OUTxIN,...": the weights' shapes. */
+    private static List<int[]> shapes(String text) {
+        List<int[]> shapes = new ArrayList<>();
+        for (String shape : text.split(",")) {
+            String[] p = shape.split("x");
+            if (p.length != 2) throw new IllegalArgumentException("expected OUTxIN, got " + shape);
+            shapes.add(new int[] {ExampleArgs.positive(p[0]), ExampleArgs.positive(p[1])});
+        }
+        return shapes;
     }
 
     private static String time(CudaDevice dev, Product p, int out, int in, int iters) {

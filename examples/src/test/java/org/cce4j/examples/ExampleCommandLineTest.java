@@ -19,7 +19,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * the arguments is one line and exit 2 before any work, and an unknown NAME lists the programs there are.
  */
 class ExampleCommandLineTest {
-    static final List<String> PROGRAMS = List.of("CheckpointLoadBenchmark", "CompareOnTheCpu", "CpuCceBenchmark", "CpuTrainStepBenchmark", "GpuLossBenchmark", "LossAsALibrary", "ModelBenchmark", "TrainFromJava");
+    static final List<String> PROGRAMS = List.of("CheckpointLoadBenchmark", "CompareOnTheCpu", "CpuCceBenchmark", "CpuTrainStepBenchmark", "GemmBenchmark", "GpuLossBenchmark", "LossAsALibrary", "ModelBenchmark", "TrainFromJava");
 
     /** One in-process run: exit status, the programs' standard output, and the command line's stderr. */
     record Run(int status, String out, String err) {
@@ -68,10 +68,12 @@ class ExampleCommandLineTest {
             {"GpuLossBenchmark", "--n", "-1"}, {"GpuLossBenchmark", "--dtype", "f7"}, {"GpuLossBenchmark", "--inputs", "zipf"},
             {"CpuCceBenchmark", "0"}, {"CpuCceBenchmark", "5", "6"}, {"CheckpointLoadBenchmark", "/tmp/x", "many"},
             {"CpuTrainStepBenchmark", "--steps", "0"}, {"CpuTrainStepBenchmark", "--heads", "3"},
+            {"GemmBenchmark", "--shapes", "2048"}, {"GemmBenchmark", "--tokens", "0"},
         };
         String[] mustSay = {"unknown option --bogus", "--seq needs a value", "--batch: must be positive, got 0",
             "--n: must be positive, got -1", "--dtype", "--inputs: must be paper, uniform or trained, got zipf", "ITERS: must be positive, got 0", "unexpected argument '6'", "REPS: expected a whole number, got 'many'",
-            "--steps: must be positive, got 0", "--heads 3 is not a multiple of --kv-heads 2"};
+            "--steps: must be positive, got 0", "--heads 3 is not a multiple of --kv-heads 2",
+            "--shapes: expected OUTxIN, got 2048", "--tokens: must be positive, got 0"};
         for (int i = 0; i < cases.length; i++) {
             String[] args = new String[cases[i].length + 1];
             args[0] = "example";
