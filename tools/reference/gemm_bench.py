@@ -36,7 +36,6 @@ for shape in a.shapes.split(","):
     dx, acc = torch.empty(T, inp, device="cuda", dtype=torch.bfloat16), rand(T, inp)
     y = torch.empty(T, out, device="cuda", dtype=torch.bfloat16)
     dw16 = torch.empty(out, inp, device="cuda", dtype=torch.bfloat16)
-    dw32 = torch.zeros(out, inp, device="cuda", dtype=torch.float32)
     products = [
         ("forward", T, out, inp, "bf16", 0, lambda: torch.mm(x, w.t(), out=y)),
         ("dx", T, inp, out, "bf16", 0, lambda: torch.mm(dy, w, out=dx)),

@@ -31,7 +31,7 @@ WHAT=${WHAT:-full,lora}
 AB_ENV=${AB_ENV:-CCE4J_ATTN_BWD=split CCE4J_ATTN_FWD=64}
 # OUR_BATCHES, TORCH_BATCHES: the batches of ours and torch (default: the equal batch and the largest, "16,auto")
 R=tools/reference
-# the lib folders of PyTorch's nvidia wheels that hold cuDNN and cuBLAS (for the libs step)
+# the lib folders of PyTorch's nvidia wheels that hold cuDNN and cuBLAS (ours runs on them, but in the libs step)
 WHEEL_LIBS=$(python3 -c 'import nvidia, os, glob; print(" ".join(sorted({os.path.dirname(f) for p in nvidia.__path__ for f in glob.glob(p + "/*/lib/lib*.so.*") if "/libcudnn.so" in f or "/libcublas.so" in f})))' 2>/dev/null)
 has() { [[ ,$STEPS, == *,$1,* ]]; }
 what() { [[ ,$WHAT, == *,$1,* ]]; }
@@ -101,17 +101,17 @@ for model in $MODELS; do
     done
   fi
   if has ab; then
-    echo "== cce4j $model full with $AB_ENV (the variant beside the default)"
+    mark "cce4j $model full with $AB_ENV (the variant beside the default)"
     env $OURS_ENV $AB_ENV timeout 200 bash .gpu/run java org.cce4j.examples.ModelBenchmark --config $cfg --batch $eq \
         --steps 3 --warmup 1 --optim adamw --profile 2>&1 | tee $OUT/ours-$model-full-ab.txt | grep -E '^\{' | cut -c1-600
   fi
   if has libs; then
-    echo "== cce4j $model full on the machine's cuBLAS and cuDNN"
+    mark "cce4j $model full on the machine's cuBLAS and cuDNN"
     timeout 200 bash .gpu/run java org.cce4j.examples.ModelBenchmark \
         --config $cfg --batch $eq --steps 3 --warmup 1 --optim adamw --profile 2>&1 | tee $OUT/ours-$model-full-libs.txt | grep -E '^\{' | cut -c1-600
   fi
   if has inbwd; then
-    echo "== cce4j $model full, AdamW applied during the backward"
+    mark "cce4j $model full, AdamW applied during the backward"
     env $OURS_ENV timeout 200 bash .gpu/run java org.cce4j.examples.ModelBenchmark --config $cfg --batch ${OUR_BATCHES:-$eq,auto} --steps 3 --warmup 1 \
         --optim adamw-in-backward 2>&1 | tee $OUT/ours-$model-full-inbwd.txt | grep -E '^\{' | cut -c1-600
   fi

@@ -77,7 +77,7 @@ public final class GemmBenchmark {
         Cublas blas = dev.cublas();
         long aElems = (long) p.m() * p.k(), bElems = (long) p.k() * p.n(), yElems = (long) p.m() * p.n();
         try (DeviceBuffer a = random(dev, aElems, 1); DeviceBuffer b = random(dev, bElems, 2);
-             DeviceBuffer y = random(dev, yElems * p.out().byteSize() / 2, 3)) {
+             DeviceBuffer y = random(dev, yElems * p.out().byteSize() / 2, 3)) {   // f32: pairs of bf16 halves, finite
             int lda = p.transA() ? p.m() : p.k(), ldb = p.transB() ? p.k() : p.n();
             Runnable call = () -> blas.gemm(p.transA(), p.transB(), p.m(), p.n(), p.k(), 1f, a.pointer(), DType.BF16, lda,
                     b.pointer(), DType.BF16, ldb, p.beta(), y.pointer(), p.out(), p.n());
